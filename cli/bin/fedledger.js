@@ -1,0 +1,3 @@
+#!/usr/bin/env node
+require('../../scripts/register.js');
+require('../src/main.ts');
