@@ -1,0 +1,122 @@
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import {
+  LocalStackError,
+  ensureTools,
+  formatSeconds,
+  missingTools,
+  spawnComponent,
+  waitForReady,
+  type RunningComponent,
+} from '@fedledger/local-stack';
+import { parseCommandArgs, parsePort } from '../args';
+import { CliError } from '../errors';
+import { displayPath, type Io } from '../io';
+import { portRequests, stackSpecs } from '../stack/definition';
+import { stackStatus } from '../stack/inspect';
+import { DATA_DIR_OPTION_HELP, stackLayout } from '../stack/layout';
+import { planPorts } from '../stack/ports';
+import { renderStatus } from '../stack/render';
+import { componentState, readState, removeState, writeState, type StackState } from '../stack/state';
+import type { Command } from './command';
+
+const help = `Usage: fedledger up [--data-dir <dir>] [--nats-port <port>] [--mongo-port <port>]
+
+Starts nats-server (JetStream) and FerretDB (MongoDB protocol over SQLite) in the background,
+listening on 127.0.0.1 only. Logs go to <data-dir>/logs, state to <data-dir>/stack.json.
+
+Options:
+  ${DATA_DIR_OPTION_HELP}
+  --nats-port <port>  NATS client port (default 4222 if free, else any free port)
+  --mongo-port <port> FerretDB port (default 27017 if free, else any free port)`;
+
+export const upCommand: Command = {
+  name: 'up',
+  summary: 'start nats-server and FerretDB in the background',
+  help,
+  async run(args: string[], io: Io): Promise<number> {
+    const { values } = parseCommandArgs('up', () =>
+      parseArgs({
+        args,
+        strict: true,
+        allowPositionals: false,
+        options: {
+          'data-dir': { type: 'string' },
+          'nats-port': { type: 'string' },
+          'mongo-port': { type: 'string' },
+          help: { type: 'boolean', short: 'h' },
+        },
+      }),
+    );
+    if (values.help === true) {
+      io.out(help);
+      return 2;
+    }
+    const natsPort = parsePort('--nats-port', values['nats-port']);
+    const mongoPort = parsePort('--mongo-port', values['mongo-port']);
+    const layout = stackLayout(values['data-dir'], io.cwd);
+    const where = displayPath(layout.dataDir, io.cwd);
+
+    const existing = readState(layout.stateFile);
+    if (existing !== undefined) {
+      const status = await stackStatus(layout, existing);
+      if (status.running) {
+        io.out(`the local stack is already running (data in ${where}):`);
+        io.out(renderStatus(status, io.cwd));
+        return 0;
+      }
+      const alive = status.components.filter((c) => c.pidAlive);
+      if (alive.length > 0) {
+        const summary = status.components.map((c) => `${c.name} ${c.pidAlive ? `pid ${c.pid} alive` : 'stopped'}`).join(', ');
+        throw new CliError(
+          `the stack in ${layout.stateFile} is partly running (${summary}); run \`fedledger down${downFlag(values['data-dir'])}\` first`,
+        );
+      }
+      io.out(`no process recorded in ${displayPath(layout.stateFile, io.cwd)} is running any more; starting afresh`);
+      removeState(layout.stateFile);
+    }
+
+    const missing = missingTools();
+    if (missing.length > 0) {
+      io.out(`building ${missing.join(' and ')} (npm run tools); this takes a few minutes the first time...`);
+      await ensureTools();
+    }
+
+    const ports = await planPorts(portRequests({ natsPort, mongoPort }));
+    const specs = stackSpecs(layout, ports);
+    const startedAt = new Date();
+    const state: StackState = { version: 1, dataDir: layout.dataDir, startedAt: startedAt.toISOString(), components: [] };
+    const started: RunningComponent[] = [];
+
+    io.out(`starting the local stack (data in ${where})`);
+    try {
+      for (const spec of specs) {
+        const t0 = Date.now();
+        io.out(`  ${spec.name}: starting ${path.basename(spec.command)} on 127.0.0.1:${spec.ports.main}...`);
+        const running = await spawnComponent(spec, 'detached');
+        started.push(running);
+        // Recorded as soon as it exists, so `fedledger down` can stop it even if we die here.
+        state.components.push(componentState(running, new Date()));
+        writeState(layout.stateFile, state);
+        await waitForReady(running);
+        io.out(`  ${spec.name}: ready in ${formatSeconds(Date.now() - t0)} (pid ${running.pid})`);
+      }
+    } catch (err) {
+      for (const running of [...started].reverse()) await running.stop(5000).catch(() => undefined);
+      removeState(layout.stateFile);
+      if (err instanceof LocalStackError) throw new CliError(err.message);
+      throw err;
+    }
+
+    const status = await stackStatus(layout, state);
+    io.out('');
+    io.out(renderStatus(status, io.cwd));
+    io.out('');
+    io.out(`state in ${displayPath(layout.stateFile, io.cwd)}; stop with \`fedledger down${downFlag(values['data-dir'])}\``);
+    return status.running ? 0 : 1;
+  },
+};
+
+function downFlag(dataDir: string | undefined): string {
+  return dataDir !== undefined ? ` --data-dir ${dataDir}` : '';
+}

@@ -1,0 +1,2 @@
+export { startNats, type NatsFixture } from './nats';
+export { startFerret, type FerretFixture } from './ferretdb';
