@@ -1,0 +1,252 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { headers as natsHeaders } from '@nats-io/transport-node';
+import { JetStreamApiError, type PubAck } from '@nats-io/jetstream';
+import type { JetStreamConnection } from './connection';
+import { provisionStream } from './streams';
+
+/** The claim check a message carries instead of the bytes. */
+export interface BlobRef {
+  blobId: string;
+  /** Lower-case hex SHA-256 of the whole blob. */
+  sha256: string;
+  size: number;
+}
+
+/** Stored last, after every chunk: a blob without a manifest does not exist. */
+export interface BlobManifest extends BlobRef {
+  chunks: number;
+  chunkBytes: number;
+  createdAt: string;
+  contentType?: string;
+}
+
+export interface BlobStoreOptions {
+  stream: string;
+  /** Chunks go to `<prefix>.<blobId>.c`, the manifest to `<prefix>.<blobId>.m`. */
+  subjectPrefix: string;
+  /** Default 1 MiB, lowered to fit the server's max_payload. */
+  chunkBytes?: number;
+  /** Largest blob accepted by put and get. Default 2 GiB. */
+  maxBlobBytes?: number;
+  /** Chunk publishes awaiting their ack at once. Default 32. */
+  window?: number;
+  /** Drop blobs older than this (ms). Default: keep. */
+  maxAgeMs?: number;
+  replicas?: number;
+}
+
+export class BlobError extends Error {
+  constructor(
+    readonly blobId: string,
+    message: string,
+  ) {
+    super(`blob ${blobId}: ${message}`);
+    this.name = 'BlobError';
+  }
+}
+export class BlobNotFoundError extends BlobError {
+  constructor(blobId: string) {
+    super(blobId, 'not found (no manifest stored)');
+    this.name = 'BlobNotFoundError';
+  }
+}
+export class BlobCorruptedError extends BlobError {
+  constructor(blobId: string, detail: string) {
+    super(blobId, `corrupted: ${detail}`);
+    this.name = 'BlobCorruptedError';
+  }
+}
+
+const CHUNK_HEADER = 'Fedledger-Chunk';
+const MiB = 1024 * 1024;
+const HEADER_ROOM = 1024;
+
+export type BlobSource = Uint8Array | Iterable<Uint8Array> | AsyncIterable<Uint8Array>;
+
+/**
+ * Model weights over JetStream, chunked: streaming put and get, SHA-256 computed on write and
+ * verified on read, a missing or altered chunk reported with the blob's id. One stream holds all
+ * blobs; a blob is immutable once its manifest is stored.
+ */
+export class BlobStore {
+  private readonly chunkBytes: number;
+  private readonly maxBlobBytes: number;
+  private readonly window: number;
+
+  private constructor(
+    private readonly connection: JetStreamConnection,
+    private readonly options: BlobStoreOptions,
+  ) {
+    this.chunkBytes = Math.min(options.chunkBytes ?? MiB, connection.maxPayload - HEADER_ROOM);
+    this.maxBlobBytes = options.maxBlobBytes ?? 2 * 1024 * MiB;
+    this.window = options.window ?? 32;
+    if (this.chunkBytes <= 0) throw new Error(`blob store ${options.stream}: chunk size must be positive`);
+  }
+
+  static async open(connection: JetStreamConnection, options: BlobStoreOptions): Promise<BlobStore> {
+    await provisionStream(connection.jsm, {
+      name: options.stream,
+      subjects: [`${options.subjectPrefix}.>`],
+      allowDirect: true,
+      maxAgeMs: options.maxAgeMs ?? 0,
+      replicas: options.replicas ?? 1,
+    });
+    return new BlobStore(connection, options);
+  }
+
+  /** Stores the bytes under a new id (or `blobId`) and returns the reference with its digest. */
+  async put(source: BlobSource, opts: { blobId?: string; contentType?: string } = {}): Promise<BlobRef> {
+    const blobId = opts.blobId ?? randomBytes(16).toString('base64url').replace(/[-_]/g, 'x');
+    if (!/^[A-Za-z0-9]+$/.test(blobId)) throw new BlobError(blobId, 'id must be letters and digits only');
+    if (await this.manifest(blobId).catch(() => undefined)) throw new BlobError(blobId, 'already exists; blobs are immutable');
+
+    const chunkSubject = this.chunkSubject(blobId);
+    const hash = createHash('sha256');
+    const acks: Promise<PubAck>[] = [];
+    let size = 0;
+    let chunks = 0;
+    try {
+      for await (const chunk of rechunk(source, this.chunkBytes)) {
+        size += chunk.length;
+        if (size > this.maxBlobBytes) throw new BlobError(blobId, `larger than the ${this.maxBlobBytes} byte limit`);
+        hash.update(chunk);
+        const h = natsHeaders();
+        h.set(CHUNK_HEADER, String(chunks));
+        acks.push(this.connection.js.publish(chunkSubject, chunk, { headers: h, msgID: `${blobId}.${chunks}` }));
+        chunks++;
+        if (acks.length >= this.window) await acks.shift();
+      }
+      await Promise.all(acks);
+      const manifest: BlobManifest = {
+        blobId,
+        sha256: hash.digest('hex'),
+        size,
+        chunks,
+        chunkBytes: this.chunkBytes,
+        createdAt: new Date().toISOString(),
+        ...(opts.contentType ? { contentType: opts.contentType } : {}),
+      };
+      await this.connection.js.publish(this.manifestSubject(blobId), Buffer.from(JSON.stringify(manifest)), { msgID: `${blobId}.m` });
+      return { blobId, sha256: manifest.sha256, size };
+    } catch (err) {
+      await Promise.allSettled(acks);
+      await this.delete(blobId).catch(() => undefined);
+      if (err instanceof BlobError) throw err;
+      throw new BlobError(blobId, `put failed after ${size} bytes: ${(err as Error).message}`);
+    }
+  }
+
+  /** The manifest, or BlobNotFoundError. */
+  async manifest(blobId: string): Promise<BlobManifest> {
+    try {
+      const m = await this.connection.jsm.streams.getMessage(this.options.stream, { last_by_subj: this.manifestSubject(blobId) });
+      if (!m) throw new BlobNotFoundError(blobId);
+      return m.json<BlobManifest>();
+    } catch (err) {
+      if (err instanceof JetStreamApiError && err.status === 404) throw new BlobNotFoundError(blobId);
+      throw err;
+    }
+  }
+
+  /**
+   * Streams the blob's chunks in order. The digest is checked as the last chunk arrives, so a
+   * consumer must not act on the data before the iteration ends without an error.
+   */
+  async *get(ref: BlobRef | string): AsyncGenerator<Uint8Array> {
+    const blobId = typeof ref === 'string' ? ref : ref.blobId;
+    const manifest = await this.manifest(blobId);
+    if (typeof ref !== 'string') {
+      if (ref.sha256 !== manifest.sha256) throw new BlobCorruptedError(blobId, `reference digest ${ref.sha256} differs from the stored ${manifest.sha256}`);
+      if (ref.size !== manifest.size) throw new BlobCorruptedError(blobId, `reference size ${ref.size} differs from the stored ${manifest.size}`);
+    }
+    if (manifest.size > this.maxBlobBytes) throw new BlobError(blobId, `size ${manifest.size} exceeds the ${this.maxBlobBytes} byte limit`);
+    const hash = createHash('sha256');
+    let size = 0;
+    let next = 0;
+    if (manifest.chunks > 0) {
+      const consumer = await this.connection.js.consumers.get(this.options.stream, { filter_subjects: [this.chunkSubject(blobId)] });
+      const stored = (await consumer.info()).num_pending;
+      if (stored < manifest.chunks) throw new BlobCorruptedError(blobId, `${manifest.chunks - stored} of ${manifest.chunks} chunks missing`);
+      const messages = await consumer.consume({ max_bytes: 32 * MiB, expires: 5_000 });
+      try {
+        for await (const m of messages) {
+          const index = Number(m.headers?.get(CHUNK_HEADER));
+          if (index !== next) throw new BlobCorruptedError(blobId, `expected chunk ${next}, found ${Number.isNaN(index) ? 'a message without chunk index' : `chunk ${index}`}`);
+          hash.update(m.data);
+          size += m.data.length;
+          next++;
+          if (next === manifest.chunks) {
+            const digest = hash.digest('hex');
+            if (size !== manifest.size) throw new BlobCorruptedError(blobId, `${size} bytes read, manifest says ${manifest.size}`);
+            if (digest !== manifest.sha256) throw new BlobCorruptedError(blobId, `sha256 ${digest} read, manifest says ${manifest.sha256}`);
+            yield m.data;
+            break;
+          }
+          yield m.data;
+        }
+      } finally {
+        messages.stop();
+      }
+      if (next !== manifest.chunks) throw new BlobCorruptedError(blobId, `stream ended after chunk ${next - 1} of ${manifest.chunks}`);
+    } else if (hash.digest('hex') !== manifest.sha256) {
+      throw new BlobCorruptedError(blobId, 'empty blob with a non-empty digest');
+    }
+  }
+
+  /** The whole blob in one buffer (one copy), digest verified. */
+  async getBytes(ref: BlobRef | string): Promise<Buffer> {
+    const blobId = typeof ref === 'string' ? ref : ref.blobId;
+    const size = typeof ref === 'string' ? (await this.manifest(ref)).size : ref.size;
+    const out = Buffer.allocUnsafe(size);
+    let offset = 0;
+    for await (const chunk of this.get(ref)) {
+      if (offset + chunk.length > size) throw new BlobCorruptedError(blobId, `more than the expected ${size} bytes`);
+      out.set(chunk, offset);
+      offset += chunk.length;
+    }
+    return out;
+  }
+
+  async delete(blobId: string): Promise<void> {
+    await this.connection.jsm.streams.purge(this.options.stream, { filter: `${this.options.subjectPrefix}.${blobId}.>` });
+  }
+
+  private chunkSubject(blobId: string): string {
+    return `${this.options.subjectPrefix}.${blobId}.c`;
+  }
+
+  private manifestSubject(blobId: string): string {
+    return `${this.options.subjectPrefix}.${blobId}.m`;
+  }
+}
+
+/** Cuts any byte source into pieces of exactly `size` bytes (the last may be shorter). */
+export async function* rechunk(source: BlobSource, size: number): AsyncGenerator<Uint8Array> {
+  if (source instanceof Uint8Array) {
+    for (let o = 0; o < source.length; o += size) yield source.subarray(o, Math.min(o + size, source.length));
+    return;
+  }
+  // Each emitted chunk is its own allocation: the client may still hold one while we fill the next.
+  let buf = Buffer.allocUnsafe(size);
+  let used = 0;
+  for await (const piece of source as AsyncIterable<Uint8Array>) {
+    let o = 0;
+    while (o < piece.length) {
+      if (used === 0 && piece.length - o >= size) {
+        yield piece.subarray(o, o + size);
+        o += size;
+        continue;
+      }
+      const n = Math.min(size - used, piece.length - o);
+      buf.set(piece.subarray(o, o + n), used);
+      used += n;
+      o += n;
+      if (used === size) {
+        yield buf;
+        buf = Buffer.allocUnsafe(size);
+        used = 0;
+      }
+    }
+  }
+  if (used > 0) yield buf.subarray(0, used);
+}

@@ -1,0 +1,13 @@
+export * from './connection';
+export * from './codec';
+export * from './context';
+export * from './dead-letter';
+export * from './streams';
+export * from './publisher';
+export * from './server';
+export * from './client';
+export * from './exception-filter';
+export * from './kv-state';
+export * from './blob-store';
+export { startPublishSpan, startConsumeSpan } from './tracing';
+export * from './microservice';
