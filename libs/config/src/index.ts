@@ -1,0 +1,16 @@
+export { ConfigError, loadConfig, type ConfigIssue } from './load-config';
+export {
+  envInt,
+  envPort,
+  httpConfig,
+  httpUrl,
+  LOG_LEVELS,
+  logConfig,
+  logLevel,
+  natsConfig,
+  natsUrl,
+  TELEMETRY_EXPORTERS,
+  telemetryConfig,
+  type LogLevel,
+  type TelemetryConfig,
+} from './fragments';

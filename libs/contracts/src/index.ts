@@ -1,0 +1,75 @@
+import './protobuf-runtime';
+import { fedledger } from './generated/fedledger';
+
+/** The generated namespace, mirroring the proto packages (fedledger.common.v1, fedledger.fl.v1). */
+export { fedledger };
+
+// Short names for the current versions. Each is a class (encode/decode/create/verify/fromObject/toObject)
+// plus an `I…` interface of its plain-object form.
+export const BlobRef = fedledger.common.v1.BlobRef;
+export type BlobRef = fedledger.common.v1.BlobRef;
+export type IBlobRef = fedledger.common.v1.IBlobRef;
+export const Metric = fedledger.common.v1.Metric;
+export type Metric = fedledger.common.v1.Metric;
+export type IMetric = fedledger.common.v1.IMetric;
+
+export const StrategyKind = fedledger.fl.v1.StrategyKind;
+export type StrategyKind = fedledger.fl.v1.StrategyKind;
+export const Strategy = fedledger.fl.v1.Strategy;
+export type Strategy = fedledger.fl.v1.Strategy;
+export type IStrategy = fedledger.fl.v1.IStrategy;
+export const TaskKind = fedledger.fl.v1.TaskKind;
+export type TaskKind = fedledger.fl.v1.TaskKind;
+export const TrainingTask = fedledger.fl.v1.TrainingTask;
+export type TrainingTask = fedledger.fl.v1.TrainingTask;
+export type ITrainingTask = fedledger.fl.v1.ITrainingTask;
+export const ModelUpdate = fedledger.fl.v1.ModelUpdate;
+export type ModelUpdate = fedledger.fl.v1.ModelUpdate;
+export type IModelUpdate = fedledger.fl.v1.IModelUpdate;
+export const CentreResult = fedledger.fl.v1.CentreResult;
+export type CentreResult = fedledger.fl.v1.CentreResult;
+export type ICentreResult = fedledger.fl.v1.ICentreResult;
+export const RoundStarted = fedledger.fl.v1.RoundStarted;
+export type RoundStarted = fedledger.fl.v1.RoundStarted;
+export type IRoundStarted = fedledger.fl.v1.IRoundStarted;
+export const RoundAggregated = fedledger.fl.v1.RoundAggregated;
+export type RoundAggregated = fedledger.fl.v1.RoundAggregated;
+export type IRoundAggregated = fedledger.fl.v1.IRoundAggregated;
+export const RoundCompleted = fedledger.fl.v1.RoundCompleted;
+export type RoundCompleted = fedledger.fl.v1.RoundCompleted;
+export type IRoundCompleted = fedledger.fl.v1.IRoundCompleted;
+export const RejectReason = fedledger.fl.v1.RejectReason;
+export type RejectReason = fedledger.fl.v1.RejectReason;
+export const UpdateRejected = fedledger.fl.v1.UpdateRejected;
+export type UpdateRejected = fedledger.fl.v1.UpdateRejected;
+export type IUpdateRejected = fedledger.fl.v1.IUpdateRejected;
+export const ExperimentOutcome = fedledger.fl.v1.ExperimentOutcome;
+export type ExperimentOutcome = fedledger.fl.v1.ExperimentOutcome;
+export const ExperimentCompleted = fedledger.fl.v1.ExperimentCompleted;
+export type ExperimentCompleted = fedledger.fl.v1.ExperimentCompleted;
+export type IExperimentCompleted = fedledger.fl.v1.IExperimentCompleted;
+export const ComputeDevice = fedledger.fl.v1.ComputeDevice;
+export type ComputeDevice = fedledger.fl.v1.ComputeDevice;
+export const CentreCapabilities = fedledger.fl.v1.CentreCapabilities;
+export type CentreCapabilities = fedledger.fl.v1.CentreCapabilities;
+export type ICentreCapabilities = fedledger.fl.v1.ICentreCapabilities;
+export const CentreHeartbeat = fedledger.fl.v1.CentreHeartbeat;
+export type CentreHeartbeat = fedledger.fl.v1.CentreHeartbeat;
+export type ICentreHeartbeat = fedledger.fl.v1.ICentreHeartbeat;
+
+export {
+  assertSubjectToken,
+  EVENT_KINDS,
+  isSubjectToken,
+  streams,
+  subjects,
+  SubjectTokenError,
+  type AggregateSubject,
+  type DeadLetterSubject,
+  type EventKind,
+  type EventSubject,
+  type HeartbeatSubject,
+  type StreamName,
+  type TaskSubject,
+  type UpdateSubject,
+} from './subjects';

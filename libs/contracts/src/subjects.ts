@@ -1,0 +1,136 @@
+/**
+ * The one place for JetStream stream names and NATS subjects. Build subjects only through `subjects.*`:
+ * every id is checked to be a single subject token, so an id can never widen a subscription or split
+ * into extra tokens.
+ */
+
+/** Streams, each owning one subject prefix. Provisioned by the messaging layer from this table. */
+export const streams = {
+  /** Coordinator -> centres: TrainingTask on fl.tasks.<experiment>.<centre>. */
+  FL_TASKS: { name: 'FL_TASKS', subjects: ['fl.tasks.>'] },
+  /** Centres -> aggregator: ModelUpdate on fl.updates.<experiment>.<round>.<centre>. */
+  FL_UPDATES: { name: 'FL_UPDATES', subjects: ['fl.updates.>'] },
+  /** Aggregator -> coordinator: RoundAggregated on fl.aggregates.<experiment>.<round>. */
+  FL_AGGREGATES: { name: 'FL_AGGREGATES', subjects: ['fl.aggregates.>'] },
+  /** Lifecycle events for analysts, the passport registry and the coordinator: fl.events.<experiment>.<event>. */
+  FL_EVENTS: { name: 'FL_EVENTS', subjects: ['fl.events.>'] },
+  /** Centres -> coordinator: CentreHeartbeat on fl.heartbeats.<centre>. */
+  FL_HEARTBEATS: { name: 'FL_HEARTBEATS', subjects: ['fl.heartbeats.>'] },
+  /** Messages given up on, with their reason in headers: fl.dlq.<stream>.<consumer>. */
+  FL_DLQ: { name: 'FL_DLQ', subjects: ['fl.dlq.>'] },
+} as const satisfies Record<string, { name: string; subjects: readonly string[] }>;
+
+export type StreamName = keyof typeof streams;
+
+/** Thrown when an id cannot be used as a subject token. */
+export class SubjectTokenError extends Error {
+  override readonly name = 'SubjectTokenError';
+}
+
+const TOKEN = /^[A-Za-z0-9_-]+$/;
+const MAX_TOKEN_LENGTH = 128;
+
+/** True when `value` can be one token of a subject (and a durable consumer name): letters, digits, '_' and '-'. */
+export function isSubjectToken(value: string): boolean {
+  return value.length <= MAX_TOKEN_LENGTH && TOKEN.test(value);
+}
+
+/**
+ * Checks that an id can be a subject token; use it where ids enter the system (REST, CLI) to fail early.
+ * @param what names the id in the error, e.g. "centreId".
+ * @param subject the subject being built, for the error message.
+ */
+export function assertSubjectToken(value: string, what: string, subject = 'a subject'): string {
+  if (typeof value !== 'string' || !isSubjectToken(value)) {
+    const shown = typeof value === 'string' ? `'${value}'` : String(value);
+    throw new SubjectTokenError(
+      `invalid ${what} ${shown} for ${subject}: ids used in subjects must be 1..${MAX_TOKEN_LENGTH} letters, digits, ` +
+        `'_' or '-' (NATS gives '.', '*', '>' and whitespace special meaning)`,
+    );
+  }
+  return value;
+}
+
+function roundToken(round: number, subject: string): string {
+  if (!Number.isSafeInteger(round) || round < 0) {
+    throw new SubjectTokenError(`invalid round ${String(round)} for ${subject}: expected a non-negative integer`);
+  }
+  return String(round);
+}
+
+export type TaskSubject = `fl.tasks.${string}.${string}`;
+export type UpdateSubject = `fl.updates.${string}.${string}.${string}`;
+export type AggregateSubject = `fl.aggregates.${string}.${string}`;
+export type EventSubject = `fl.events.${string}.${EventKind}`;
+export type HeartbeatSubject = `fl.heartbeats.${string}`;
+export type DeadLetterSubject = `fl.dlq.${string}.${string}`;
+
+/** Typed subject builders: concrete subjects to publish on, and consumer filters (tasksForCentre, updatesForRound, experimentEvents, eventsOfKind). */
+export const subjects = {
+  /** Where the coordinator sends a centre its TrainingTask. */
+  task(experimentId: string, centreId: string): TaskSubject {
+    const s = 'fl.tasks.<experimentId>.<centreId>';
+    return `fl.tasks.${assertSubjectToken(experimentId, 'experimentId', s)}.${assertSubjectToken(centreId, 'centreId', s)}`;
+  },
+  /** Filter for a centre's durable consumer: its tasks of every experiment. */
+  tasksForCentre(centreId: string): TaskSubject {
+    return `fl.tasks.*.${assertSubjectToken(centreId, 'centreId', 'fl.tasks.*.<centreId>')}`;
+  },
+  /** Where a centre sends its ModelUpdate for a round. */
+  update(experimentId: string, round: number, centreId: string): UpdateSubject {
+    const s = 'fl.updates.<experimentId>.<round>.<centreId>';
+    const exp = assertSubjectToken(experimentId, 'experimentId', s);
+    return `fl.updates.${exp}.${roundToken(round, s)}.${assertSubjectToken(centreId, 'centreId', s)}`;
+  },
+  /** Filter: all updates of one round. */
+  updatesForRound(experimentId: string, round: number): `fl.updates.${string}.${string}.*` {
+    const s = 'fl.updates.<experimentId>.<round>.*';
+    return `fl.updates.${assertSubjectToken(experimentId, 'experimentId', s)}.${roundToken(round, s)}.*`;
+  },
+  /** Where the aggregator announces a round's aggregate (RoundAggregated). */
+  aggregate(experimentId: string, round: number): AggregateSubject {
+    const s = 'fl.aggregates.<experimentId>.<round>';
+    return `fl.aggregates.${assertSubjectToken(experimentId, 'experimentId', s)}.${roundToken(round, s)}`;
+  },
+  /** RoundStarted events of an experiment. */
+  roundStarted(experimentId: string): EventSubject {
+    return event(experimentId, 'round.started');
+  },
+  /** RoundCompleted events of an experiment. */
+  roundCompleted(experimentId: string): EventSubject {
+    return event(experimentId, 'round.completed');
+  },
+  /** UpdateRejected events of an experiment. */
+  updateRejected(experimentId: string): EventSubject {
+    return event(experimentId, 'update.rejected');
+  },
+  /** The ExperimentCompleted event of an experiment. */
+  experimentCompleted(experimentId: string): EventSubject {
+    return event(experimentId, 'experiment.completed');
+  },
+  /** Filter: every event of one experiment. */
+  experimentEvents(experimentId: string): `fl.events.${string}.>` {
+    return `fl.events.${assertSubjectToken(experimentId, 'experimentId', 'fl.events.<experimentId>.>')}.>`;
+  },
+  /** Filter: one kind of event across all experiments, e.g. `eventsOfKind('round.completed')`. */
+  eventsOfKind(kind: EventKind): `fl.events.*.${EventKind}` {
+    return `fl.events.*.${kind}`;
+  },
+  /** Where a centre sends its CentreHeartbeat. */
+  heartbeat(centreId: string): HeartbeatSubject {
+    return `fl.heartbeats.${assertSubjectToken(centreId, 'centreId', 'fl.heartbeats.<centreId>')}`;
+  },
+  /** Where a message given up on by `consumer` of `stream` is dead-lettered. */
+  deadLetter(stream: string, consumer: string): DeadLetterSubject {
+    const s = 'fl.dlq.<stream>.<consumer>';
+    return `fl.dlq.${assertSubjectToken(stream, 'stream', s)}.${assertSubjectToken(consumer, 'consumer', s)}`;
+  },
+} as const;
+
+/** Event kinds under fl.events.<experiment>. */
+export const EVENT_KINDS = ['round.started', 'round.completed', 'update.rejected', 'experiment.completed'] as const;
+export type EventKind = (typeof EVENT_KINDS)[number];
+
+function event(experimentId: string, kind: EventKind): EventSubject {
+  return `fl.events.${assertSubjectToken(experimentId, 'experimentId', `fl.events.<experimentId>.${kind}`)}.${kind}`;
+}

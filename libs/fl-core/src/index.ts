@@ -1,0 +1,9 @@
+export {
+  decodeWeights,
+  encodeWeights,
+  WEIGHTS_ALIGNMENT,
+  WEIGHTS_MAGIC,
+  WEIGHTS_MEDIA_TYPE,
+  WeightFormatError,
+  type WeightTensor,
+} from './weight-format';
