@@ -24,12 +24,15 @@ export interface BlobStoreOptions {
   stream: string;
   /** Chunks go to `<prefix>.<blobId>.c`, the manifest to `<prefix>.<blobId>.m`. */
   subjectPrefix: string;
-  /** Default 1 MiB, lowered to fit the server's max_payload. */
+  /**
+   * Default 256 KiB, lowered to fit the server's max_payload. nats.js reassembles a large incoming
+   * message by growing a buffer, so reads are fastest with chunks well below 1 MiB (docs/benchmarks.md).
+   */
   chunkBytes?: number;
   /** Largest blob accepted by put and get. Default 2 GiB. */
   maxBlobBytes?: number;
-  /** Chunk publishes awaiting their ack at once. Default 32. */
-  window?: number;
+  /** Bytes of chunk publishes awaiting their ack at once. Default 32 MiB. */
+  windowBytes?: number;
   /** Drop blobs older than this (ms). Default: keep. */
   maxAgeMs?: number;
   replicas?: number;
@@ -77,10 +80,14 @@ export class BlobStore {
     private readonly connection: JetStreamConnection,
     private readonly options: BlobStoreOptions,
   ) {
-    this.chunkBytes = Math.min(options.chunkBytes ?? MiB, connection.maxPayload - HEADER_ROOM);
+    this.chunkBytes = Math.min(options.chunkBytes ?? 256 * 1024, connection.maxPayload - HEADER_ROOM);
     this.maxBlobBytes = options.maxBlobBytes ?? 2 * 1024 * MiB;
-    this.window = options.window ?? 32;
+    this.window = Math.max(1, Math.ceil((options.windowBytes ?? 32 * MiB) / this.chunkBytes));
     if (this.chunkBytes <= 0) throw new Error(`blob store ${options.stream}: chunk size must be positive`);
+  }
+
+  get chunkKiB(): number {
+    return this.chunkBytes / 1024;
   }
 
   static async open(connection: JetStreamConnection, options: BlobStoreOptions): Promise<BlobStore> {
@@ -160,13 +167,16 @@ export class BlobStore {
       if (ref.size !== manifest.size) throw new BlobCorruptedError(blobId, `reference size ${ref.size} differs from the stored ${manifest.size}`);
     }
     if (manifest.size > this.maxBlobBytes) throw new BlobError(blobId, `size ${manifest.size} exceeds the ${this.maxBlobBytes} byte limit`);
-    const hash = createHash('sha256');
     let size = 0;
     let next = 0;
     if (manifest.chunks > 0) {
-      const consumer = await this.connection.js.consumers.get(this.options.stream, { filter_subjects: [this.chunkSubject(blobId)] });
-      const stored = (await consumer.info()).num_pending;
+      const hash = createHash('sha256');
+      const subject = this.chunkSubject(blobId);
+      const info = await this.connection.jsm.streams.info(this.options.stream, { subjects_filter: subject });
+      const stored = info.state.subjects?.[subject] ?? 0;
       if (stored < manifest.chunks) throw new BlobCorruptedError(blobId, `${manifest.chunks - stored} of ${manifest.chunks} chunks missing`);
+      // An ordered consumer over the blob's chunk subject, pulling up to 32 MiB at a time.
+      const consumer = await this.connection.js.consumers.get(this.options.stream, { filter_subjects: [subject] });
       const messages = await consumer.consume({ max_bytes: 32 * MiB, expires: 5_000 });
       try {
         for await (const m of messages) {
@@ -188,7 +198,7 @@ export class BlobStore {
         messages.stop();
       }
       if (next !== manifest.chunks) throw new BlobCorruptedError(blobId, `stream ended after chunk ${next - 1} of ${manifest.chunks}`);
-    } else if (hash.digest('hex') !== manifest.sha256) {
+    } else if (createHash('sha256').digest('hex') !== manifest.sha256) {
       throw new BlobCorruptedError(blobId, 'empty blob with a non-empty digest');
     }
   }
@@ -250,3 +260,4 @@ export async function* rechunk(source: BlobSource, size: number): AsyncGenerator
   }
   if (used > 0) yield buf.subarray(0, used);
 }
+
