@@ -120,6 +120,10 @@ export const subjects = {
   heartbeat(centreId: string): HeartbeatSubject {
     return `fl.heartbeats.${assertSubjectToken(centreId, 'centreId', 'fl.heartbeats.<centreId>')}`;
   },
+  /** Core NATS (not a stream): every running instance of `service` answers a health request here. */
+  health(service: string): `fedledger.health.${string}` {
+    return `fedledger.health.${assertSubjectToken(service, 'service', 'fedledger.health.<service>')}`;
+  },
   /** Where a message given up on by `consumer` of `stream` is dead-lettered. */
   deadLetter(stream: string, consumer: string): DeadLetterSubject {
     const s = 'fl.dlq.<stream>.<consumer>';

@@ -14,7 +14,7 @@ const NANOS_PER_MS = 1_000_000;
 /** A stream declared in code; provisioned (created or updated) when a service starts. */
 export interface StreamSpec {
   name: string;
-  subjects: string[];
+  subjects: readonly string[];
   /** `workqueue` removes a message once acked; `limits` keeps it for replay. Default `limits`. */
   retention?: 'limits' | 'workqueue' | 'interest';
   storage?: 'file' | 'memory';
@@ -37,7 +37,7 @@ export interface ConsumerSpec {
   handler: string;
   stream: string;
   durable: string;
-  filterSubjects: string[];
+  filterSubjects: readonly string[];
   /** Deliveries before a message is dead-lettered. Finite, never unlimited. Default 5. */
   maxDeliver?: number;
   /** How long a delivery may stay unacknowledged before the server redelivers it. Default 30 s. */
@@ -52,7 +52,7 @@ export interface ConsumerSpec {
 export function streamConfig(spec: StreamSpec): Partial<StreamConfig> & { name: string } {
   return {
     name: spec.name,
-    subjects: spec.subjects,
+    subjects: [...spec.subjects],
     retention:
       spec.retention === 'workqueue'
         ? RetentionPolicy.Workqueue
@@ -117,7 +117,7 @@ export async function provisionConsumer(jsm: JetStreamManager, spec: ConsumerSpe
     ack_policy: AckPolicy.Explicit,
     ack_wait: c.ackWaitMs * NANOS_PER_MS,
     max_deliver: c.maxDeliver,
-    filter_subjects: c.filterSubjects,
+    filter_subjects: [...c.filterSubjects],
     deliver_policy: c.deliverPolicy === 'new' ? DeliverPolicy.New : DeliverPolicy.All,
     max_ack_pending: Math.max(1000, c.concurrency * 4),
   };

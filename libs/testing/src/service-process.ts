@@ -1,0 +1,88 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import path from 'node:path';
+import { connect } from '@nats-io/transport-node';
+import { repoRoot } from '@fedledger/local-stack';
+
+export interface ServiceProcess {
+  pid: number;
+  /** Everything the process wrote so far (stdout and stderr). */
+  output(): string;
+  /** Asks every running instance of the service for its health over NATS; resolves with the first answer. */
+  health(): Promise<Record<string, unknown>>;
+  /** Resolves once the service answers its health request (or rejects with its output after timeoutMs). */
+  ready(timeoutMs?: number): Promise<Record<string, unknown>>;
+  /** SIGTERM, and the exit code once it exited (SIGKILL after graceMs). */
+  stop(graceMs?: number): Promise<number | null>;
+  /** Resolves with the exit code when the process exits on its own. */
+  exited(): Promise<number | null>;
+}
+
+const running = new Set<ChildProcess>();
+// Jest gives a test file its own `process` whose 'exit' never fires; the real one does.
+const realProcess = (globalThis as { process: NodeJS.Process }).process;
+realProcess.once('exit', () => {
+  for (const child of running) child.kill('SIGKILL');
+});
+
+/**
+ * Runs services/<name>/src/main.ts as its own process, the way `fedledger up` and the containers
+ * do, with `env` added to this process's environment.
+ */
+export function spawnService(name: string, natsUrl: string, env: Record<string, string> = {}): ServiceProcess {
+  const root = repoRoot();
+  const child = spawn(process.execPath, ['-r', path.join(root, 'scripts/register.js'), path.join(root, 'services', name, 'src/main.ts')], {
+    cwd: root,
+    env: { ...process.env, NATS_URL: natsUrl, LOG_FORMAT: 'text', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  running.add(child);
+  let out = '';
+  child.stdout?.on('data', (d: Buffer) => (out += d.toString()));
+  child.stderr?.on('data', (d: Buffer) => (out += d.toString()));
+  const exit = new Promise<number | null>((resolve) => {
+    child.once('exit', (code) => {
+      running.delete(child);
+      resolve(code);
+    });
+  });
+
+  const health = async (): Promise<Record<string, unknown>> => {
+    const nc = await connect({ servers: natsUrl });
+    try {
+      const reply = await nc.request(`fedledger.health.${name}`, '', { timeout: 1_000 });
+      return reply.json<Record<string, unknown>>();
+    } finally {
+      await nc.close();
+    }
+  };
+
+  return {
+    pid: child.pid ?? -1,
+    output: () => out,
+    health,
+    exited: () => exit,
+    ready: async (timeoutMs = 30_000) => {
+      const deadline = Date.now() + timeoutMs;
+      let exitCode: number | null | undefined;
+      void exit.then((c) => (exitCode = c));
+      for (;;) {
+        if (exitCode !== undefined) throw new Error(`${name} exited with code ${exitCode} before it was ready:\n${out}`);
+        try {
+          return await health();
+        } catch {
+          if (Date.now() > deadline) throw new Error(`${name} did not answer its health request within ${timeoutMs} ms:\n${out}`);
+          await new Promise((r) => setTimeout(r, 100));
+        }
+      }
+    },
+    stop: async (graceMs = 10_000) => {
+      if (child.exitCode !== null || child.signalCode !== null) return child.exitCode;
+      child.kill('SIGTERM');
+      const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
+      const [code] = (await once(child, 'exit')) as [number | null];
+      clearTimeout(timer);
+      return code;
+    },
+  };
+}
