@@ -1,3 +1,4 @@
+import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { UsageError } from './errors';
 
 /**
@@ -21,4 +22,16 @@ export function parsePort(flag: string, value: string | undefined): number | und
     throw new UsageError(`${flag} must be a port number between 1 and 65535, got '${value}'`);
   }
   return port;
+}
+
+const COMMON_OPTIONS = {
+  'data-dir': { type: 'string' },
+  help: { type: 'boolean', short: 'h' },
+} as const satisfies NonNullable<ParseArgsConfig['options']>;
+
+/** Parses a stack command's flags: `--data-dir` and `--help` plus the command's own, strictly, no positionals. */
+export function parseStackCommand<T extends NonNullable<ParseArgsConfig['options']>>(command: string, args: string[], options: T) {
+  return parseCommandArgs(command, () =>
+    parseArgs({ args, strict: true, allowPositionals: false, options: { ...COMMON_OPTIONS, ...options } }),
+  ).values;
 }

@@ -1,6 +1,5 @@
-import { parseArgs } from 'node:util';
 import { formatSeconds, stopPid } from '@fedledger/local-stack';
-import { parseCommandArgs } from '../args';
+import { parseStackCommand } from '../args';
 import { displayPath, type Io } from '../io';
 import { recordedPidAlive } from '../stack/inspect';
 import { DATA_DIR_OPTION_HELP, stackLayout } from '../stack/layout';
@@ -32,17 +31,7 @@ export const downCommand: Command = {
   summary: 'stop the local stack started by `up` (data is kept)',
   help,
   async run(args: string[], io: Io): Promise<number> {
-    const { values } = parseCommandArgs('down', () =>
-      parseArgs({
-        args,
-        strict: true,
-        allowPositionals: false,
-        options: {
-          'data-dir': { type: 'string' },
-          help: { type: 'boolean', short: 'h' },
-        },
-      }),
-    );
+    const values = parseStackCommand('down', args, {});
     if (values.help === true) {
       io.out(help);
       return 2;

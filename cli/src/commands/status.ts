@@ -1,5 +1,4 @@
-import { parseArgs } from 'node:util';
-import { parseCommandArgs } from '../args';
+import { parseStackCommand } from '../args';
 import { displayPath, type Io } from '../io';
 import { stackStatus } from '../stack/inspect';
 import { DATA_DIR_OPTION_HELP, stackLayout } from '../stack/layout';
@@ -21,18 +20,7 @@ export const statusCommand: Command = {
   summary: 'show whether the local stack runs (exit 0 only when all of it does)',
   help,
   async run(args: string[], io: Io): Promise<number> {
-    const { values } = parseCommandArgs('status', () =>
-      parseArgs({
-        args,
-        strict: true,
-        allowPositionals: false,
-        options: {
-          'data-dir': { type: 'string' },
-          json: { type: 'boolean' },
-          help: { type: 'boolean', short: 'h' },
-        },
-      }),
-    );
+    const values = parseStackCommand('status', args, { json: { type: 'boolean' } });
     if (values.help === true) {
       io.out(help);
       return 2;

@@ -1,5 +1,4 @@
 import path from 'node:path';
-import { parseArgs } from 'node:util';
 import {
   LocalStackError,
   ensureTools,
@@ -9,7 +8,7 @@ import {
   waitForReady,
   type RunningComponent,
 } from '@fedledger/local-stack';
-import { parseCommandArgs, parsePort } from '../args';
+import { parseStackCommand, parsePort } from '../args';
 import { CliError } from '../errors';
 import { displayPath, type Io } from '../io';
 import { portRequests, stackSpecs } from '../stack/definition';
@@ -35,19 +34,10 @@ export const upCommand: Command = {
   summary: 'start nats-server and FerretDB in the background',
   help,
   async run(args: string[], io: Io): Promise<number> {
-    const { values } = parseCommandArgs('up', () =>
-      parseArgs({
-        args,
-        strict: true,
-        allowPositionals: false,
-        options: {
-          'data-dir': { type: 'string' },
-          'nats-port': { type: 'string' },
-          'mongo-port': { type: 'string' },
-          help: { type: 'boolean', short: 'h' },
-        },
-      }),
-    );
+    const values = parseStackCommand('up', args, {
+      'nats-port': { type: 'string' },
+      'mongo-port': { type: 'string' },
+    });
     if (values.help === true) {
       io.out(help);
       return 2;

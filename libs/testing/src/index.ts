@@ -1,3 +1,3 @@
 export { startNats, type NatsFixture } from './nats';
 export { startFerret, type FerretFixture } from './ferretdb';
-export { spawnService, type ServiceProcess } from './service-process';
+export { serviceStartupTest, spawnService, type ServiceProcess, type ServiceStartupExpectations } from './service-process';

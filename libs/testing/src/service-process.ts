@@ -2,6 +2,8 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import path from 'node:path';
 import { connect } from '@nats-io/transport-node';
+import { jetstreamManager } from '@nats-io/jetstream';
+import { startNats, type NatsFixture } from './nats';
 import { repoRoot } from '@fedledger/local-stack';
 
 export interface ServiceProcess {
@@ -85,4 +87,53 @@ export function spawnService(name: string, natsUrl: string, env: Record<string, 
       return code;
     },
   };
+}
+
+export interface ServiceStartupExpectations {
+  /** Extra environment the service needs (e.g. CENTRE_ID). */
+  env?: Record<string, string>;
+  /** Whether it serves REST (and GET /health); NATS-only services open no port. */
+  http: boolean;
+  /** Streams it provisions at start-up (FL_DLQ is always expected). */
+  streams: string[];
+}
+
+/**
+ * The start-up contract every service keeps, as one jest test: starts against a real nats-server,
+ * answers health over NATS (and HTTP when it has a REST API), provisions its streams, and exits 0
+ * on SIGTERM after saying it stopped.
+ */
+export function serviceStartupTest(name: string, expected: ServiceStartupExpectations): void {
+  let nats: NatsFixture;
+  beforeAll(async () => {
+    nats = await startNats();
+  });
+  afterAll(async () => {
+    await nats?.stop();
+  });
+
+  test(`${name} starts, connects to NATS, reports health, and stops cleanly on SIGTERM`, async () => {
+    const service = spawnService(name, nats.url, { ...(expected.http ? { HTTP_PORT: '0' } : {}), ...expected.env });
+    try {
+      const health = await service.ready();
+      expect(health).toMatchObject({ status: 'ok', service: name, pid: service.pid, nats: { connected: true } });
+      if (expected.http) {
+        const res = await fetch(`${String(health.http)}/health`);
+        expect(res.status).toBe(200);
+        expect(await res.json()).toMatchObject({ status: 'ok', pid: service.pid });
+      } else {
+        expect(health.http).toBeUndefined();
+      }
+      const nc = await connect({ servers: nats.url });
+      const jsm = await jetstreamManager(nc);
+      const names: string[] = [];
+      for await (const s of jsm.streams.list()) names.push(s.config.name);
+      await nc.close();
+      expect(names.sort()).toEqual([...expected.streams, 'FL_DLQ'].sort());
+    } finally {
+      const code = await service.stop();
+      expect(code).toBe(0);
+      expect(service.output()).toContain('stopped');
+    }
+  });
 }
