@@ -51,7 +51,7 @@ export async function run(args: string[]): Promise<Record<string, unknown>> {
     };
     const store = await BlobStore.open(connection, { stream: 'BENCH_BLOBS', subjectPrefix: 'bench.blobs', windowBytes: window * MiB, maxBlobBytes: 4 * size, ...(chunkBytes ? { chunkBytes } : {}) });
     const blobPutGet = async (): Promise<[number, number]> => {
-      let ref = { blobId: '', sha256: '', size: 0 };
+      let ref = { blobId: '', sha256: '', sizeBytes: 0 };
       const ps = await timed(async () => {
         ref = await store.put(data);
       });

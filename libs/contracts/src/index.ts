@@ -35,6 +35,12 @@ export type IRoundStarted = fedledger.fl.v1.IRoundStarted;
 export const RoundAggregated = fedledger.fl.v1.RoundAggregated;
 export type RoundAggregated = fedledger.fl.v1.RoundAggregated;
 export type IRoundAggregated = fedledger.fl.v1.IRoundAggregated;
+export const UpdateAccepted = fedledger.fl.v1.UpdateAccepted;
+export type UpdateAccepted = fedledger.fl.v1.UpdateAccepted;
+export type IUpdateAccepted = fedledger.fl.v1.IUpdateAccepted;
+export const RoundClose = fedledger.fl.v1.RoundClose;
+export type RoundClose = fedledger.fl.v1.RoundClose;
+export type IRoundClose = fedledger.fl.v1.IRoundClose;
 export const RoundCompleted = fedledger.fl.v1.RoundCompleted;
 export type RoundCompleted = fedledger.fl.v1.RoundCompleted;
 export type IRoundCompleted = fedledger.fl.v1.IRoundCompleted;
@@ -73,3 +79,4 @@ export {
   type TaskSubject,
   type UpdateSubject,
 } from './subjects';
+export * from './experiment-state';

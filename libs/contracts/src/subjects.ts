@@ -16,6 +16,10 @@ export const streams = {
   FL_EVENTS: { name: 'FL_EVENTS', subjects: ['fl.events.>'] },
   /** Centres -> coordinator: CentreHeartbeat on fl.heartbeats.<centre>. */
   FL_HEARTBEATS: { name: 'FL_HEARTBEATS', subjects: ['fl.heartbeats.>'] },
+  /** Coordinator -> aggregator commands: RoundClose on fl.control.<experiment>.<round>.close. */
+  FL_CONTROL: { name: 'FL_CONTROL', subjects: ['fl.control.>'] },
+  /** Model weights as chunked blobs (claim check): fl.blobs.<blobId>.{c,m}. */
+  FL_BLOBS: { name: 'FL_BLOBS', subjects: ['fl.blobs.>'] },
   /** Messages given up on, with their reason in headers: fl.dlq.<stream>.<consumer>. */
   FL_DLQ: { name: 'FL_DLQ', subjects: ['fl.dlq.>'] },
 } as const satisfies Record<string, { name: string; subjects: readonly string[] }>;
@@ -100,6 +104,15 @@ export const subjects = {
   roundCompleted(experimentId: string): EventSubject {
     return event(experimentId, 'round.completed');
   },
+  /** UpdateAccepted events of an experiment. */
+  updateAccepted(experimentId: string): EventSubject {
+    return event(experimentId, 'update.accepted');
+  },
+  /** Where the coordinator tells the aggregator to close a round (RoundClose). */
+  roundClose(experimentId: string, round: number): `fl.control.${string}.${string}.close` {
+    const s = 'fl.control.<experimentId>.<round>.close';
+    return `fl.control.${assertSubjectToken(experimentId, 'experimentId', s)}.${roundToken(round, s)}.close`;
+  },
   /** UpdateRejected events of an experiment. */
   updateRejected(experimentId: string): EventSubject {
     return event(experimentId, 'update.rejected');
@@ -116,6 +129,8 @@ export const subjects = {
   eventsOfKind(kind: EventKind): `fl.events.*.${EventKind}` {
     return `fl.events.*.${kind}`;
   },
+  /** Prefix of blob subjects, for the BlobStore. */
+  blobPrefix: 'fl.blobs',
   /** Where a centre sends its CentreHeartbeat. */
   heartbeat(centreId: string): HeartbeatSubject {
     return `fl.heartbeats.${assertSubjectToken(centreId, 'centreId', 'fl.heartbeats.<centreId>')}`;
@@ -132,7 +147,7 @@ export const subjects = {
 } as const;
 
 /** Event kinds under fl.events.<experiment>. */
-export const EVENT_KINDS = ['round.started', 'round.completed', 'update.rejected', 'experiment.completed'] as const;
+export const EVENT_KINDS = ['round.started', 'round.completed', 'update.accepted', 'update.rejected', 'experiment.completed'] as const;
 export type EventKind = (typeof EVENT_KINDS)[number];
 
 function event(experimentId: string, kind: EventKind): EventSubject {

@@ -8,7 +8,9 @@ import { registerAttached, signal, unregisterAttached } from './proc';
 /** How to tell that a started component is ready to serve. */
 export type ReadinessCheck =
   | { kind: 'tcp'; host: string; port: number }
-  | { kind: 'http'; url: string; /** default 200 */ status?: number };
+  | { kind: 'http'; url: string; /** default 200 */ status?: number }
+  /** A line of the component's log contains this text (for processes that open no port). */
+  | { kind: 'log'; file: string; contains: string };
 
 /**
  * One process of the local stack: what to run, where it listens and how to know it is ready.
@@ -161,13 +163,20 @@ export async function spawnComponent(spec: ComponentSpec, mode: RunMode): Promis
 /** Whether one readiness check passes right now. */
 export async function checkReadiness(check: ReadinessCheck): Promise<boolean> {
   if (check.kind === 'tcp') return tcpAnswers(check.host, check.port, 500);
+  if (check.kind === 'log') {
+    try {
+      return readFileSync(check.file, 'utf8').includes(check.contains);
+    } catch {
+      return false;
+    }
+  }
   return (await httpStatus(check.url, 1000)) === (check.status ?? 200);
 }
 
 export function describeCheck(check: ReadinessCheck): string {
-  return check.kind === 'tcp'
-    ? `accept TCP connections on ${check.host}:${check.port}`
-    : `answer ${check.status ?? 200} on GET ${check.url}`;
+  if (check.kind === 'tcp') return `accept TCP connections on ${check.host}:${check.port}`;
+  if (check.kind === 'log') return `log '${check.contains}' in ${check.file}`;
+  return `answer ${check.status ?? 200} on GET ${check.url}`;
 }
 
 /**

@@ -45,3 +45,4 @@ export {
   type NatsOptions,
 } from './nats';
 export { DEFAULT_FERRETDB_DEBUG_PORT, DEFAULT_MONGO_PORT, ferretComponent, type FerretOptions } from './ferretdb';
+export { serviceComponent, type ServiceOptions } from './service';

@@ -9,7 +9,8 @@ export interface BlobRef {
   blobId: string;
   /** Lower-case hex SHA-256 of the whole blob. */
   sha256: string;
-  size: number;
+  /** Exact size in bytes (named as in the protobuf BlobRef, so the two are the same shape). */
+  sizeBytes: number;
 }
 
 /** Stored last, after every chunk: a blob without a manifest does not exist. */
@@ -127,14 +128,14 @@ export class BlobStore {
       const manifest: BlobManifest = {
         blobId,
         sha256: hash.digest('hex'),
-        size,
+        sizeBytes: size,
         chunks,
         chunkBytes: this.chunkBytes,
         createdAt: new Date().toISOString(),
         ...(opts.contentType ? { contentType: opts.contentType } : {}),
       };
       await this.connection.js.publish(this.manifestSubject(blobId), Buffer.from(JSON.stringify(manifest)), { msgID: `${blobId}.m` });
-      return { blobId, sha256: manifest.sha256, size };
+      return { blobId, sha256: manifest.sha256, sizeBytes: size };
     } catch (err) {
       await Promise.allSettled(acks);
       await this.delete(blobId).catch(() => undefined);
@@ -164,9 +165,9 @@ export class BlobStore {
     const manifest = await this.manifest(blobId);
     if (typeof ref !== 'string') {
       if (ref.sha256 !== manifest.sha256) throw new BlobCorruptedError(blobId, `reference digest ${ref.sha256} differs from the stored ${manifest.sha256}`);
-      if (ref.size !== manifest.size) throw new BlobCorruptedError(blobId, `reference size ${ref.size} differs from the stored ${manifest.size}`);
+      if (ref.sizeBytes !== manifest.sizeBytes) throw new BlobCorruptedError(blobId, `reference size ${ref.sizeBytes} differs from the stored ${manifest.sizeBytes}`);
     }
-    if (manifest.size > this.maxBlobBytes) throw new BlobError(blobId, `size ${manifest.size} exceeds the ${this.maxBlobBytes} byte limit`);
+    if (manifest.sizeBytes > this.maxBlobBytes) throw new BlobError(blobId, `size ${manifest.sizeBytes} exceeds the ${this.maxBlobBytes} byte limit`);
     let size = 0;
     let next = 0;
     if (manifest.chunks > 0) {
@@ -187,7 +188,7 @@ export class BlobStore {
           next++;
           if (next === manifest.chunks) {
             const digest = hash.digest('hex');
-            if (size !== manifest.size) throw new BlobCorruptedError(blobId, `${size} bytes read, manifest says ${manifest.size}`);
+            if (size !== manifest.sizeBytes) throw new BlobCorruptedError(blobId, `${size} bytes read, manifest says ${manifest.sizeBytes}`);
             if (digest !== manifest.sha256) throw new BlobCorruptedError(blobId, `sha256 ${digest} read, manifest says ${manifest.sha256}`);
             yield m.data;
             break;
@@ -206,7 +207,7 @@ export class BlobStore {
   /** The whole blob in one buffer (one copy), digest verified. */
   async getBytes(ref: BlobRef | string): Promise<Buffer> {
     const blobId = typeof ref === 'string' ? ref : ref.blobId;
-    const size = typeof ref === 'string' ? (await this.manifest(ref)).size : ref.size;
+    const size = typeof ref === 'string' ? (await this.manifest(ref)).sizeBytes : ref.sizeBytes;
     const out = Buffer.allocUnsafe(size);
     let offset = 0;
     for await (const chunk of this.get(ref)) {

@@ -1,7 +1,7 @@
 import { Logger } from '@nestjs/common';
 import { CustomTransportStrategy, EventPattern, Server, type MessageHandler } from '@nestjs/microservices';
 import { headers as natsHeaders } from '@nats-io/transport-node';
-import type { ConsumerMessages, JsMsg } from '@nats-io/jetstream';
+import { JetStreamApiError, type ConsumerMessages, type JsMsg } from '@nats-io/jetstream';
 import { lastValueFrom } from 'rxjs';
 import type { MessageCodec } from './codec';
 import type { JetStreamConnection } from './connection';
@@ -51,6 +51,7 @@ export class JetStreamServer extends Server<Events> implements CustomTransportSt
   private readonly running: RunningConsumer[] = [];
   private readonly listeners: { [K in keyof Events]: Events[K][] } = { deadLetter: [], error: [] };
   private closing = false;
+  private readonly waiting: Promise<void>[] = [];
 
   constructor(private readonly options: JetStreamServerOptions) {
     super();
@@ -66,6 +67,7 @@ export class JetStreamServer extends Server<Events> implements CustomTransportSt
   async close(): Promise<void> {
     if (this.closing) return;
     this.closing = true;
+    await Promise.all(this.waiting);
     for (const c of this.running) c.messages.stop();
     const all = Promise.all(this.running.map(async (c) => {
       await c.loop;
@@ -111,14 +113,47 @@ export class JetStreamServer extends Server<Events> implements CustomTransportSt
         throw new Error(`consumer ${spec.durable} is bound to handler '${spec.handler}', but no @JetStreamEvent('${spec.handler}') exists (handlers: ${known})`);
       }
       bound.add(spec.handler);
-      await provisionConsumer(connection.jsm, spec);
-      await this.startConsumer(resolvedConsumer(spec), handler);
+      const streamExists = await connection.jsm.streams.info(spec.stream).then(
+        () => true,
+        (err: unknown) => {
+          if (err instanceof JetStreamApiError && err.status === 404) return false;
+          throw err;
+        },
+      );
+      if (streamExists) {
+        await provisionConsumer(connection.jsm, spec);
+        await this.startConsumer(resolvedConsumer(spec), handler);
+      } else {
+        // Another service owns the stream (e.g. the coordinator owns FL_TASKS); start without it and bind when it appears.
+        this.logger.warn(`stream ${spec.stream} does not exist yet; consumer ${spec.durable} starts once it does`);
+        this.waiting.push(this.startWhenStreamExists(spec, handler));
+      }
     }
     for (const pattern of this.getHandlers().keys()) {
       if (!bound.has(pattern)) this.logger.warn(`handler '${pattern}' has no consumer bound to it and will receive nothing`);
     }
     this._status$.next('connected');
     this.logger.log(`consuming ${this.running.map((c) => `${c.spec.stream}/${c.spec.durable}`).join(', ') || 'nothing'}`);
+  }
+
+  private async startWhenStreamExists(spec: ConsumerSpec, handler: MessageHandler): Promise<void> {
+    while (!this.closing) {
+      await new Promise((r) => setTimeout(r, 1_000));
+      if (this.closing) return;
+      try {
+        await this.options.connection.jsm.streams.info(spec.stream);
+      } catch {
+        continue;
+      }
+      try {
+        await provisionConsumer(this.options.connection.jsm, spec);
+        await this.startConsumer(resolvedConsumer(spec), handler);
+        this.logger.log(`stream ${spec.stream} appeared; consuming ${spec.stream}/${spec.durable}`);
+        return;
+      } catch (err) {
+        this.logger.error(`cannot start consumer ${spec.durable}: ${(err as Error).message}; retrying`);
+      }
+    }
   }
 
   private async startConsumer(spec: Required<ConsumerSpec>, handler: MessageHandler): Promise<void> {

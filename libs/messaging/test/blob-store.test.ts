@@ -43,7 +43,7 @@ test('a 200 MB blob round-trips with its digest', async () => {
   const size = 200 * MiB + 12_345; // not a multiple of the chunk size
   const expected = digestOf(pattern(size, 3 * MiB + 7));
   const ref = await store.put(pattern(size, 3 * MiB + 7));
-  expect(ref).toEqual({ blobId: ref.blobId, sha256: expected, size });
+  expect(ref).toEqual({ blobId: ref.blobId, sha256: expected, sizeBytes: size });
 
   const read = createHash('sha256');
   let bytes = 0;

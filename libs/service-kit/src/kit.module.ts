@@ -1,15 +1,16 @@
 import { Global, Module, type DynamicModule, type Type } from '@nestjs/common';
-import { JetStreamClientProxy, JetStreamConnection } from '@fedledger/messaging';
+import { BlobStore, JetStreamClientProxy, JetStreamConnection } from '@fedledger/messaging';
 import { HealthController, SERVICE_IDENTITY, ServiceHealth, type ServiceIdentity } from './health';
 
 /** Injection token of the validated configuration of the running service. */
 export const SERVICE_CONFIG = Symbol('SERVICE_CONFIG');
 
-/** What every service module can inject: its config, the NATS connection, the client proxy, its health. */
+/** What every service module can inject: its config, the NATS connection, the client proxy, its health, and the blob store when asked for. */
 @Global()
 @Module({})
 export class ServiceKitModule {
-  static forRoot(opts: { config: unknown; connection: JetStreamConnection; identity: ServiceIdentity }): DynamicModule {
+  static forRoot(opts: { config: unknown; connection: JetStreamConnection; identity: ServiceIdentity; blobStore?: BlobStore }): DynamicModule {
+    const blobs = opts.blobStore ? [{ provide: BlobStore, useValue: opts.blobStore }] : [];
     return {
       module: ServiceKitModule,
       providers: [
@@ -18,8 +19,9 @@ export class ServiceKitModule {
         { provide: JetStreamClientProxy, useFactory: () => new JetStreamClientProxy(opts.connection) },
         { provide: SERVICE_IDENTITY, useValue: opts.identity },
         ServiceHealth,
+        ...blobs,
       ],
-      exports: [SERVICE_CONFIG, JetStreamConnection, JetStreamClientProxy, SERVICE_IDENTITY, ServiceHealth],
+      exports: [SERVICE_CONFIG, JetStreamConnection, JetStreamClientProxy, SERVICE_IDENTITY, ServiceHealth, ...blobs.map((b) => b.provide)],
     };
   }
 }

@@ -5,6 +5,7 @@ import { z } from 'zod';
 import { subjects, streams as contractStreams } from '@fedledger/contracts';
 import { ConfigError, envInt, envPort, httpConfig, loadConfig, logConfig, natsConfig, telemetryConfig, type LogLevel, type TelemetryConfig } from '@fedledger/config';
 import {
+  BlobStore,
   JetStreamConnection,
   JetStreamExceptionFilter,
   JetStreamServer,
@@ -19,6 +20,12 @@ import { ServiceKitModule, ServiceRootModule } from './kit.module';
 const commonConfig = natsConfig.merge(logConfig).extend({
   LOG_FORMAT: z.enum(['text', 'json']).default('text'),
   SHUTDOWN_TIMEOUT_MS: envInt(1_000, 600_000, 'milliseconds').default(30_000),
+});
+const blobConfig = z.object({
+  /** Largest weights blob accepted (bytes). */
+  BLOB_MAX_BYTES: envInt(1, Number.MAX_SAFE_INTEGER, 'a byte count').default(2 * 1024 ** 3),
+  /** Chunk size of new blobs (KiB); reads are fastest well below 1 MiB. */
+  BLOB_CHUNK_KIB: envInt(16, 8 * 1024, 'KiB').default(256),
 });
 export type CommonConfig = z.infer<typeof commonConfig> & TelemetryConfig;
 export type HttpSettings = { HTTP_HOST: string; HTTP_PORT: number };
@@ -35,6 +42,8 @@ export interface ServiceDefinition<S extends z.AnyZodObject> {
   http?: { defaultPort: number };
   /** Streams this service owns and provisions at start-up. */
   streams?: (config: z.infer<S> & CommonConfig) => StreamSpec[];
+  /** Opens the weights blob store (FL_BLOBS) and provides `BlobStore` to the module. */
+  blobStore?: boolean;
   /** Durable consumers bound to the module's @JetStreamEvent handlers. */
   consumers?: (config: z.infer<S> & CommonConfig) => ConsumerSpec[];
 }
@@ -71,7 +80,8 @@ export async function startService<S extends z.AnyZodObject>(
   env: NodeJS.ProcessEnv = process.env,
 ): Promise<RunningService<z.infer<S> & CommonConfig & Partial<HttpSettings>>> {
   const http = def.http ? httpConfig.extend({ HTTP_PORT: envPort.default(def.http.defaultPort) }) : z.object({});
-  const schema = commonConfig.merge(http).merge(def.config).and(telemetryConfig);
+  const blobs = def.blobStore ? blobConfig : z.object({});
+  const schema = commonConfig.merge(http).merge(blobs).merge(def.config).and(telemetryConfig);
   type Config = z.infer<S> & CommonConfig & Partial<HttpSettings>;
   const config = loadConfig(def.name, schema, env) as Config;
 
@@ -93,7 +103,15 @@ export async function startService<S extends z.AnyZodObject>(
       deadLetter,
       shutdownTimeoutMs: config.SHUTDOWN_TIMEOUT_MS,
     });
-    const root = ServiceRootModule.create(ServiceKitModule.forRoot({ config, connection: conn, identity }), def.module, def.http !== undefined);
+    const blobStore = def.blobStore
+      ? await BlobStore.open(conn, {
+          stream: contractStreams.FL_BLOBS.name,
+          subjectPrefix: subjects.blobPrefix,
+          maxBlobBytes: (config as unknown as z.infer<typeof blobConfig>).BLOB_MAX_BYTES,
+          chunkBytes: (config as unknown as z.infer<typeof blobConfig>).BLOB_CHUNK_KIB * 1024,
+        })
+      : undefined;
+    const root = ServiceRootModule.create(ServiceKitModule.forRoot({ config, connection: conn, identity, blobStore }), def.module, def.http !== undefined);
 
     let app: INestApplication | INestMicroservice;
     if (def.http) {

@@ -1,4 +1,6 @@
 import { z } from 'zod';
+import { envInt } from '@fedledger/config';
+import { streams, subjects } from '@fedledger/contracts';
 import { defineService } from '@fedledger/service-kit';
 import { CentreAgentModule } from './centre-agent.module';
 
@@ -6,10 +8,32 @@ import { CentreAgentModule } from './centre-agent.module';
 export const centreAgentConfig = z.object({
   /** This centre's id, as granted on the ledger; also its task subject token and consumer name. */
   CENTRE_ID: z.string().regex(/^[A-Za-z0-9_-]{1,128}$/, "expected 1..128 letters, digits, '_' or '-'"),
+  /** Which trainer runs the tasks: `noop` returns the global weights slightly perturbed (overhead benchmarks). */
+  TRAINER: z.enum(['noop']).default('noop'),
+  /** Examples the noop trainer claims per task. */
+  NOOP_EXAMPLES: envInt(1, 1_000_000_000).default(100),
+  /** Datasets held at this centre, comma-separated; announced in heartbeats. */
+  DATASET_IDS: z.string().default(''),
+  HEARTBEAT_INTERVAL_MS: envInt(500, 3_600_000, 'milliseconds').default(5_000),
+  /** How long a task may run without finishing before it is redelivered (the agent keeps it alive while working). */
+  TASK_ACK_WAIT_MS: envInt(1_000, 3_600_000, 'milliseconds').default(30_000),
 });
+export type CentreAgentConfig = z.infer<typeof centreAgentConfig>;
 
 export const centreAgentService = defineService({
   name: 'centre-agent',
   module: CentreAgentModule,
   config: centreAgentConfig,
+  blobStore: true,
+  consumers: (config) => [
+    {
+      handler: 'training-task',
+      stream: streams.FL_TASKS.name,
+      durable: `centre-${config.CENTRE_ID}`,
+      filterSubjects: [subjects.tasksForCentre(config.CENTRE_ID)],
+      ackWaitMs: config.TASK_ACK_WAIT_MS,
+      maxDeliver: 5,
+      backoffMs: [1_000, 5_000, 15_000],
+    },
+  ],
 });

@@ -1,3 +1,3 @@
 import { serviceStartupTest } from '@fedledger/testing';
 
-serviceStartupTest('centre-agent', { http: false, streams: [], env: { CENTRE_ID: 'bcdr' } });
+serviceStartupTest('centre-agent', { http: false, streams: ['FL_BLOBS'], env: { CENTRE_ID: 'bcdr' } });

@@ -1,5 +1,18 @@
 import { Module } from '@nestjs/common';
+import { JetStreamConnection } from '@fedledger/messaging';
+import { ExperimentService } from './experiments/experiment.service';
+import { ExperimentStore } from './experiments/experiment.store';
+import { EXPERIMENT_STORE, RoundEngine } from './experiments/round-engine';
+import { RoundEventsHandler } from './handlers/round-events.handler';
+import { ExperimentsController } from './http/experiments.controller';
 
-/** Experiments, the round state machine and task dispatch (issue 3). */
-@Module({})
+/** Experiments, the round state machine (JetStream KV) and task dispatch. */
+@Module({
+  controllers: [ExperimentsController, RoundEventsHandler],
+  providers: [
+    { provide: EXPERIMENT_STORE, inject: [JetStreamConnection], useFactory: (c: JetStreamConnection) => ExperimentStore.open(c) },
+    RoundEngine,
+    ExperimentService,
+  ],
+})
 export class RoundCoordinatorModule {}

@@ -222,7 +222,13 @@ export namespace fedledger {
                 STRATEGY_KIND_FEDPROX = 2,
                 STRATEGY_KIND_FEDMEDIAN = 3,
                 STRATEGY_KIND_TRIMMED_MEAN = 4,
-                STRATEGY_KIND_KRUM = 5
+                STRATEGY_KIND_KRUM = 5,
+                STRATEGY_KIND_FEDAVGM = 6,
+                STRATEGY_KIND_MULTIKRUM = 7,
+                STRATEGY_KIND_BULYAN = 8,
+                STRATEGY_KIND_FEDADAM = 9,
+                STRATEGY_KIND_FEDYOGI = 10,
+                STRATEGY_KIND_FEDADAGRAD = 11
             }
 
             /** Properties of a Strategy. */
@@ -239,6 +245,27 @@ export namespace fedledger {
 
                 /** Krum: number of Byzantine centres f tolerated. */
                 byzantineCount?: (number|null);
+
+                /** FedAvgM: server learning rate. */
+                serverLearningRate?: (number|null);
+
+                /** FedAvgM: server momentum. */
+                serverMomentum?: (number|null);
+
+                /** FedAdam/FedYogi: first-moment decay. */
+                beta_1?: (number|null);
+
+                /** FedAdam/FedYogi: second-moment decay. */
+                beta_2?: (number|null);
+
+                /** FedAdam/FedYogi/FedAdagrad: server learning rate. */
+                eta?: (number|null);
+
+                /** FedAdam/FedYogi/FedAdagrad: adaptivity (epsilon). */
+                tau?: (number|null);
+
+                /** MultiKrum/Bulyan: updates kept by the Krum selection (0 = strategy default). */
+                numClientsToKeep?: (number|null);
             }
 
             /** An aggregation strategy with its parameters; parameters a strategy does not use stay 0. */
@@ -261,6 +288,27 @@ export namespace fedledger {
 
                 /** Krum: number of Byzantine centres f tolerated. */
                 public byzantineCount: number;
+
+                /** FedAvgM: server learning rate. */
+                public serverLearningRate: number;
+
+                /** FedAvgM: server momentum. */
+                public serverMomentum: number;
+
+                /** FedAdam/FedYogi: first-moment decay. */
+                public beta_1: number;
+
+                /** FedAdam/FedYogi: second-moment decay. */
+                public beta_2: number;
+
+                /** FedAdam/FedYogi/FedAdagrad: server learning rate. */
+                public eta: number;
+
+                /** FedAdam/FedYogi/FedAdagrad: adaptivity (epsilon). */
+                public tau: number;
+
+                /** MultiKrum/Bulyan: updates kept by the Krum selection (0 = strategy default). */
+                public numClientsToKeep: number;
 
                 /**
                  * Creates a new Strategy instance using the specified properties.
@@ -886,6 +934,9 @@ export namespace fedledger {
 
                 /** When the aggregate was written (Unix ms). */
                 aggregatedAtUnixMs?: (number|null);
+
+                /** Server-optimiser state after this round (FedAvgM, FedAdam, ...), for the next round; unset for stateless strategies. */
+                strategyState?: (fedledger.common.v1.IBlobRef|null);
             }
 
             /** Aggregator -> coordinator, on fl.aggregates.<experiment>.<round>: the round's updates were combined. */
@@ -920,6 +971,9 @@ export namespace fedledger {
 
                 /** When the aggregate was written (Unix ms). */
                 public aggregatedAtUnixMs: number;
+
+                /** Server-optimiser state after this round (FedAvgM, FedAdam, ...), for the next round; unset for stateless strategies. */
+                public strategyState?: (fedledger.common.v1.IBlobRef|null);
 
                 /**
                  * Creates a new RoundAggregated instance using the specified properties.
@@ -982,6 +1036,241 @@ export namespace fedledger {
                 public static getTypeUrl(typeUrlPrefix?: string): string;
             }
 
+            /** Properties of an UpdateAccepted. */
+            interface IUpdateAccepted {
+
+                /** Experiment of the update. */
+                experimentId?: (string|null);
+
+                /** Round of the update. */
+                round?: (number|null);
+
+                /** Centre that sent it. */
+                centreId?: (string|null);
+
+                /** The task it answers. */
+                taskId?: (string|null);
+
+                /** Examples it was trained on. */
+                numExamples?: (number|null);
+
+                /** Its local metrics. */
+                metrics?: (fedledger.common.v1.IMetric[]|null);
+
+                /** Its weights blob. */
+                weights?: (fedledger.common.v1.IBlobRef|null);
+
+                /** Local training time. */
+                trainDurationMs?: (number|null);
+
+                /** When the aggregator accepted it (Unix ms). */
+                acceptedAtUnixMs?: (number|null);
+            }
+
+            /**
+             * Coordinator -> everyone, on fl.events.<experiment>.round.completed: the round's outcome (recorded on the ledger).
+             * Aggregator -> everyone, on fl.events.<experiment>.update.accepted: an update passed validation and counts.
+             */
+            class UpdateAccepted implements IUpdateAccepted {
+
+                /**
+                 * Constructs a new UpdateAccepted.
+                 * @param [properties] Properties to set
+                 */
+                constructor(properties?: fedledger.fl.v1.IUpdateAccepted);
+
+                /** Experiment of the update. */
+                public experimentId: string;
+
+                /** Round of the update. */
+                public round: number;
+
+                /** Centre that sent it. */
+                public centreId: string;
+
+                /** The task it answers. */
+                public taskId: string;
+
+                /** Examples it was trained on. */
+                public numExamples: number;
+
+                /** Its local metrics. */
+                public metrics: fedledger.common.v1.IMetric[];
+
+                /** Its weights blob. */
+                public weights?: (fedledger.common.v1.IBlobRef|null);
+
+                /** Local training time. */
+                public trainDurationMs: number;
+
+                /** When the aggregator accepted it (Unix ms). */
+                public acceptedAtUnixMs: number;
+
+                /**
+                 * Creates a new UpdateAccepted instance using the specified properties.
+                 * @param [properties] Properties to set
+                 * @returns UpdateAccepted instance
+                 */
+                public static create(properties?: fedledger.fl.v1.IUpdateAccepted): fedledger.fl.v1.UpdateAccepted;
+
+                /**
+                 * Encodes the specified UpdateAccepted message. Does not implicitly {@link fedledger.fl.v1.UpdateAccepted.verify|verify} messages.
+                 * @param message UpdateAccepted message or plain object to encode
+                 * @param [writer] Writer to encode to
+                 * @returns Writer
+                 */
+                public static encode(message: fedledger.fl.v1.IUpdateAccepted, writer?: $protobuf.Writer): $protobuf.Writer;
+
+                /**
+                 * Decodes an UpdateAccepted message from the specified reader or buffer.
+                 * @param reader Reader or buffer to decode from
+                 * @param [length] Message length if known beforehand
+                 * @returns UpdateAccepted
+                 * @throws {Error} If the payload is not a reader or valid buffer
+                 * @throws {$protobuf.util.ProtocolError} If required fields are missing
+                 */
+                public static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): fedledger.fl.v1.UpdateAccepted;
+
+                /**
+                 * Verifies an UpdateAccepted message.
+                 * @param message Plain object to verify
+                 * @returns `null` if valid, otherwise the reason why it is not
+                 */
+                public static verify(message: { [k: string]: any }): (string|null);
+
+                /**
+                 * Creates an UpdateAccepted message from a plain object. Also converts values to their respective internal types.
+                 * @param object Plain object
+                 * @returns UpdateAccepted
+                 */
+                public static fromObject(object: { [k: string]: any }): fedledger.fl.v1.UpdateAccepted;
+
+                /**
+                 * Creates a plain object from an UpdateAccepted message. Also converts values to other types if specified.
+                 * @param message UpdateAccepted
+                 * @param [options] Conversion options
+                 * @returns Plain object
+                 */
+                public static toObject(message: fedledger.fl.v1.UpdateAccepted, options?: $protobuf.IConversionOptions): { [k: string]: any };
+
+                /**
+                 * Converts this UpdateAccepted to JSON.
+                 * @returns JSON object
+                 */
+                public toJSON(): { [k: string]: any };
+
+                /**
+                 * Gets the default type url for UpdateAccepted
+                 * @param [typeUrlPrefix] your custom typeUrlPrefix(default "type.googleapis.com")
+                 * @returns The default type url
+                 */
+                public static getTypeUrl(typeUrlPrefix?: string): string;
+            }
+
+            /** Properties of a RoundClose. */
+            interface IRoundClose {
+
+                /** Experiment of the round. */
+                experimentId?: (string|null);
+
+                /** Round to close. */
+                round?: (number|null);
+
+                /** Centres whose accepted updates make up the aggregate (the coordinator's view at closing time). */
+                centreIds?: (string[]|null);
+
+                /** Why now: "all-answered" or "deadline". */
+                reason?: (string|null);
+
+                /** When the coordinator closed it (Unix ms). */
+                closedAtUnixMs?: (number|null);
+            }
+
+            /** Coordinator -> aggregator, on fl.control.<experiment>.<round>.close: aggregate the round now, from exactly these centres. */
+            class RoundClose implements IRoundClose {
+
+                /**
+                 * Constructs a new RoundClose.
+                 * @param [properties] Properties to set
+                 */
+                constructor(properties?: fedledger.fl.v1.IRoundClose);
+
+                /** Experiment of the round. */
+                public experimentId: string;
+
+                /** Round to close. */
+                public round: number;
+
+                /** Centres whose accepted updates make up the aggregate (the coordinator's view at closing time). */
+                public centreIds: string[];
+
+                /** Why now: "all-answered" or "deadline". */
+                public reason: string;
+
+                /** When the coordinator closed it (Unix ms). */
+                public closedAtUnixMs: number;
+
+                /**
+                 * Creates a new RoundClose instance using the specified properties.
+                 * @param [properties] Properties to set
+                 * @returns RoundClose instance
+                 */
+                public static create(properties?: fedledger.fl.v1.IRoundClose): fedledger.fl.v1.RoundClose;
+
+                /**
+                 * Encodes the specified RoundClose message. Does not implicitly {@link fedledger.fl.v1.RoundClose.verify|verify} messages.
+                 * @param message RoundClose message or plain object to encode
+                 * @param [writer] Writer to encode to
+                 * @returns Writer
+                 */
+                public static encode(message: fedledger.fl.v1.IRoundClose, writer?: $protobuf.Writer): $protobuf.Writer;
+
+                /**
+                 * Decodes a RoundClose message from the specified reader or buffer.
+                 * @param reader Reader or buffer to decode from
+                 * @param [length] Message length if known beforehand
+                 * @returns RoundClose
+                 * @throws {Error} If the payload is not a reader or valid buffer
+                 * @throws {$protobuf.util.ProtocolError} If required fields are missing
+                 */
+                public static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): fedledger.fl.v1.RoundClose;
+
+                /**
+                 * Verifies a RoundClose message.
+                 * @param message Plain object to verify
+                 * @returns `null` if valid, otherwise the reason why it is not
+                 */
+                public static verify(message: { [k: string]: any }): (string|null);
+
+                /**
+                 * Creates a RoundClose message from a plain object. Also converts values to their respective internal types.
+                 * @param object Plain object
+                 * @returns RoundClose
+                 */
+                public static fromObject(object: { [k: string]: any }): fedledger.fl.v1.RoundClose;
+
+                /**
+                 * Creates a plain object from a RoundClose message. Also converts values to other types if specified.
+                 * @param message RoundClose
+                 * @param [options] Conversion options
+                 * @returns Plain object
+                 */
+                public static toObject(message: fedledger.fl.v1.RoundClose, options?: $protobuf.IConversionOptions): { [k: string]: any };
+
+                /**
+                 * Converts this RoundClose to JSON.
+                 * @returns JSON object
+                 */
+                public toJSON(): { [k: string]: any };
+
+                /**
+                 * Gets the default type url for RoundClose
+                 * @param [typeUrlPrefix] your custom typeUrlPrefix(default "type.googleapis.com")
+                 * @returns The default type url
+                 */
+                public static getTypeUrl(typeUrlPrefix?: string): string;
+            }
+
             /** Properties of a RoundCompleted. */
             interface IRoundCompleted {
 
@@ -1013,7 +1302,7 @@ export namespace fedledger {
                 completedAtUnixMs?: (number|null);
             }
 
-            /** Coordinator -> everyone, on fl.events.<experiment>.round.completed: the round's outcome (recorded on the ledger). */
+            /** Represents a RoundCompleted. */
             class RoundCompleted implements IRoundCompleted {
 
                 /**

@@ -612,6 +612,12 @@ $root.fedledger = (function() {
              * @property {number} STRATEGY_KIND_FEDMEDIAN=3 Coordinate-wise median (robust to outliers).
              * @property {number} STRATEGY_KIND_TRIMMED_MEAN=4 Coordinate-wise mean after dropping trim_ratio of the values at each end.
              * @property {number} STRATEGY_KIND_KRUM=5 Keeps the update closest to its n - f - 2 nearest neighbours (Byzantine-robust).
+             * @property {number} STRATEGY_KIND_FEDAVGM=6 FedAvg followed by server momentum (server_learning_rate, server_momentum).
+             * @property {number} STRATEGY_KIND_MULTIKRUM=7 Mean of the num_clients_to_keep updates with the best Krum scores.
+             * @property {number} STRATEGY_KIND_BULYAN=8 Multi-Krum selection followed by a coordinate-wise trimmed mean around the median.
+             * @property {number} STRATEGY_KIND_FEDADAM=9 FedAvg pseudo-gradient applied with server-side Adam (eta, beta_1, beta_2, tau).
+             * @property {number} STRATEGY_KIND_FEDYOGI=10 FedAvg pseudo-gradient applied with server-side Yogi (eta, beta_1, beta_2, tau).
+             * @property {number} STRATEGY_KIND_FEDADAGRAD=11 FedAvg pseudo-gradient applied with server-side Adagrad (eta, tau).
              */
             v1.StrategyKind = (function() {
                 var valuesById = {}, values = Object.create(valuesById);
@@ -621,6 +627,12 @@ $root.fedledger = (function() {
                 values[valuesById[3] = "STRATEGY_KIND_FEDMEDIAN"] = 3;
                 values[valuesById[4] = "STRATEGY_KIND_TRIMMED_MEAN"] = 4;
                 values[valuesById[5] = "STRATEGY_KIND_KRUM"] = 5;
+                values[valuesById[6] = "STRATEGY_KIND_FEDAVGM"] = 6;
+                values[valuesById[7] = "STRATEGY_KIND_MULTIKRUM"] = 7;
+                values[valuesById[8] = "STRATEGY_KIND_BULYAN"] = 8;
+                values[valuesById[9] = "STRATEGY_KIND_FEDADAM"] = 9;
+                values[valuesById[10] = "STRATEGY_KIND_FEDYOGI"] = 10;
+                values[valuesById[11] = "STRATEGY_KIND_FEDADAGRAD"] = 11;
                 return values;
             })();
 
@@ -634,6 +646,13 @@ $root.fedledger = (function() {
                  * @property {number|null} [proximalMu] FedProx proximal coefficient mu (>= 0).
                  * @property {number|null} [trimRatio] Trimmed mean: fraction trimmed at each end, in [0, 0.5).
                  * @property {number|null} [byzantineCount] Krum: number of Byzantine centres f tolerated.
+                 * @property {number|null} [serverLearningRate] FedAvgM: server learning rate.
+                 * @property {number|null} [serverMomentum] FedAvgM: server momentum.
+                 * @property {number|null} [beta_1] FedAdam/FedYogi: first-moment decay.
+                 * @property {number|null} [beta_2] FedAdam/FedYogi: second-moment decay.
+                 * @property {number|null} [eta] FedAdam/FedYogi/FedAdagrad: server learning rate.
+                 * @property {number|null} [tau] FedAdam/FedYogi/FedAdagrad: adaptivity (epsilon).
+                 * @property {number|null} [numClientsToKeep] MultiKrum/Bulyan: updates kept by the Krum selection (0 = strategy default).
                  */
 
                 /**
@@ -684,6 +703,62 @@ $root.fedledger = (function() {
                 Strategy.prototype.byzantineCount = 0;
 
                 /**
+                 * FedAvgM: server learning rate.
+                 * @member {number} serverLearningRate
+                 * @memberof fedledger.fl.v1.Strategy
+                 * @instance
+                 */
+                Strategy.prototype.serverLearningRate = 0;
+
+                /**
+                 * FedAvgM: server momentum.
+                 * @member {number} serverMomentum
+                 * @memberof fedledger.fl.v1.Strategy
+                 * @instance
+                 */
+                Strategy.prototype.serverMomentum = 0;
+
+                /**
+                 * FedAdam/FedYogi: first-moment decay.
+                 * @member {number} beta_1
+                 * @memberof fedledger.fl.v1.Strategy
+                 * @instance
+                 */
+                Strategy.prototype.beta_1 = 0;
+
+                /**
+                 * FedAdam/FedYogi: second-moment decay.
+                 * @member {number} beta_2
+                 * @memberof fedledger.fl.v1.Strategy
+                 * @instance
+                 */
+                Strategy.prototype.beta_2 = 0;
+
+                /**
+                 * FedAdam/FedYogi/FedAdagrad: server learning rate.
+                 * @member {number} eta
+                 * @memberof fedledger.fl.v1.Strategy
+                 * @instance
+                 */
+                Strategy.prototype.eta = 0;
+
+                /**
+                 * FedAdam/FedYogi/FedAdagrad: adaptivity (epsilon).
+                 * @member {number} tau
+                 * @memberof fedledger.fl.v1.Strategy
+                 * @instance
+                 */
+                Strategy.prototype.tau = 0;
+
+                /**
+                 * MultiKrum/Bulyan: updates kept by the Krum selection (0 = strategy default).
+                 * @member {number} numClientsToKeep
+                 * @memberof fedledger.fl.v1.Strategy
+                 * @instance
+                 */
+                Strategy.prototype.numClientsToKeep = 0;
+
+                /**
                  * Creates a new Strategy instance using the specified properties.
                  * @function create
                  * @memberof fedledger.fl.v1.Strategy
@@ -719,6 +794,20 @@ $root.fedledger = (function() {
                         writer.uint32(/* id 3, wireType 1 =*/25).double(message.trimRatio);
                     if (message.byzantineCount != null && Object.hasOwnProperty.call(message, "byzantineCount"))
                         writer.uint32(/* id 4, wireType 0 =*/32).uint32(message.byzantineCount);
+                    if (message.serverLearningRate != null && Object.hasOwnProperty.call(message, "serverLearningRate"))
+                        writer.uint32(/* id 5, wireType 1 =*/41).double(message.serverLearningRate);
+                    if (message.serverMomentum != null && Object.hasOwnProperty.call(message, "serverMomentum"))
+                        writer.uint32(/* id 6, wireType 1 =*/49).double(message.serverMomentum);
+                    if (message.beta_1 != null && Object.hasOwnProperty.call(message, "beta_1"))
+                        writer.uint32(/* id 7, wireType 1 =*/57).double(message.beta_1);
+                    if (message.beta_2 != null && Object.hasOwnProperty.call(message, "beta_2"))
+                        writer.uint32(/* id 8, wireType 1 =*/65).double(message.beta_2);
+                    if (message.eta != null && Object.hasOwnProperty.call(message, "eta"))
+                        writer.uint32(/* id 9, wireType 1 =*/73).double(message.eta);
+                    if (message.tau != null && Object.hasOwnProperty.call(message, "tau"))
+                        writer.uint32(/* id 10, wireType 1 =*/81).double(message.tau);
+                    if (message.numClientsToKeep != null && Object.hasOwnProperty.call(message, "numClientsToKeep"))
+                        writer.uint32(/* id 11, wireType 0 =*/88).uint32(message.numClientsToKeep);
                     return writer;
                 };
 
@@ -772,6 +861,34 @@ $root.fedledger = (function() {
                                 message.byzantineCount = reader.uint32();
                                 break;
                             }
+                        case 5: {
+                                message.serverLearningRate = reader.double();
+                                break;
+                            }
+                        case 6: {
+                                message.serverMomentum = reader.double();
+                                break;
+                            }
+                        case 7: {
+                                message.beta_1 = reader.double();
+                                break;
+                            }
+                        case 8: {
+                                message.beta_2 = reader.double();
+                                break;
+                            }
+                        case 9: {
+                                message.eta = reader.double();
+                                break;
+                            }
+                        case 10: {
+                                message.tau = reader.double();
+                                break;
+                            }
+                        case 11: {
+                                message.numClientsToKeep = reader.uint32();
+                                break;
+                            }
                         default:
                             reader.skipType(tag & 7, long);
                             break;
@@ -810,6 +927,12 @@ $root.fedledger = (function() {
                         case 3:
                         case 4:
                         case 5:
+                        case 6:
+                        case 7:
+                        case 8:
+                        case 9:
+                        case 10:
+                        case 11:
                             break;
                         }
                     if (message.proximalMu != null && Object.hasOwnProperty.call(message, "proximalMu"))
@@ -821,6 +944,27 @@ $root.fedledger = (function() {
                     if (message.byzantineCount != null && Object.hasOwnProperty.call(message, "byzantineCount"))
                         if (!$util.isInteger(message.byzantineCount))
                             return "byzantineCount: integer expected";
+                    if (message.serverLearningRate != null && Object.hasOwnProperty.call(message, "serverLearningRate"))
+                        if (typeof message.serverLearningRate !== "number")
+                            return "serverLearningRate: number expected";
+                    if (message.serverMomentum != null && Object.hasOwnProperty.call(message, "serverMomentum"))
+                        if (typeof message.serverMomentum !== "number")
+                            return "serverMomentum: number expected";
+                    if (message.beta_1 != null && Object.hasOwnProperty.call(message, "beta_1"))
+                        if (typeof message.beta_1 !== "number")
+                            return "beta_1: number expected";
+                    if (message.beta_2 != null && Object.hasOwnProperty.call(message, "beta_2"))
+                        if (typeof message.beta_2 !== "number")
+                            return "beta_2: number expected";
+                    if (message.eta != null && Object.hasOwnProperty.call(message, "eta"))
+                        if (typeof message.eta !== "number")
+                            return "eta: number expected";
+                    if (message.tau != null && Object.hasOwnProperty.call(message, "tau"))
+                        if (typeof message.tau !== "number")
+                            return "tau: number expected";
+                    if (message.numClientsToKeep != null && Object.hasOwnProperty.call(message, "numClientsToKeep"))
+                        if (!$util.isInteger(message.numClientsToKeep))
+                            return "numClientsToKeep: integer expected";
                     return null;
                 };
 
@@ -873,6 +1017,30 @@ $root.fedledger = (function() {
                     case 5:
                         message.kind = 5;
                         break;
+                    case "STRATEGY_KIND_FEDAVGM":
+                    case 6:
+                        message.kind = 6;
+                        break;
+                    case "STRATEGY_KIND_MULTIKRUM":
+                    case 7:
+                        message.kind = 7;
+                        break;
+                    case "STRATEGY_KIND_BULYAN":
+                    case 8:
+                        message.kind = 8;
+                        break;
+                    case "STRATEGY_KIND_FEDADAM":
+                    case 9:
+                        message.kind = 9;
+                        break;
+                    case "STRATEGY_KIND_FEDYOGI":
+                    case 10:
+                        message.kind = 10;
+                        break;
+                    case "STRATEGY_KIND_FEDADAGRAD":
+                    case 11:
+                        message.kind = 11;
+                        break;
                     }
                     if (object.proximalMu != null)
                         message.proximalMu = Number(object.proximalMu);
@@ -880,6 +1048,20 @@ $root.fedledger = (function() {
                         message.trimRatio = Number(object.trimRatio);
                     if (object.byzantineCount != null)
                         message.byzantineCount = object.byzantineCount >>> 0;
+                    if (object.serverLearningRate != null)
+                        message.serverLearningRate = Number(object.serverLearningRate);
+                    if (object.serverMomentum != null)
+                        message.serverMomentum = Number(object.serverMomentum);
+                    if (object.beta_1 != null)
+                        message.beta_1 = Number(object.beta_1);
+                    if (object.beta_2 != null)
+                        message.beta_2 = Number(object.beta_2);
+                    if (object.eta != null)
+                        message.eta = Number(object.eta);
+                    if (object.tau != null)
+                        message.tau = Number(object.tau);
+                    if (object.numClientsToKeep != null)
+                        message.numClientsToKeep = object.numClientsToKeep >>> 0;
                     return message;
                 };
 
@@ -905,6 +1087,13 @@ $root.fedledger = (function() {
                         object.proximalMu = 0;
                         object.trimRatio = 0;
                         object.byzantineCount = 0;
+                        object.serverLearningRate = 0;
+                        object.serverMomentum = 0;
+                        object.beta_1 = 0;
+                        object.beta_2 = 0;
+                        object.eta = 0;
+                        object.tau = 0;
+                        object.numClientsToKeep = 0;
                     }
                     if (message.kind != null && Object.hasOwnProperty.call(message, "kind"))
                         object.kind = options.enums === String ? $root.fedledger.fl.v1.StrategyKind[message.kind] === undefined ? message.kind : $root.fedledger.fl.v1.StrategyKind[message.kind] : message.kind;
@@ -914,6 +1103,20 @@ $root.fedledger = (function() {
                         object.trimRatio = options.json && !isFinite(message.trimRatio) ? String(message.trimRatio) : message.trimRatio;
                     if (message.byzantineCount != null && Object.hasOwnProperty.call(message, "byzantineCount"))
                         object.byzantineCount = message.byzantineCount;
+                    if (message.serverLearningRate != null && Object.hasOwnProperty.call(message, "serverLearningRate"))
+                        object.serverLearningRate = options.json && !isFinite(message.serverLearningRate) ? String(message.serverLearningRate) : message.serverLearningRate;
+                    if (message.serverMomentum != null && Object.hasOwnProperty.call(message, "serverMomentum"))
+                        object.serverMomentum = options.json && !isFinite(message.serverMomentum) ? String(message.serverMomentum) : message.serverMomentum;
+                    if (message.beta_1 != null && Object.hasOwnProperty.call(message, "beta_1"))
+                        object.beta_1 = options.json && !isFinite(message.beta_1) ? String(message.beta_1) : message.beta_1;
+                    if (message.beta_2 != null && Object.hasOwnProperty.call(message, "beta_2"))
+                        object.beta_2 = options.json && !isFinite(message.beta_2) ? String(message.beta_2) : message.beta_2;
+                    if (message.eta != null && Object.hasOwnProperty.call(message, "eta"))
+                        object.eta = options.json && !isFinite(message.eta) ? String(message.eta) : message.eta;
+                    if (message.tau != null && Object.hasOwnProperty.call(message, "tau"))
+                        object.tau = options.json && !isFinite(message.tau) ? String(message.tau) : message.tau;
+                    if (message.numClientsToKeep != null && Object.hasOwnProperty.call(message, "numClientsToKeep"))
+                        object.numClientsToKeep = message.numClientsToKeep;
                     return object;
                 };
 
@@ -2873,6 +3076,7 @@ $root.fedledger = (function() {
                  * @property {fedledger.fl.v1.IStrategy|null} [strategy] Strategy applied.
                  * @property {number|null} [aggregationDurationMs] Time spent aggregating (ms).
                  * @property {number|null} [aggregatedAtUnixMs] When the aggregate was written (Unix ms).
+                 * @property {fedledger.common.v1.IBlobRef|null} [strategyState] Server-optimiser state after this round (FedAvgM, FedAdam, ...), for the next round; unset for stateless strategies.
                  */
 
                 /**
@@ -2957,6 +3161,14 @@ $root.fedledger = (function() {
                 RoundAggregated.prototype.aggregatedAtUnixMs = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
 
                 /**
+                 * Server-optimiser state after this round (FedAvgM, FedAdam, ...), for the next round; unset for stateless strategies.
+                 * @member {fedledger.common.v1.IBlobRef|null|undefined} strategyState
+                 * @memberof fedledger.fl.v1.RoundAggregated
+                 * @instance
+                 */
+                RoundAggregated.prototype.strategyState = null;
+
+                /**
                  * Creates a new RoundAggregated instance using the specified properties.
                  * @function create
                  * @memberof fedledger.fl.v1.RoundAggregated
@@ -3002,6 +3214,8 @@ $root.fedledger = (function() {
                         writer.uint32(/* id 7, wireType 0 =*/56).uint64(message.aggregationDurationMs);
                     if (message.aggregatedAtUnixMs != null && Object.hasOwnProperty.call(message, "aggregatedAtUnixMs"))
                         writer.uint32(/* id 8, wireType 0 =*/64).uint64(message.aggregatedAtUnixMs);
+                    if (message.strategyState != null && Object.hasOwnProperty.call(message, "strategyState"))
+                        $root.fedledger.common.v1.BlobRef.encode(message.strategyState, writer.uint32(/* id 9, wireType 2 =*/74).fork(), q + 1).ldelim();
                     return writer;
                 };
 
@@ -3075,6 +3289,10 @@ $root.fedledger = (function() {
                                 message.aggregatedAtUnixMs = reader.uint64();
                                 break;
                             }
+                        case 9: {
+                                message.strategyState = $root.fedledger.common.v1.BlobRef.decode(reader, reader.uint32(), undefined, long + 1);
+                                break;
+                            }
                         default:
                             reader.skipType(tag & 7, long);
                             break;
@@ -3143,6 +3361,11 @@ $root.fedledger = (function() {
                     if (message.aggregatedAtUnixMs != null && Object.hasOwnProperty.call(message, "aggregatedAtUnixMs"))
                         if (!$util.isInteger(message.aggregatedAtUnixMs) && !(message.aggregatedAtUnixMs && $util.isInteger(message.aggregatedAtUnixMs.low) && $util.isInteger(message.aggregatedAtUnixMs.high)))
                             return "aggregatedAtUnixMs: integer|Long expected";
+                    if (message.strategyState != null && Object.hasOwnProperty.call(message, "strategyState")) {
+                        var error = $root.fedledger.common.v1.BlobRef.verify(message.strategyState, long + 1);
+                        if (error)
+                            return "strategyState." + error;
+                    }
                     return null;
                 };
 
@@ -3216,6 +3439,11 @@ $root.fedledger = (function() {
                             message.aggregatedAtUnixMs = object.aggregatedAtUnixMs;
                         else if (typeof object.aggregatedAtUnixMs === "object")
                             message.aggregatedAtUnixMs = new $util.LongBits(object.aggregatedAtUnixMs.low >>> 0, object.aggregatedAtUnixMs.high >>> 0).toNumber(true);
+                    if (object.strategyState != null) {
+                        if (!$util.isObject(object.strategyState))
+                            throw TypeError(".fedledger.fl.v1.RoundAggregated.strategyState: object expected");
+                        message.strategyState = $root.fedledger.common.v1.BlobRef.fromObject(object.strategyState, long + 1);
+                    }
                     return message;
                 };
 
@@ -3255,6 +3483,7 @@ $root.fedledger = (function() {
                             object.aggregatedAtUnixMs = options.longs === String ? long.toString() : options.longs === Number ? long.toNumber() : typeof BigInt !== "undefined" && options.longs === BigInt ? long.toBigInt() : long;
                         } else
                             object.aggregatedAtUnixMs = options.longs === String ? "0" : typeof BigInt !== "undefined" && options.longs === BigInt ? BigInt("0") : 0;
+                        object.strategyState = null;
                     }
                     if (message.experimentId != null && Object.hasOwnProperty.call(message, "experimentId"))
                         object.experimentId = message.experimentId;
@@ -3288,6 +3517,8 @@ $root.fedledger = (function() {
                             object.aggregatedAtUnixMs = options.longs === String ? String(message.aggregatedAtUnixMs) : message.aggregatedAtUnixMs;
                         else
                             object.aggregatedAtUnixMs = options.longs === String ? $util.Long.prototype.toString.call(message.aggregatedAtUnixMs) : options.longs === Number ? new $util.LongBits(message.aggregatedAtUnixMs.low >>> 0, message.aggregatedAtUnixMs.high >>> 0).toNumber(true) : message.aggregatedAtUnixMs;
+                    if (message.strategyState != null && Object.hasOwnProperty.call(message, "strategyState"))
+                        object.strategyState = $root.fedledger.common.v1.BlobRef.toObject(message.strategyState, options, q + 1);
                     return object;
                 };
 
@@ -3320,6 +3551,803 @@ $root.fedledger = (function() {
                 return RoundAggregated;
             })();
 
+            v1.UpdateAccepted = (function() {
+
+                /**
+                 * Properties of an UpdateAccepted.
+                 * @memberof fedledger.fl.v1
+                 * @interface IUpdateAccepted
+                 * @property {string|null} [experimentId] Experiment of the update.
+                 * @property {number|null} [round] Round of the update.
+                 * @property {string|null} [centreId] Centre that sent it.
+                 * @property {string|null} [taskId] The task it answers.
+                 * @property {number|null} [numExamples] Examples it was trained on.
+                 * @property {Array.<fedledger.common.v1.IMetric>|null} [metrics] Its local metrics.
+                 * @property {fedledger.common.v1.IBlobRef|null} [weights] Its weights blob.
+                 * @property {number|null} [trainDurationMs] Local training time.
+                 * @property {number|null} [acceptedAtUnixMs] When the aggregator accepted it (Unix ms).
+                 */
+
+                /**
+                 * Constructs a new UpdateAccepted.
+                 * @memberof fedledger.fl.v1
+                 * @classdesc Coordinator -> everyone, on fl.events.<experiment>.round.completed: the round's outcome (recorded on the ledger).
+                 * Aggregator -> everyone, on fl.events.<experiment>.update.accepted: an update passed validation and counts.
+                 * @implements IUpdateAccepted
+                 * @constructor
+                 * @param {fedledger.fl.v1.IUpdateAccepted=} [properties] Properties to set
+                 */
+                function UpdateAccepted(properties) {
+                    this.metrics = [];
+                    if (properties)
+                        for (var keys = Object.keys(properties), i = 0; i < keys.length; ++i)
+                            if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                                this[keys[i]] = properties[keys[i]];
+                }
+
+                /**
+                 * Experiment of the update.
+                 * @member {string} experimentId
+                 * @memberof fedledger.fl.v1.UpdateAccepted
+                 * @instance
+                 */
+                UpdateAccepted.prototype.experimentId = "";
+
+                /**
+                 * Round of the update.
+                 * @member {number} round
+                 * @memberof fedledger.fl.v1.UpdateAccepted
+                 * @instance
+                 */
+                UpdateAccepted.prototype.round = 0;
+
+                /**
+                 * Centre that sent it.
+                 * @member {string} centreId
+                 * @memberof fedledger.fl.v1.UpdateAccepted
+                 * @instance
+                 */
+                UpdateAccepted.prototype.centreId = "";
+
+                /**
+                 * The task it answers.
+                 * @member {string} taskId
+                 * @memberof fedledger.fl.v1.UpdateAccepted
+                 * @instance
+                 */
+                UpdateAccepted.prototype.taskId = "";
+
+                /**
+                 * Examples it was trained on.
+                 * @member {number} numExamples
+                 * @memberof fedledger.fl.v1.UpdateAccepted
+                 * @instance
+                 */
+                UpdateAccepted.prototype.numExamples = 0;
+
+                /**
+                 * Its local metrics.
+                 * @member {Array.<fedledger.common.v1.IMetric>} metrics
+                 * @memberof fedledger.fl.v1.UpdateAccepted
+                 * @instance
+                 */
+                UpdateAccepted.prototype.metrics = $util.emptyArray;
+
+                /**
+                 * Its weights blob.
+                 * @member {fedledger.common.v1.IBlobRef|null|undefined} weights
+                 * @memberof fedledger.fl.v1.UpdateAccepted
+                 * @instance
+                 */
+                UpdateAccepted.prototype.weights = null;
+
+                /**
+                 * Local training time.
+                 * @member {number} trainDurationMs
+                 * @memberof fedledger.fl.v1.UpdateAccepted
+                 * @instance
+                 */
+                UpdateAccepted.prototype.trainDurationMs = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+                /**
+                 * When the aggregator accepted it (Unix ms).
+                 * @member {number} acceptedAtUnixMs
+                 * @memberof fedledger.fl.v1.UpdateAccepted
+                 * @instance
+                 */
+                UpdateAccepted.prototype.acceptedAtUnixMs = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+                /**
+                 * Creates a new UpdateAccepted instance using the specified properties.
+                 * @function create
+                 * @memberof fedledger.fl.v1.UpdateAccepted
+                 * @static
+                 * @param {fedledger.fl.v1.IUpdateAccepted=} [properties] Properties to set
+                 * @returns {fedledger.fl.v1.UpdateAccepted} UpdateAccepted instance
+                 */
+                UpdateAccepted.create = function create(properties) {
+                    return new UpdateAccepted(properties);
+                };
+
+                /**
+                 * Encodes the specified UpdateAccepted message. Does not implicitly {@link fedledger.fl.v1.UpdateAccepted.verify|verify} messages.
+                 * @function encode
+                 * @memberof fedledger.fl.v1.UpdateAccepted
+                 * @static
+                 * @param {fedledger.fl.v1.IUpdateAccepted} message UpdateAccepted message or plain object to encode
+                 * @param {$protobuf.Writer} [writer] Writer to encode to
+                 * @returns {$protobuf.Writer} Writer
+                 */
+                UpdateAccepted.encode = function encode(message, writer, q) {
+                    if (!writer)
+                        writer = $Writer.create();
+                    if (q === undefined)
+                        q = 0;
+                    if (q > $util.recursionLimit)
+                        throw Error("max depth exceeded");
+                    if (message.experimentId != null && Object.hasOwnProperty.call(message, "experimentId"))
+                        writer.uint32(/* id 1, wireType 2 =*/10).string(message.experimentId);
+                    if (message.round != null && Object.hasOwnProperty.call(message, "round"))
+                        writer.uint32(/* id 2, wireType 0 =*/16).uint32(message.round);
+                    if (message.centreId != null && Object.hasOwnProperty.call(message, "centreId"))
+                        writer.uint32(/* id 3, wireType 2 =*/26).string(message.centreId);
+                    if (message.taskId != null && Object.hasOwnProperty.call(message, "taskId"))
+                        writer.uint32(/* id 4, wireType 2 =*/34).string(message.taskId);
+                    if (message.numExamples != null && Object.hasOwnProperty.call(message, "numExamples"))
+                        writer.uint32(/* id 5, wireType 0 =*/40).uint32(message.numExamples);
+                    if (message.metrics != null && message.metrics.length)
+                        for (var i = 0; i < message.metrics.length; ++i)
+                            $root.fedledger.common.v1.Metric.encode(message.metrics[i], writer.uint32(/* id 6, wireType 2 =*/50).fork(), q + 1).ldelim();
+                    if (message.weights != null && Object.hasOwnProperty.call(message, "weights"))
+                        $root.fedledger.common.v1.BlobRef.encode(message.weights, writer.uint32(/* id 7, wireType 2 =*/58).fork(), q + 1).ldelim();
+                    if (message.trainDurationMs != null && Object.hasOwnProperty.call(message, "trainDurationMs"))
+                        writer.uint32(/* id 8, wireType 0 =*/64).uint64(message.trainDurationMs);
+                    if (message.acceptedAtUnixMs != null && Object.hasOwnProperty.call(message, "acceptedAtUnixMs"))
+                        writer.uint32(/* id 9, wireType 0 =*/72).uint64(message.acceptedAtUnixMs);
+                    return writer;
+                };
+
+                /**
+                 * Decodes an UpdateAccepted message from the specified reader or buffer.
+                 * @function decode
+                 * @memberof fedledger.fl.v1.UpdateAccepted
+                 * @static
+                 * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+                 * @param {number} [length] Message length if known beforehand
+                 * @returns {fedledger.fl.v1.UpdateAccepted} UpdateAccepted
+                 * @throws {Error} If the payload is not a reader or valid buffer
+                 * @throws {$protobuf.util.ProtocolError} If required fields are missing
+                 */
+                UpdateAccepted.decode = function decode(reader, length, error, long) {
+                    if (!(reader instanceof $Reader))
+                        reader = $Reader.create(reader);
+                    if (long === undefined)
+                        long = 0;
+                    if (long > $Reader.recursionLimit)
+                        throw Error("maximum nesting depth exceeded");
+                    var end, message;
+                    if (length === undefined)
+                        end = reader.len;
+                    else {
+                        end = reader.pos + length;
+                        if (end > reader.len)
+                            throw RangeError("index out of range");
+                        length = reader.len;
+                        reader.len = end;
+                    }
+                    message = new $root.fedledger.fl.v1.UpdateAccepted();
+                    while (reader.pos < end) {
+                        var tag = reader.uint32();
+                        if (tag === error)
+                            break;
+                        switch (tag >>> 3) {
+                        case 1: {
+                                message.experimentId = reader.string();
+                                break;
+                            }
+                        case 2: {
+                                message.round = reader.uint32();
+                                break;
+                            }
+                        case 3: {
+                                message.centreId = reader.string();
+                                break;
+                            }
+                        case 4: {
+                                message.taskId = reader.string();
+                                break;
+                            }
+                        case 5: {
+                                message.numExamples = reader.uint32();
+                                break;
+                            }
+                        case 6: {
+                                if (!(message.metrics && message.metrics.length))
+                                    message.metrics = [];
+                                message.metrics.push($root.fedledger.common.v1.Metric.decode(reader, reader.uint32(), undefined, long + 1));
+                                break;
+                            }
+                        case 7: {
+                                message.weights = $root.fedledger.common.v1.BlobRef.decode(reader, reader.uint32(), undefined, long + 1);
+                                break;
+                            }
+                        case 8: {
+                                message.trainDurationMs = reader.uint64();
+                                break;
+                            }
+                        case 9: {
+                                message.acceptedAtUnixMs = reader.uint64();
+                                break;
+                            }
+                        default:
+                            reader.skipType(tag & 7, long);
+                            break;
+                        }
+                    }
+                    if (length !== undefined) {
+                        if (reader.pos !== end)
+                            throw RangeError("index out of range");
+                        reader.len = length;
+                    }
+                    return message;
+                };
+
+                /**
+                 * Verifies an UpdateAccepted message.
+                 * @function verify
+                 * @memberof fedledger.fl.v1.UpdateAccepted
+                 * @static
+                 * @param {Object.<string,*>} message Plain object to verify
+                 * @returns {string|null} `null` if valid, otherwise the reason why it is not
+                 */
+                UpdateAccepted.verify = function verify(message, long) {
+                    if (typeof message !== "object" || message === null)
+                        return "object expected";
+                    if (long === undefined)
+                        long = 0;
+                    if (long > $util.recursionLimit)
+                        return "maximum nesting depth exceeded";
+                    if (message.experimentId != null && Object.hasOwnProperty.call(message, "experimentId"))
+                        if (!$util.isString(message.experimentId))
+                            return "experimentId: string expected";
+                    if (message.round != null && Object.hasOwnProperty.call(message, "round"))
+                        if (!$util.isInteger(message.round))
+                            return "round: integer expected";
+                    if (message.centreId != null && Object.hasOwnProperty.call(message, "centreId"))
+                        if (!$util.isString(message.centreId))
+                            return "centreId: string expected";
+                    if (message.taskId != null && Object.hasOwnProperty.call(message, "taskId"))
+                        if (!$util.isString(message.taskId))
+                            return "taskId: string expected";
+                    if (message.numExamples != null && Object.hasOwnProperty.call(message, "numExamples"))
+                        if (!$util.isInteger(message.numExamples))
+                            return "numExamples: integer expected";
+                    if (message.metrics != null && Object.hasOwnProperty.call(message, "metrics")) {
+                        if (!Array.isArray(message.metrics))
+                            return "metrics: array expected";
+                        for (var i = 0; i < message.metrics.length; ++i) {
+                            var error = $root.fedledger.common.v1.Metric.verify(message.metrics[i], long + 1);
+                            if (error)
+                                return "metrics." + error;
+                        }
+                    }
+                    if (message.weights != null && Object.hasOwnProperty.call(message, "weights")) {
+                        var error = $root.fedledger.common.v1.BlobRef.verify(message.weights, long + 1);
+                        if (error)
+                            return "weights." + error;
+                    }
+                    if (message.trainDurationMs != null && Object.hasOwnProperty.call(message, "trainDurationMs"))
+                        if (!$util.isInteger(message.trainDurationMs) && !(message.trainDurationMs && $util.isInteger(message.trainDurationMs.low) && $util.isInteger(message.trainDurationMs.high)))
+                            return "trainDurationMs: integer|Long expected";
+                    if (message.acceptedAtUnixMs != null && Object.hasOwnProperty.call(message, "acceptedAtUnixMs"))
+                        if (!$util.isInteger(message.acceptedAtUnixMs) && !(message.acceptedAtUnixMs && $util.isInteger(message.acceptedAtUnixMs.low) && $util.isInteger(message.acceptedAtUnixMs.high)))
+                            return "acceptedAtUnixMs: integer|Long expected";
+                    return null;
+                };
+
+                /**
+                 * Creates an UpdateAccepted message from a plain object. Also converts values to their respective internal types.
+                 * @function fromObject
+                 * @memberof fedledger.fl.v1.UpdateAccepted
+                 * @static
+                 * @param {Object.<string,*>} object Plain object
+                 * @returns {fedledger.fl.v1.UpdateAccepted} UpdateAccepted
+                 */
+                UpdateAccepted.fromObject = function fromObject(object, long) {
+                    if (object instanceof $root.fedledger.fl.v1.UpdateAccepted)
+                        return object;
+                    if (!$util.isObject(object))
+                        throw TypeError(".fedledger.fl.v1.UpdateAccepted: object expected");
+                    if (long === undefined)
+                        long = 0;
+                    if (long > $util.recursionLimit)
+                        throw Error("maximum nesting depth exceeded");
+                    var message = new $root.fedledger.fl.v1.UpdateAccepted();
+                    if (object.experimentId != null)
+                        message.experimentId = String(object.experimentId);
+                    if (object.round != null)
+                        message.round = object.round >>> 0;
+                    if (object.centreId != null)
+                        message.centreId = String(object.centreId);
+                    if (object.taskId != null)
+                        message.taskId = String(object.taskId);
+                    if (object.numExamples != null)
+                        message.numExamples = object.numExamples >>> 0;
+                    if (object.metrics) {
+                        if (!Array.isArray(object.metrics))
+                            throw TypeError(".fedledger.fl.v1.UpdateAccepted.metrics: array expected");
+                        message.metrics = [];
+                        for (var i = 0; i < object.metrics.length; ++i) {
+                            if (!$util.isObject(object.metrics[i]))
+                                throw TypeError(".fedledger.fl.v1.UpdateAccepted.metrics: object expected");
+                            message.metrics[i] = $root.fedledger.common.v1.Metric.fromObject(object.metrics[i], long + 1);
+                        }
+                    }
+                    if (object.weights != null) {
+                        if (!$util.isObject(object.weights))
+                            throw TypeError(".fedledger.fl.v1.UpdateAccepted.weights: object expected");
+                        message.weights = $root.fedledger.common.v1.BlobRef.fromObject(object.weights, long + 1);
+                    }
+                    if (object.trainDurationMs != null)
+                        if ($util.Long)
+                            message.trainDurationMs = $util.Long.fromValue(object.trainDurationMs, true);
+                        else if (typeof object.trainDurationMs === "string")
+                            message.trainDurationMs = parseInt(object.trainDurationMs, 10);
+                        else if (typeof object.trainDurationMs === "number")
+                            message.trainDurationMs = object.trainDurationMs;
+                        else if (typeof object.trainDurationMs === "object")
+                            message.trainDurationMs = new $util.LongBits(object.trainDurationMs.low >>> 0, object.trainDurationMs.high >>> 0).toNumber(true);
+                    if (object.acceptedAtUnixMs != null)
+                        if ($util.Long)
+                            message.acceptedAtUnixMs = $util.Long.fromValue(object.acceptedAtUnixMs, true);
+                        else if (typeof object.acceptedAtUnixMs === "string")
+                            message.acceptedAtUnixMs = parseInt(object.acceptedAtUnixMs, 10);
+                        else if (typeof object.acceptedAtUnixMs === "number")
+                            message.acceptedAtUnixMs = object.acceptedAtUnixMs;
+                        else if (typeof object.acceptedAtUnixMs === "object")
+                            message.acceptedAtUnixMs = new $util.LongBits(object.acceptedAtUnixMs.low >>> 0, object.acceptedAtUnixMs.high >>> 0).toNumber(true);
+                    return message;
+                };
+
+                /**
+                 * Creates a plain object from an UpdateAccepted message. Also converts values to other types if specified.
+                 * @function toObject
+                 * @memberof fedledger.fl.v1.UpdateAccepted
+                 * @static
+                 * @param {fedledger.fl.v1.UpdateAccepted} message UpdateAccepted
+                 * @param {$protobuf.IConversionOptions} [options] Conversion options
+                 * @returns {Object.<string,*>} Plain object
+                 */
+                UpdateAccepted.toObject = function toObject(message, options, q) {
+                    if (!options)
+                        options = {};
+                    if (q === undefined)
+                        q = 0;
+                    if (q > $util.recursionLimit)
+                        throw Error("max depth exceeded");
+                    var object = {};
+                    if (options.arrays || options.defaults)
+                        object.metrics = [];
+                    if (options.defaults) {
+                        object.experimentId = "";
+                        object.round = 0;
+                        object.centreId = "";
+                        object.taskId = "";
+                        object.numExamples = 0;
+                        object.weights = null;
+                        if ($util.Long) {
+                            var long = new $util.Long(0, 0, true);
+                            object.trainDurationMs = options.longs === String ? long.toString() : options.longs === Number ? long.toNumber() : typeof BigInt !== "undefined" && options.longs === BigInt ? long.toBigInt() : long;
+                        } else
+                            object.trainDurationMs = options.longs === String ? "0" : typeof BigInt !== "undefined" && options.longs === BigInt ? BigInt("0") : 0;
+                        if ($util.Long) {
+                            var long = new $util.Long(0, 0, true);
+                            object.acceptedAtUnixMs = options.longs === String ? long.toString() : options.longs === Number ? long.toNumber() : typeof BigInt !== "undefined" && options.longs === BigInt ? long.toBigInt() : long;
+                        } else
+                            object.acceptedAtUnixMs = options.longs === String ? "0" : typeof BigInt !== "undefined" && options.longs === BigInt ? BigInt("0") : 0;
+                    }
+                    if (message.experimentId != null && Object.hasOwnProperty.call(message, "experimentId"))
+                        object.experimentId = message.experimentId;
+                    if (message.round != null && Object.hasOwnProperty.call(message, "round"))
+                        object.round = message.round;
+                    if (message.centreId != null && Object.hasOwnProperty.call(message, "centreId"))
+                        object.centreId = message.centreId;
+                    if (message.taskId != null && Object.hasOwnProperty.call(message, "taskId"))
+                        object.taskId = message.taskId;
+                    if (message.numExamples != null && Object.hasOwnProperty.call(message, "numExamples"))
+                        object.numExamples = message.numExamples;
+                    if (message.metrics && message.metrics.length) {
+                        object.metrics = [];
+                        for (var j = 0; j < message.metrics.length; ++j)
+                            object.metrics[j] = $root.fedledger.common.v1.Metric.toObject(message.metrics[j], options, q + 1);
+                    }
+                    if (message.weights != null && Object.hasOwnProperty.call(message, "weights"))
+                        object.weights = $root.fedledger.common.v1.BlobRef.toObject(message.weights, options, q + 1);
+                    if (message.trainDurationMs != null && Object.hasOwnProperty.call(message, "trainDurationMs"))
+                        if (typeof BigInt !== "undefined" && options.longs === BigInt)
+                            object.trainDurationMs = typeof message.trainDurationMs === "number" ? BigInt(message.trainDurationMs) : $util.Long.fromBits(message.trainDurationMs.low >>> 0, message.trainDurationMs.high >>> 0, true).toBigInt();
+                        else if (typeof message.trainDurationMs === "number")
+                            object.trainDurationMs = options.longs === String ? String(message.trainDurationMs) : message.trainDurationMs;
+                        else
+                            object.trainDurationMs = options.longs === String ? $util.Long.prototype.toString.call(message.trainDurationMs) : options.longs === Number ? new $util.LongBits(message.trainDurationMs.low >>> 0, message.trainDurationMs.high >>> 0).toNumber(true) : message.trainDurationMs;
+                    if (message.acceptedAtUnixMs != null && Object.hasOwnProperty.call(message, "acceptedAtUnixMs"))
+                        if (typeof BigInt !== "undefined" && options.longs === BigInt)
+                            object.acceptedAtUnixMs = typeof message.acceptedAtUnixMs === "number" ? BigInt(message.acceptedAtUnixMs) : $util.Long.fromBits(message.acceptedAtUnixMs.low >>> 0, message.acceptedAtUnixMs.high >>> 0, true).toBigInt();
+                        else if (typeof message.acceptedAtUnixMs === "number")
+                            object.acceptedAtUnixMs = options.longs === String ? String(message.acceptedAtUnixMs) : message.acceptedAtUnixMs;
+                        else
+                            object.acceptedAtUnixMs = options.longs === String ? $util.Long.prototype.toString.call(message.acceptedAtUnixMs) : options.longs === Number ? new $util.LongBits(message.acceptedAtUnixMs.low >>> 0, message.acceptedAtUnixMs.high >>> 0).toNumber(true) : message.acceptedAtUnixMs;
+                    return object;
+                };
+
+                /**
+                 * Converts this UpdateAccepted to JSON.
+                 * @function toJSON
+                 * @memberof fedledger.fl.v1.UpdateAccepted
+                 * @instance
+                 * @returns {Object.<string,*>} JSON object
+                 */
+                UpdateAccepted.prototype.toJSON = function toJSON() {
+                    return this.constructor.toObject(this, $protobuf.util.toJSONOptions);
+                };
+
+                /**
+                 * Gets the default type url for UpdateAccepted
+                 * @function getTypeUrl
+                 * @memberof fedledger.fl.v1.UpdateAccepted
+                 * @static
+                 * @param {string} [typeUrlPrefix] your custom typeUrlPrefix(default "type.googleapis.com")
+                 * @returns {string} The default type url
+                 */
+                UpdateAccepted.getTypeUrl = function getTypeUrl(typeUrlPrefix) {
+                    if (typeUrlPrefix === undefined) {
+                        typeUrlPrefix = "type.googleapis.com";
+                    }
+                    return typeUrlPrefix + "/fedledger.fl.v1.UpdateAccepted";
+                };
+
+                return UpdateAccepted;
+            })();
+
+            v1.RoundClose = (function() {
+
+                /**
+                 * Properties of a RoundClose.
+                 * @memberof fedledger.fl.v1
+                 * @interface IRoundClose
+                 * @property {string|null} [experimentId] Experiment of the round.
+                 * @property {number|null} [round] Round to close.
+                 * @property {Array.<string>|null} [centreIds] Centres whose accepted updates make up the aggregate (the coordinator's view at closing time).
+                 * @property {string|null} [reason] Why now: "all-answered" or "deadline".
+                 * @property {number|null} [closedAtUnixMs] When the coordinator closed it (Unix ms).
+                 */
+
+                /**
+                 * Constructs a new RoundClose.
+                 * @memberof fedledger.fl.v1
+                 * @classdesc Coordinator -> aggregator, on fl.control.<experiment>.<round>.close: aggregate the round now, from exactly these centres.
+                 * @implements IRoundClose
+                 * @constructor
+                 * @param {fedledger.fl.v1.IRoundClose=} [properties] Properties to set
+                 */
+                function RoundClose(properties) {
+                    this.centreIds = [];
+                    if (properties)
+                        for (var keys = Object.keys(properties), i = 0; i < keys.length; ++i)
+                            if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                                this[keys[i]] = properties[keys[i]];
+                }
+
+                /**
+                 * Experiment of the round.
+                 * @member {string} experimentId
+                 * @memberof fedledger.fl.v1.RoundClose
+                 * @instance
+                 */
+                RoundClose.prototype.experimentId = "";
+
+                /**
+                 * Round to close.
+                 * @member {number} round
+                 * @memberof fedledger.fl.v1.RoundClose
+                 * @instance
+                 */
+                RoundClose.prototype.round = 0;
+
+                /**
+                 * Centres whose accepted updates make up the aggregate (the coordinator's view at closing time).
+                 * @member {Array.<string>} centreIds
+                 * @memberof fedledger.fl.v1.RoundClose
+                 * @instance
+                 */
+                RoundClose.prototype.centreIds = $util.emptyArray;
+
+                /**
+                 * Why now: "all-answered" or "deadline".
+                 * @member {string} reason
+                 * @memberof fedledger.fl.v1.RoundClose
+                 * @instance
+                 */
+                RoundClose.prototype.reason = "";
+
+                /**
+                 * When the coordinator closed it (Unix ms).
+                 * @member {number} closedAtUnixMs
+                 * @memberof fedledger.fl.v1.RoundClose
+                 * @instance
+                 */
+                RoundClose.prototype.closedAtUnixMs = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+                /**
+                 * Creates a new RoundClose instance using the specified properties.
+                 * @function create
+                 * @memberof fedledger.fl.v1.RoundClose
+                 * @static
+                 * @param {fedledger.fl.v1.IRoundClose=} [properties] Properties to set
+                 * @returns {fedledger.fl.v1.RoundClose} RoundClose instance
+                 */
+                RoundClose.create = function create(properties) {
+                    return new RoundClose(properties);
+                };
+
+                /**
+                 * Encodes the specified RoundClose message. Does not implicitly {@link fedledger.fl.v1.RoundClose.verify|verify} messages.
+                 * @function encode
+                 * @memberof fedledger.fl.v1.RoundClose
+                 * @static
+                 * @param {fedledger.fl.v1.IRoundClose} message RoundClose message or plain object to encode
+                 * @param {$protobuf.Writer} [writer] Writer to encode to
+                 * @returns {$protobuf.Writer} Writer
+                 */
+                RoundClose.encode = function encode(message, writer, q) {
+                    if (!writer)
+                        writer = $Writer.create();
+                    if (q === undefined)
+                        q = 0;
+                    if (q > $util.recursionLimit)
+                        throw Error("max depth exceeded");
+                    if (message.experimentId != null && Object.hasOwnProperty.call(message, "experimentId"))
+                        writer.uint32(/* id 1, wireType 2 =*/10).string(message.experimentId);
+                    if (message.round != null && Object.hasOwnProperty.call(message, "round"))
+                        writer.uint32(/* id 2, wireType 0 =*/16).uint32(message.round);
+                    if (message.centreIds != null && message.centreIds.length)
+                        for (var i = 0; i < message.centreIds.length; ++i)
+                            writer.uint32(/* id 3, wireType 2 =*/26).string(message.centreIds[i]);
+                    if (message.reason != null && Object.hasOwnProperty.call(message, "reason"))
+                        writer.uint32(/* id 4, wireType 2 =*/34).string(message.reason);
+                    if (message.closedAtUnixMs != null && Object.hasOwnProperty.call(message, "closedAtUnixMs"))
+                        writer.uint32(/* id 5, wireType 0 =*/40).uint64(message.closedAtUnixMs);
+                    return writer;
+                };
+
+                /**
+                 * Decodes a RoundClose message from the specified reader or buffer.
+                 * @function decode
+                 * @memberof fedledger.fl.v1.RoundClose
+                 * @static
+                 * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+                 * @param {number} [length] Message length if known beforehand
+                 * @returns {fedledger.fl.v1.RoundClose} RoundClose
+                 * @throws {Error} If the payload is not a reader or valid buffer
+                 * @throws {$protobuf.util.ProtocolError} If required fields are missing
+                 */
+                RoundClose.decode = function decode(reader, length, error, long) {
+                    if (!(reader instanceof $Reader))
+                        reader = $Reader.create(reader);
+                    if (long === undefined)
+                        long = 0;
+                    if (long > $Reader.recursionLimit)
+                        throw Error("maximum nesting depth exceeded");
+                    var end, message;
+                    if (length === undefined)
+                        end = reader.len;
+                    else {
+                        end = reader.pos + length;
+                        if (end > reader.len)
+                            throw RangeError("index out of range");
+                        length = reader.len;
+                        reader.len = end;
+                    }
+                    message = new $root.fedledger.fl.v1.RoundClose();
+                    while (reader.pos < end) {
+                        var tag = reader.uint32();
+                        if (tag === error)
+                            break;
+                        switch (tag >>> 3) {
+                        case 1: {
+                                message.experimentId = reader.string();
+                                break;
+                            }
+                        case 2: {
+                                message.round = reader.uint32();
+                                break;
+                            }
+                        case 3: {
+                                if (!(message.centreIds && message.centreIds.length))
+                                    message.centreIds = [];
+                                message.centreIds.push(reader.string());
+                                break;
+                            }
+                        case 4: {
+                                message.reason = reader.string();
+                                break;
+                            }
+                        case 5: {
+                                message.closedAtUnixMs = reader.uint64();
+                                break;
+                            }
+                        default:
+                            reader.skipType(tag & 7, long);
+                            break;
+                        }
+                    }
+                    if (length !== undefined) {
+                        if (reader.pos !== end)
+                            throw RangeError("index out of range");
+                        reader.len = length;
+                    }
+                    return message;
+                };
+
+                /**
+                 * Verifies a RoundClose message.
+                 * @function verify
+                 * @memberof fedledger.fl.v1.RoundClose
+                 * @static
+                 * @param {Object.<string,*>} message Plain object to verify
+                 * @returns {string|null} `null` if valid, otherwise the reason why it is not
+                 */
+                RoundClose.verify = function verify(message, long) {
+                    if (typeof message !== "object" || message === null)
+                        return "object expected";
+                    if (long === undefined)
+                        long = 0;
+                    if (long > $util.recursionLimit)
+                        return "maximum nesting depth exceeded";
+                    if (message.experimentId != null && Object.hasOwnProperty.call(message, "experimentId"))
+                        if (!$util.isString(message.experimentId))
+                            return "experimentId: string expected";
+                    if (message.round != null && Object.hasOwnProperty.call(message, "round"))
+                        if (!$util.isInteger(message.round))
+                            return "round: integer expected";
+                    if (message.centreIds != null && Object.hasOwnProperty.call(message, "centreIds")) {
+                        if (!Array.isArray(message.centreIds))
+                            return "centreIds: array expected";
+                        for (var i = 0; i < message.centreIds.length; ++i)
+                            if (!$util.isString(message.centreIds[i]))
+                                return "centreIds: string[] expected";
+                    }
+                    if (message.reason != null && Object.hasOwnProperty.call(message, "reason"))
+                        if (!$util.isString(message.reason))
+                            return "reason: string expected";
+                    if (message.closedAtUnixMs != null && Object.hasOwnProperty.call(message, "closedAtUnixMs"))
+                        if (!$util.isInteger(message.closedAtUnixMs) && !(message.closedAtUnixMs && $util.isInteger(message.closedAtUnixMs.low) && $util.isInteger(message.closedAtUnixMs.high)))
+                            return "closedAtUnixMs: integer|Long expected";
+                    return null;
+                };
+
+                /**
+                 * Creates a RoundClose message from a plain object. Also converts values to their respective internal types.
+                 * @function fromObject
+                 * @memberof fedledger.fl.v1.RoundClose
+                 * @static
+                 * @param {Object.<string,*>} object Plain object
+                 * @returns {fedledger.fl.v1.RoundClose} RoundClose
+                 */
+                RoundClose.fromObject = function fromObject(object, long) {
+                    if (object instanceof $root.fedledger.fl.v1.RoundClose)
+                        return object;
+                    if (!$util.isObject(object))
+                        throw TypeError(".fedledger.fl.v1.RoundClose: object expected");
+                    if (long === undefined)
+                        long = 0;
+                    if (long > $util.recursionLimit)
+                        throw Error("maximum nesting depth exceeded");
+                    var message = new $root.fedledger.fl.v1.RoundClose();
+                    if (object.experimentId != null)
+                        message.experimentId = String(object.experimentId);
+                    if (object.round != null)
+                        message.round = object.round >>> 0;
+                    if (object.centreIds) {
+                        if (!Array.isArray(object.centreIds))
+                            throw TypeError(".fedledger.fl.v1.RoundClose.centreIds: array expected");
+                        message.centreIds = [];
+                        for (var i = 0; i < object.centreIds.length; ++i)
+                            message.centreIds[i] = String(object.centreIds[i]);
+                    }
+                    if (object.reason != null)
+                        message.reason = String(object.reason);
+                    if (object.closedAtUnixMs != null)
+                        if ($util.Long)
+                            message.closedAtUnixMs = $util.Long.fromValue(object.closedAtUnixMs, true);
+                        else if (typeof object.closedAtUnixMs === "string")
+                            message.closedAtUnixMs = parseInt(object.closedAtUnixMs, 10);
+                        else if (typeof object.closedAtUnixMs === "number")
+                            message.closedAtUnixMs = object.closedAtUnixMs;
+                        else if (typeof object.closedAtUnixMs === "object")
+                            message.closedAtUnixMs = new $util.LongBits(object.closedAtUnixMs.low >>> 0, object.closedAtUnixMs.high >>> 0).toNumber(true);
+                    return message;
+                };
+
+                /**
+                 * Creates a plain object from a RoundClose message. Also converts values to other types if specified.
+                 * @function toObject
+                 * @memberof fedledger.fl.v1.RoundClose
+                 * @static
+                 * @param {fedledger.fl.v1.RoundClose} message RoundClose
+                 * @param {$protobuf.IConversionOptions} [options] Conversion options
+                 * @returns {Object.<string,*>} Plain object
+                 */
+                RoundClose.toObject = function toObject(message, options, q) {
+                    if (!options)
+                        options = {};
+                    if (q === undefined)
+                        q = 0;
+                    if (q > $util.recursionLimit)
+                        throw Error("max depth exceeded");
+                    var object = {};
+                    if (options.arrays || options.defaults)
+                        object.centreIds = [];
+                    if (options.defaults) {
+                        object.experimentId = "";
+                        object.round = 0;
+                        object.reason = "";
+                        if ($util.Long) {
+                            var long = new $util.Long(0, 0, true);
+                            object.closedAtUnixMs = options.longs === String ? long.toString() : options.longs === Number ? long.toNumber() : typeof BigInt !== "undefined" && options.longs === BigInt ? long.toBigInt() : long;
+                        } else
+                            object.closedAtUnixMs = options.longs === String ? "0" : typeof BigInt !== "undefined" && options.longs === BigInt ? BigInt("0") : 0;
+                    }
+                    if (message.experimentId != null && Object.hasOwnProperty.call(message, "experimentId"))
+                        object.experimentId = message.experimentId;
+                    if (message.round != null && Object.hasOwnProperty.call(message, "round"))
+                        object.round = message.round;
+                    if (message.centreIds && message.centreIds.length) {
+                        object.centreIds = [];
+                        for (var j = 0; j < message.centreIds.length; ++j)
+                            object.centreIds[j] = message.centreIds[j];
+                    }
+                    if (message.reason != null && Object.hasOwnProperty.call(message, "reason"))
+                        object.reason = message.reason;
+                    if (message.closedAtUnixMs != null && Object.hasOwnProperty.call(message, "closedAtUnixMs"))
+                        if (typeof BigInt !== "undefined" && options.longs === BigInt)
+                            object.closedAtUnixMs = typeof message.closedAtUnixMs === "number" ? BigInt(message.closedAtUnixMs) : $util.Long.fromBits(message.closedAtUnixMs.low >>> 0, message.closedAtUnixMs.high >>> 0, true).toBigInt();
+                        else if (typeof message.closedAtUnixMs === "number")
+                            object.closedAtUnixMs = options.longs === String ? String(message.closedAtUnixMs) : message.closedAtUnixMs;
+                        else
+                            object.closedAtUnixMs = options.longs === String ? $util.Long.prototype.toString.call(message.closedAtUnixMs) : options.longs === Number ? new $util.LongBits(message.closedAtUnixMs.low >>> 0, message.closedAtUnixMs.high >>> 0).toNumber(true) : message.closedAtUnixMs;
+                    return object;
+                };
+
+                /**
+                 * Converts this RoundClose to JSON.
+                 * @function toJSON
+                 * @memberof fedledger.fl.v1.RoundClose
+                 * @instance
+                 * @returns {Object.<string,*>} JSON object
+                 */
+                RoundClose.prototype.toJSON = function toJSON() {
+                    return this.constructor.toObject(this, $protobuf.util.toJSONOptions);
+                };
+
+                /**
+                 * Gets the default type url for RoundClose
+                 * @function getTypeUrl
+                 * @memberof fedledger.fl.v1.RoundClose
+                 * @static
+                 * @param {string} [typeUrlPrefix] your custom typeUrlPrefix(default "type.googleapis.com")
+                 * @returns {string} The default type url
+                 */
+                RoundClose.getTypeUrl = function getTypeUrl(typeUrlPrefix) {
+                    if (typeUrlPrefix === undefined) {
+                        typeUrlPrefix = "type.googleapis.com";
+                    }
+                    return typeUrlPrefix + "/fedledger.fl.v1.RoundClose";
+                };
+
+                return RoundClose;
+            })();
+
             v1.RoundCompleted = (function() {
 
                 /**
@@ -3340,7 +4368,7 @@ $root.fedledger = (function() {
                 /**
                  * Constructs a new RoundCompleted.
                  * @memberof fedledger.fl.v1
-                 * @classdesc Coordinator -> everyone, on fl.events.<experiment>.round.completed: the round's outcome (recorded on the ledger).
+                 * @classdesc Represents a RoundCompleted.
                  * @implements IRoundCompleted
                  * @constructor
                  * @param {fedledger.fl.v1.IRoundCompleted=} [properties] Properties to set

@@ -1,0 +1,123 @@
+/**
+ * The experiment state the round-coordinator keeps in JetStream KV (bucket `kvBuckets.experiments`,
+ * key = experiment id, JSON). The coordinator is its only writer (compare-and-set); the aggregator
+ * reads it to know which centres a round expects and what the global model is.
+ */
+
+/** JetStream KV buckets shared between services. */
+export const kvBuckets = {
+  experiments: 'fl_experiments',
+} as const;
+
+/** A blob reference as stored in state (same shape as the protobuf BlobRef's plain object). */
+export interface StoredBlobRef {
+  blobId: string;
+  sha256: string;
+  sizeBytes: number;
+}
+
+export type StrategyName =
+  | 'fedavg'
+  | 'fedavgm'
+  | 'fedprox'
+  | 'fedmedian'
+  | 'fedtrimmedavg'
+  | 'krum'
+  | 'multikrum'
+  | 'bulyan'
+  | 'fedadam'
+  | 'fedyogi'
+  | 'fedadagrad';
+
+/** A strategy and its parameters (Flower's names, snake_case as in the experiment files). */
+export interface StrategyPlan {
+  kind: StrategyName;
+  /** Numeric parameters, e.g. proximal_mu, beta, num_malicious_clients, eta, tau, beta_1, beta_2. */
+  params?: Record<string, number>;
+}
+
+/** What an AI developer defines: the model, the plan and who takes part. */
+export interface ExperimentPlan {
+  id: string;
+  /** Registered model architecture the centres instantiate, e.g. "dense-test" or "cnn-chest-xray-v1". */
+  modelArchitecture: string;
+  /** Initial global weights (FLW1 blob). */
+  initialWeights: StoredBlobRef;
+  strategy: StrategyPlan;
+  /** Federated rounds (FR). */
+  rounds: number;
+  /** Local epochs per round (EPR). */
+  epochsPerRound: number;
+  batchSize: number;
+  learningRate: number;
+  /** Centres taking part. */
+  centres: string[];
+  /** Fraction of the available centres asked to train each round (Flower's fraction_fit). */
+  fractionFit: number;
+  /** Fewest centres asked to train in a round (Flower's min_fit_clients). */
+  minFitCentres: number;
+  /** Fewest centres whose accepted updates make a round count (quorum). */
+  minAvailableCentres: number;
+  /** A round aggregates when everyone answered or at this deadline, whichever comes first. */
+  roundDeadlineMs: number;
+  /** A round that misses its quorum at the deadline is retried this many times, then the experiment fails. */
+  maxRoundRetries: number;
+  /** Evaluate the global model every k rounds (0 = never). */
+  evaluateEvery: number;
+  /** Dataset id the centres train on (their grants must allow it). */
+  datasetId: string;
+}
+
+export interface AcceptedUpdate {
+  taskId: string;
+  numExamples: number;
+  metrics: Record<string, number>;
+  weights: StoredBlobRef;
+  trainDurationMs: number;
+}
+
+/** The round in progress. */
+export interface RoundProgress {
+  round: number;
+  /** 0 for the first try, +1 per retry after a missed quorum. */
+  attempt: number;
+  phase: 'training' | 'aggregating';
+  startedAtMs: number;
+  deadlineMs: number;
+  /** Global weights the round's tasks start from. */
+  globalWeights: StoredBlobRef;
+  /** Centres sent a task this round. */
+  selected: string[];
+  accepted: Record<string, AcceptedUpdate>;
+  rejected: Record<string, string>;
+  /** Set once the coordinator told the aggregator to close the round. */
+  closedFor?: string[];
+}
+
+export interface RoundSummary {
+  round: number;
+  aggregate: StoredBlobRef;
+  centres: string[];
+  missing: string[];
+  aggregatedMetrics: Record<string, number>;
+  durationMs: number;
+  completedAtMs: number;
+}
+
+export type ExperimentStatus = 'created' | 'running' | 'paused' | 'completed' | 'failed' | 'aborted';
+
+export interface ExperimentState {
+  plan: ExperimentPlan;
+  status: ExperimentStatus;
+  /** Latest global weights: the initial ones, then each round's aggregate. */
+  globalWeights: StoredBlobRef;
+  /** Server-optimiser state after the last round (FedAvgM, FedAdam, ...), as a blob. */
+  strategyState?: StoredBlobRef;
+  current?: RoundProgress;
+  completedRounds: RoundSummary[];
+  createdAtMs: number;
+  startedAtMs?: number;
+  endedAtMs?: number;
+  /** Why it failed or was aborted. */
+  reason?: string;
+}

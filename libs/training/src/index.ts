@@ -1,0 +1,2 @@
+export type { Trainer, TrainingJob, TrainingResult } from './trainer';
+export { NoopTrainer } from './noop-trainer';

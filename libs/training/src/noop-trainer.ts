@@ -1,0 +1,34 @@
+import { createHash } from 'node:crypto';
+import type { Trainer, TrainingJob, TrainingResult } from './trainer';
+
+/**
+ * Returns the global weights plus a small deterministic perturbation (seeded by experiment, round
+ * and centre), without touching data: what a round costs when training costs nothing. For overhead
+ * benchmarks and protocol tests, never for models.
+ */
+export class NoopTrainer implements Trainer {
+  readonly name = 'noop';
+
+  constructor(
+    private readonly numExamples = 100,
+    private readonly amplitude = 1e-3,
+  ) {}
+
+  async train(job: TrainingJob): Promise<TrainingResult> {
+    const seed = createHash('sha256').update(`${job.experimentId}/${job.round}/${job.centreId}`).digest().readUInt32LE(0);
+    let x = seed || 1;
+    const scale = this.amplitude / 0xffffffff;
+    const weights = job.weights.map((t) => {
+      const data = new Float32Array(t.data.length);
+      for (let i = 0; i < data.length; i++) {
+        // xorshift32: fast, deterministic, uniform enough for a perturbation
+        x ^= x << 13;
+        x ^= x >>> 17;
+        x ^= x << 5;
+        data[i] = t.data[i]! + ((x >>> 0) * scale - this.amplitude / 2);
+      }
+      return { name: t.name, shape: [...t.shape], data };
+    });
+    return { weights, numExamples: this.numExamples, metrics: { loss: 0, accuracy: 0 } };
+  }
+}

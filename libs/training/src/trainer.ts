@@ -1,0 +1,31 @@
+import type { WeightTensor } from '@fedledger/fl-core';
+
+/** One round of local work a centre is asked to do. */
+export interface TrainingJob {
+  experimentId: string;
+  round: number;
+  centreId: string;
+  modelArchitecture: string;
+  datasetId: string;
+  /** The global model to start from; a trainer must not modify these arrays. */
+  weights: readonly WeightTensor[];
+  epochs: number;
+  batchSize: number;
+  learningRate: number;
+  /** FedProx: adds mu/2 * ||w - w_global||^2 to the local loss (0 = plain FedAvg). */
+  proximalMu: number;
+}
+
+export interface TrainingResult {
+  /** New weights, same names and shapes as the job's. */
+  weights: WeightTensor[];
+  /** Examples trained on (the weight of this update in FedAvg). */
+  numExamples: number;
+  metrics: Record<string, number>;
+}
+
+/** What a centre-agent runs for a task. Implementations: `noop` (overhead benchmarks), tfjs models. */
+export interface Trainer {
+  readonly name: string;
+  train(job: TrainingJob, signal?: AbortSignal): Promise<TrainingResult>;
+}

@@ -1,0 +1,210 @@
+import { createHash } from 'node:crypto';
+import { Injectable, Logger } from '@nestjs/common';
+import {
+  kvBuckets,
+  RejectReason,
+  RoundAggregated,
+  subjects,
+  UpdateAccepted,
+  UpdateRejected,
+  type ExperimentState,
+  type ModelUpdate,
+  type RoundClose,
+  type StoredBlobRef,
+} from '@fedledger/contracts';
+import { decodeWeights, encodeWeights, WeightFormatError, type WeightTensor } from '@fedledger/fl-core';
+import {
+  BlobCorruptedError,
+  BlobNotFoundError,
+  BlobStore,
+  JetStreamConnection,
+  JetStreamPublisher,
+  jsonCodec,
+  KvState,
+  type BlobRef,
+} from '@fedledger/messaging';
+import { OpenRound } from './open-round';
+import { openAccumulator } from './strategy';
+import { checkAgainstGlobal, standingOf, UpdateRejection } from './update-validation';
+
+const refOf = (r: { blobId?: string | null; sha256?: string | null; sizeBytes?: number | null } | null | undefined): BlobRef | undefined =>
+  r?.blobId && r.sha256 ? { blobId: r.blobId, sha256: r.sha256, sizeBytes: r.sizeBytes ?? 0 } : undefined;
+
+/**
+ * Validates updates, folds them into their round as they arrive and, when the coordinator closes
+ * the round, stores the aggregate and announces it. The experiment state (JetStream KV, written by
+ * the coordinator) says which centres a round expects.
+ */
+@Injectable()
+export class RoundAggregationService {
+  private readonly logger = new Logger('RoundAggregation');
+  private readonly publisher: JetStreamPublisher;
+  private readonly rounds = new Map<string, Promise<OpenRound>>();
+  private experiments: KvState<ExperimentState> | undefined;
+
+  constructor(
+    private readonly connection: JetStreamConnection,
+    private readonly blobs: BlobStore,
+  ) {
+    this.publisher = new JetStreamPublisher(connection);
+  }
+
+  /**
+   * Handles one update. Resolves when the update's round is aggregated (so the message is acked only
+   * then), or at once when the update is rejected or was already counted.
+   */
+  async onUpdate(u: ModelUpdate, receivedAtMs: number): Promise<void> {
+    try {
+      const round = await this.accept(u, receivedAtMs);
+      if (round) await round.done;
+    } catch (err) {
+      if (!(err instanceof UpdateRejection)) throw err;
+      await this.reject(u, err);
+    }
+  }
+
+  /** Aggregates a round from exactly the updates folded for it (waiting for the listed ones after a restart). */
+  async onClose(cmd: RoundClose): Promise<void> {
+    const state = await this.experimentState(cmd.experimentId);
+    if (!state) {
+      this.logger.warn(`close of round ${cmd.round} of unknown experiment ${cmd.experimentId} ignored`);
+      return;
+    }
+    if (state.completedRounds.some((r) => r.round === cmd.round)) return; // already aggregated and recorded
+    const round = await this.roundFor(state, cmd.round);
+    round.closing = true;
+    await round.waitFor(cmd.centreIds, 120_000);
+    const started = Date.now();
+    const { weights, state: optimiserState } = round.accumulator.finish();
+    const tensors: WeightTensor[] = round.global.map((g, i) => ({ name: g.name, shape: g.shape, data: weights[i]! }));
+    const aggregate = await this.storeOnce(`a${digest(`${cmd.experimentId}/${cmd.round}`)}`, encodeWeights(tensors));
+    const strategyState = optimiserState ? await this.storeOnce(`s${digest(`${cmd.experimentId}/${cmd.round}`)}`, optimiserState) : undefined;
+    const results = [...round.folded.entries()].sort(([a], [b]) => (a < b ? -1 : 1)).map(([centreId, f]) => ({ centreId, ...f }));
+    const message = RoundAggregated.create({
+      experimentId: cmd.experimentId,
+      round: cmd.round,
+      aggregate,
+      results,
+      aggregatedMetrics: [],
+      aggregationDurationMs: Date.now() - started,
+      aggregatedAtUnixMs: Date.now(),
+      ...(strategyState ? { strategyState } : {}),
+    });
+    await this.publisher.publish(subjects.aggregate(cmd.experimentId, cmd.round), RoundAggregated.encode(message).finish(), {
+      msgId: `aggregated:${cmd.experimentId}:${cmd.round}`,
+    });
+    this.rounds.delete(key(cmd.experimentId, cmd.round));
+    round.complete();
+    this.logger.log(`experiment ${cmd.experimentId} round ${cmd.round}: aggregated ${results.length} updates (${cmd.reason}) into ${aggregate.blobId}`);
+  }
+
+  private async accept(u: ModelUpdate, receivedAtMs: number): Promise<OpenRound | undefined> {
+    const exp = u.experimentId;
+    if (!exp || !u.centreId || !u.taskId || !u.round) {
+      throw new UpdateRejection(RejectReason.REJECT_REASON_MALFORMED, `update without experiment, round, centre or task id (experiment '${exp}', round ${u.round}, centre '${u.centreId}', task '${u.taskId}')`);
+    }
+    if (!Number.isSafeInteger(u.numExamples) || u.numExamples < 1) {
+      throw new UpdateRejection(RejectReason.REJECT_REASON_MALFORMED, `update from centre ${u.centreId} claims ${u.numExamples} examples; it must be a positive integer`);
+    }
+    const ref = refOf(u.weights);
+    if (!ref) throw new UpdateRejection(RejectReason.REJECT_REASON_MALFORMED, `update from centre ${u.centreId} has no weights reference`);
+    const state = await this.experimentState(exp);
+    if (!state) throw new UpdateRejection(RejectReason.REJECT_REASON_MALFORMED, `update from centre ${u.centreId} is for experiment ${exp}, which does not exist`);
+    if (standingOf(state, u.round, u.centreId, u.taskId, receivedAtMs).kind === 'already-counted') return undefined;
+
+    const round = await this.roundFor(state, u.round);
+    if (round.folded.has(u.centreId) || round.inProgress.has(u.centreId)) return round.folded.has(u.centreId) ? undefined : round;
+    if (round.closing && !state.current?.closedFor?.includes(u.centreId)) {
+      throw new UpdateRejection(RejectReason.REJECT_REASON_ROUND_CLOSED, `update from centre ${u.centreId} arrived after round ${u.round} of ${exp} was closed`);
+    }
+    round.inProgress.add(u.centreId);
+    try {
+      let tensors: WeightTensor[];
+      try {
+        tensors = decodeWeights(await this.blobs.getBytes(ref));
+      } catch (err) {
+        if (err instanceof BlobNotFoundError) throw new UpdateRejection(RejectReason.REJECT_REASON_BLOB_MISSING, `update from centre ${u.centreId}: ${err.message}`);
+        if (err instanceof BlobCorruptedError) throw new UpdateRejection(RejectReason.REJECT_REASON_DIGEST_MISMATCH, `update from centre ${u.centreId}: ${err.message}`);
+        if (err instanceof WeightFormatError) throw new UpdateRejection(RejectReason.REJECT_REASON_MALFORMED, `update from centre ${u.centreId}: weights blob ${ref.blobId} is not FLW1: ${err.message}`);
+        throw err;
+      }
+      checkAgainstGlobal(u.centreId, tensors, round.global);
+      const metrics = (u.metrics ?? []).map((m) => ({ name: m.name ?? '', value: m.value ?? 0 }));
+      round.fold(
+        u.centreId,
+        tensors.map((t) => t.data),
+        { taskId: u.taskId, numExamples: u.numExamples, metrics, weights: ref, trainDurationMs: u.trainDurationMs },
+      );
+    } finally {
+      round.inProgress.delete(u.centreId);
+    }
+    const accepted = UpdateAccepted.create({
+      experimentId: exp,
+      round: u.round,
+      centreId: u.centreId,
+      taskId: u.taskId,
+      numExamples: u.numExamples,
+      metrics: u.metrics,
+      weights: ref,
+      trainDurationMs: u.trainDurationMs,
+      acceptedAtUnixMs: Date.now(),
+    });
+    await this.publisher.publish(subjects.updateAccepted(exp), UpdateAccepted.encode(accepted).finish(), { msgId: `accepted:${exp}:${u.round}:${u.centreId}` });
+    return round;
+  }
+
+  private async reject(u: ModelUpdate, why: UpdateRejection): Promise<void> {
+    this.logger.warn(why.message);
+    if (!u.experimentId || !/^[A-Za-z0-9_-]{1,128}$/.test(u.experimentId)) return; // nowhere valid to report it
+    const event = UpdateRejected.create({
+      experimentId: u.experimentId,
+      round: u.round,
+      centreId: u.centreId,
+      taskId: u.taskId,
+      code: why.code,
+      reason: why.message,
+      rejectedAtUnixMs: Date.now(),
+    });
+    await this.publisher.publish(subjects.updateRejected(u.experimentId), UpdateRejected.encode(event).finish(), {
+      msgId: `rejected:${u.experimentId}:${u.round}:${u.centreId}:${u.taskId}:${why.code}`,
+    });
+  }
+
+  /** The open round, created on first use from the global weights and the optimiser state in the experiment state. */
+  private roundFor(state: ExperimentState, round: number): Promise<OpenRound> {
+    const k = key(state.plan.id, round);
+    let open = this.rounds.get(k);
+    if (!open) {
+      open = (async () => {
+        const c = state.current;
+        if (!c || c.round !== round) throw new UpdateRejection(RejectReason.REJECT_REASON_ROUND_CLOSED, `round ${round} of ${state.plan.id} is not open`);
+        const global = decodeWeights(await this.blobs.getBytes(c.globalWeights));
+        const optimiserState = state.strategyState ? new Uint8Array(await this.blobs.getBytes(state.strategyState)) : undefined;
+        const accumulator = openAccumulator(state.plan.strategy, round, global.map((t) => t.data), optimiserState);
+        return new OpenRound(state.plan.id, round, global, accumulator);
+      })();
+      this.rounds.set(k, open);
+      open.catch(() => this.rounds.delete(k));
+    }
+    return open;
+  }
+
+  private async experimentState(id: string): Promise<ExperimentState | undefined> {
+    this.experiments ??= await KvState.open(this.connection, { bucket: kvBuckets.experiments, codec: jsonCodec<ExperimentState>('ExperimentState'), history: 10 });
+    return (await this.experiments.get(id))?.value;
+  }
+
+  /** Deterministic ids: after a crash the same aggregate is found again instead of stored twice. */
+  private async storeOnce(blobId: string, bytes: Uint8Array): Promise<StoredBlobRef> {
+    try {
+      const m = await this.blobs.manifest(blobId);
+      return { blobId, sha256: m.sha256, sizeBytes: m.sizeBytes };
+    } catch (err) {
+      if (!(err instanceof BlobNotFoundError)) throw err;
+    }
+    return this.blobs.put(bytes, { blobId });
+  }
+}
+
+const key = (exp: string, round: number) => `${exp}/${round}`;
+const digest = (s: string) => createHash('sha256').update(s).digest('hex').slice(0, 40);

@@ -1,0 +1,98 @@
+import { createHash } from 'node:crypto';
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import { ModelUpdate, subjects, TaskKind, type TrainingTask } from '@fedledger/contracts';
+import { decodeWeights, encodeWeights } from '@fedledger/fl-core';
+import { BlobNotFoundError, BlobStore, JetStreamPublisher, JetStreamConnection, PoisonMessageError, type BlobRef } from '@fedledger/messaging';
+import { SERVICE_CONFIG } from '@fedledger/service-kit';
+import type { Trainer } from '@fedledger/training';
+import type { CentreAgentConfig } from '../../service';
+
+export const TRAINER = Symbol('TRAINER');
+
+/**
+ * One task: fetch the global weights (digest checked), train locally, store the new weights as a
+ * blob and send the ModelUpdate that references it. Safe to run again for the same task after a
+ * crash: the update blob id and the message id are derived from the task.
+ */
+@Injectable()
+export class RunTrainingTask {
+  private readonly logger = new Logger('RunTrainingTask');
+  private readonly publisher: JetStreamPublisher;
+  private activeTaskId: string | undefined;
+
+  constructor(
+    @Inject(SERVICE_CONFIG) private readonly config: CentreAgentConfig,
+    @Inject(TRAINER) private readonly trainer: Trainer,
+    private readonly blobs: BlobStore,
+    connection: JetStreamConnection,
+  ) {
+    this.publisher = new JetStreamPublisher(connection);
+  }
+
+  get currentTask(): string | undefined {
+    return this.activeTaskId;
+  }
+
+  async execute(task: TrainingTask, delivery: number): Promise<void> {
+    const where = `task ${task.taskId} (experiment ${task.experimentId}, round ${task.round})`;
+    if (task.centreId !== this.config.CENTRE_ID) {
+      throw new PoisonMessageError(`${where} is addressed to centre ${task.centreId}, this agent is ${this.config.CENTRE_ID}`);
+    }
+    if (task.kind !== TaskKind.TASK_KIND_TRAIN) throw new PoisonMessageError(`${where}: task kind ${task.kind} is not supported by this agent`);
+    const ref = task.globalWeights;
+    if (!ref?.blobId || !ref.sha256) throw new PoisonMessageError(`${where} has no global weights reference`);
+    if (task.deadlineUnixMs && Date.now() > task.deadlineUnixMs) {
+      this.logger.warn(`${where}: deadline passed ${Date.now() - task.deadlineUnixMs} ms ago, skipped`);
+      return;
+    }
+
+    this.activeTaskId = task.taskId;
+    try {
+      const started = Date.now();
+      const global = decodeWeights(await this.blobs.getBytes({ blobId: ref.blobId, sha256: ref.sha256, sizeBytes: ref.sizeBytes ?? 0 }));
+      const result = await this.trainer.train({
+        experimentId: task.experimentId,
+        round: task.round,
+        centreId: task.centreId,
+        modelArchitecture: task.modelArchitecture,
+        datasetId: task.datasetId,
+        weights: global,
+        epochs: task.epochs,
+        batchSize: task.batchSize,
+        learningRate: task.learningRate,
+        proximalMu: task.strategy?.proximalMu ?? 0,
+      });
+      const weights = await this.storeOnce(task, encodeWeights(result.weights));
+      const trainDurationMs = Date.now() - started;
+      const update = ModelUpdate.create({
+        experimentId: task.experimentId,
+        round: task.round,
+        centreId: task.centreId,
+        taskId: task.taskId,
+        weights,
+        numExamples: result.numExamples,
+        metrics: Object.entries(result.metrics).map(([name, value]) => ({ name, value })),
+        trainDurationMs,
+        sentAtUnixMs: Date.now(),
+      });
+      await this.publisher.publish(subjects.update(task.experimentId, task.round, task.centreId), ModelUpdate.encode(update).finish(), {
+        msgId: `update:${task.taskId}`,
+      });
+      this.logger.log(`${where}: trained on ${result.numExamples} examples in ${trainDurationMs} ms (delivery ${delivery}), update ${weights.blobId} sent`);
+    } finally {
+      this.activeTaskId = undefined;
+    }
+  }
+
+  /** The update blob's id comes from the task, so a retried task reuses a blob stored before a crash. */
+  private async storeOnce(task: TrainingTask, bytes: Uint8Array): Promise<BlobRef> {
+    const blobId = `u${createHash('sha256').update(`${task.taskId}/${task.centreId}`).digest('hex').slice(0, 40)}`;
+    try {
+      const m = await this.blobs.manifest(blobId);
+      return { blobId, sha256: m.sha256, sizeBytes: m.sizeBytes };
+    } catch (err) {
+      if (!(err instanceof BlobNotFoundError)) throw err;
+    }
+    return this.blobs.put(bytes, { blobId });
+  }
+}

@@ -1,0 +1,54 @@
+import { z } from 'zod';
+import type { ExperimentPlan, StrategyName } from '@fedledger/contracts';
+
+const token = z.string().regex(/^[A-Za-z0-9_-]{1,128}$/, "expected 1..128 letters, digits, '_' or '-'");
+const STRATEGIES = ['fedavg', 'fedavgm', 'fedprox', 'fedmedian', 'fedtrimmedavg', 'krum', 'multikrum', 'bulyan', 'fedadam', 'fedyogi', 'fedadagrad'] as const satisfies readonly StrategyName[];
+
+/** An experiment as a developer writes it (YAML/JSON file or REST body); defaults follow Flower's. */
+export const experimentPlanSchema = z
+  .object({
+    id: token,
+    modelArchitecture: z.string().min(1).default('dense-test'),
+    initialWeights: z.object({ blobId: z.string().min(1), sha256: z.string().regex(/^[0-9a-f]{64}$/, 'expected 64 lower-case hex characters'), sizeBytes: z.number().int().nonnegative() }),
+    strategy: z.object({ kind: z.enum(STRATEGIES), params: z.record(z.string(), z.number().finite()).optional() }).default({ kind: 'fedavg' }),
+    rounds: z.number().int().min(1).max(100_000),
+    epochsPerRound: z.number().int().min(1).max(10_000).default(1),
+    batchSize: z.number().int().min(1).max(1_000_000).default(32),
+    learningRate: z.number().positive().max(10).default(0.01),
+    centres: z.array(token).min(1).refine((c) => new Set(c).size === c.length, 'centres must be distinct'),
+    fractionFit: z.number().gt(0).max(1).default(1),
+    minFitCentres: z.number().int().min(1).default(1),
+    minAvailableCentres: z.number().int().min(1).default(1),
+    roundDeadlineMs: z.number().int().min(100).max(7 * 24 * 3600 * 1000).default(10 * 60 * 1000),
+    maxRoundRetries: z.number().int().min(0).max(100).default(1),
+    evaluateEvery: z.number().int().min(0).default(0),
+    datasetId: z.string().min(1).default('default'),
+  })
+  .superRefine((p, ctx) => {
+    if (p.minFitCentres > p.centres.length) {
+      ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['minFitCentres'], message: `${p.minFitCentres} is more than the ${p.centres.length} centres taking part` });
+    }
+    if (p.minAvailableCentres > p.centres.length) {
+      ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['minAvailableCentres'], message: `${p.minAvailableCentres} is more than the ${p.centres.length} centres taking part` });
+    }
+  });
+
+export class InvalidExperimentPlan extends Error {
+  constructor(readonly problems: string[]) {
+    super(`invalid experiment plan: ${problems.join('; ')}`);
+    this.name = 'InvalidExperimentPlan';
+  }
+}
+
+export function parseExperimentPlan(input: unknown): ExperimentPlan {
+  const result = experimentPlanSchema.safeParse(input);
+  if (!result.success) {
+    throw new InvalidExperimentPlan(result.error.issues.map((i) => `${i.path.join('.') || 'plan'}: ${i.message}`));
+  }
+  return result.data as ExperimentPlan;
+}
+
+/** How many centres a round asks: fraction_fit of them, at least min_fit, at most all (Flower's num_fit_clients). */
+export function centresPerRound(plan: ExperimentPlan): number {
+  return Math.min(plan.centres.length, Math.max(plan.minFitCentres, Math.floor(plan.centres.length * plan.fractionFit)));
+}

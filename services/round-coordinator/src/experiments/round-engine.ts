@@ -1,0 +1,216 @@
+import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
+import {
+  ExperimentCompleted,
+  ExperimentOutcome,
+  RoundClose,
+  RoundCompleted,
+  RoundStarted,
+  subjects,
+  TaskKind,
+  TrainingTask,
+  type AcceptedUpdate,
+  type ExperimentState,
+  type RoundProgress,
+} from '@fedledger/contracts';
+import { JetStreamConnection, JetStreamPublisher, NoChange } from '@fedledger/messaging';
+import { ExperimentStore } from './experiment.store';
+import { strategyMessage } from './strategy-proto';
+import { deadlineReached } from './transitions';
+
+export const EXPERIMENT_STORE = Symbol('EXPERIMENT_STORE');
+
+const metricList = (m: Record<string, number>) => Object.entries(m).map(([name, value]) => ({ name, value }));
+
+/**
+ * Applies transitions to stored experiments and carries out what the new state calls for: tasks to
+ * the selected centres that have not answered, round events, the close command, deadline timers.
+ * Every effect is idempotent (Nats-Msg-Id from the fact), so after a crash the coordinator simply
+ * re-applies the effects of each running experiment's state.
+ */
+@Injectable()
+export class RoundEngine implements OnApplicationBootstrap, OnApplicationShutdown {
+  private readonly logger = new Logger('RoundEngine');
+  private readonly publisher: JetStreamPublisher;
+  private readonly timers = new Map<string, NodeJS.Timeout>();
+  private stopping = false;
+
+  constructor(
+    @Inject(EXPERIMENT_STORE) private readonly store: ExperimentStore,
+    connection: JetStreamConnection,
+  ) {
+    this.publisher = new JetStreamPublisher(connection);
+  }
+
+  /** Recovery: whatever was running before a restart continues from its stored state. */
+  async onApplicationBootstrap(): Promise<void> {
+    for (const id of await this.store.ids()) {
+      const s = await this.store.get(id);
+      if (s?.value.status === 'running') {
+        this.logger.log(`resuming experiment ${id} at round ${s.value.current?.round} (${s.value.current?.phase})`);
+        await this.effects(s.value);
+      }
+    }
+  }
+
+  onApplicationShutdown(): void {
+    this.stopping = true;
+    for (const t of this.timers.values()) clearTimeout(t);
+    this.timers.clear();
+  }
+
+  /**
+   * Applies `transition` with compare-and-set and then its effects. Returns the new state, or the
+   * unchanged one when the transition did not apply (NoChange).
+   */
+  async apply(
+    id: string,
+    transition: (s: ExperimentState) => ExperimentState,
+    /** Runs after the new state is stored and before its effects, e.g. to announce the round just recorded. */
+    announce?: (after: ExperimentState) => Promise<void>,
+  ): Promise<{ before: ExperimentState; after: ExperimentState; changed: boolean }> {
+    let before: ExperimentState | undefined;
+    let changed = true;
+    const result = await this.store.update(id, (s) => {
+      before = s;
+      try {
+        return transition(s);
+      } catch (err) {
+        if (err instanceof NoChange) changed = false;
+        throw err;
+      }
+    });
+    if (changed) {
+      await announce?.(result.value);
+      await this.effects(result.value);
+    }
+    return { before: before ?? result.value, after: result.value, changed };
+  }
+
+  async effects(s: ExperimentState): Promise<void> {
+    const id = s.plan.id;
+    this.clearTimer(id);
+    if (s.status === 'running' && s.current) {
+      if (s.current.phase === 'training') {
+        await this.dispatch(s, s.current);
+        this.armDeadline(id, s.current);
+      } else {
+        await this.publishClose(s, s.current);
+      }
+    }
+    if (s.status === 'completed' || s.status === 'failed' || s.status === 'aborted') await this.publishExperimentCompleted(s);
+  }
+
+  /** RoundCompleted for analysts: the round just recorded in `after`, made of `results`. */
+  async publishRoundCompleted(after: ExperimentState, results: Record<string, AcceptedUpdate>): Promise<void> {
+    const summary = after.completedRounds[after.completedRounds.length - 1];
+    if (!summary) return;
+    const event = RoundCompleted.create({
+      experimentId: after.plan.id,
+      round: summary.round,
+      results: summary.centres.map((centreId) => {
+        const u = results[centreId]!;
+        return { centreId, taskId: u.taskId, numExamples: u.numExamples, metrics: metricList(u.metrics), weights: u.weights, trainDurationMs: u.trainDurationMs };
+      }),
+      aggregatedMetrics: metricList(summary.aggregatedMetrics),
+      aggregate: summary.aggregate,
+      durationMs: summary.durationMs,
+      missingCentres: summary.missing,
+      strategy: strategyMessage(after.plan.strategy),
+      completedAtUnixMs: summary.completedAtMs,
+    });
+    await this.publisher.publish(subjects.roundCompleted(after.plan.id), RoundCompleted.encode(event).finish(), { msgId: `round-completed:${after.plan.id}:${summary.round}` });
+    this.logger.log(`experiment ${after.plan.id}: round ${summary.round} completed in ${summary.durationMs} ms with ${summary.centres.length} centres${summary.missing.length ? `, missing ${summary.missing.join(', ')}` : ''}`);
+  }
+
+  private async dispatch(s: ExperimentState, c: RoundProgress): Promise<void> {
+    const exp = s.plan.id;
+    const started = RoundStarted.create({
+      experimentId: exp,
+      round: c.round,
+      centreIds: c.selected,
+      globalWeights: c.globalWeights,
+      strategy: strategyMessage(s.plan.strategy),
+      minCentres: s.plan.minFitCentres,
+      deadlineUnixMs: c.deadlineMs,
+      startedAtUnixMs: c.startedAtMs,
+    });
+    await this.publisher.publish(subjects.roundStarted(exp), RoundStarted.encode(started).finish(), { msgId: `round-started:${exp}:${c.round}:${c.attempt}` });
+    // Only centres that have not answered: a restart or a retry never sends a second task to one that did.
+    const pending = c.selected.filter((centre) => !c.accepted[centre]);
+    await Promise.all(
+      pending.map((centreId) => {
+        const taskId = `${exp}-r${c.round}-a${c.attempt}-${centreId}`;
+        const task = TrainingTask.create({
+          experimentId: exp,
+          round: c.round,
+          centreId,
+          taskId,
+          globalWeights: c.globalWeights,
+          epochs: s.plan.epochsPerRound,
+          batchSize: s.plan.batchSize,
+          learningRate: s.plan.learningRate,
+          strategy: strategyMessage(s.plan.strategy),
+          deadlineUnixMs: c.deadlineMs,
+          issuedAtUnixMs: Date.now(),
+          kind: TaskKind.TASK_KIND_TRAIN,
+          modelArchitecture: s.plan.modelArchitecture,
+          datasetId: s.plan.datasetId,
+        });
+        return this.publisher.publish(subjects.task(exp, centreId), TrainingTask.encode(task).finish(), { msgId: `task:${taskId}` });
+      }),
+    );
+  }
+
+  private async publishClose(s: ExperimentState, c: RoundProgress): Promise<void> {
+    const close = RoundClose.create({
+      experimentId: s.plan.id,
+      round: c.round,
+      centreIds: c.closedFor ?? Object.keys(c.accepted).sort(),
+      reason: Date.now() >= c.deadlineMs ? 'deadline' : 'all-answered',
+      closedAtUnixMs: Date.now(),
+    });
+    await this.publisher.publish(subjects.roundClose(s.plan.id, c.round), RoundClose.encode(close).finish(), { msgId: `round-close:${s.plan.id}:${c.round}` });
+  }
+
+  private async publishExperimentCompleted(s: ExperimentState): Promise<void> {
+    const last = s.completedRounds[s.completedRounds.length - 1];
+    const outcome =
+      s.status === 'completed' ? ExperimentOutcome.EXPERIMENT_OUTCOME_SUCCEEDED : s.status === 'aborted' ? ExperimentOutcome.EXPERIMENT_OUTCOME_CANCELLED : ExperimentOutcome.EXPERIMENT_OUTCOME_FAILED;
+    const event = ExperimentCompleted.create({
+      experimentId: s.plan.id,
+      outcome,
+      reason: s.reason ?? '',
+      roundsCompleted: s.completedRounds.length,
+      finalWeights: s.globalWeights,
+      finalMetrics: metricList(last?.aggregatedMetrics ?? {}),
+      durationMs: (s.endedAtMs ?? Date.now()) - (s.startedAtMs ?? s.createdAtMs),
+      completedAtUnixMs: s.endedAtMs ?? Date.now(),
+    });
+    await this.publisher.publish(subjects.experimentCompleted(s.plan.id), ExperimentCompleted.encode(event).finish(), { msgId: `experiment-completed:${s.plan.id}` });
+    this.logger.log(`experiment ${s.plan.id} ${s.status} after ${s.completedRounds.length} rounds${s.reason ? `: ${s.reason}` : ''}`);
+  }
+
+  private armDeadline(id: string, c: RoundProgress): void {
+    if (this.stopping) return;
+    const { round, attempt } = c;
+    const timer = setTimeout(() => {
+      this.timers.delete(id);
+      void this.onDeadline(id, round, attempt);
+    }, Math.max(0, c.deadlineMs - Date.now()));
+    this.timers.set(id, timer);
+  }
+
+  private async onDeadline(id: string, round: number, attempt: number): Promise<void> {
+    try {
+      await this.apply(id, (s) => deadlineReached(s, round, attempt, Date.now()));
+    } catch (err) {
+      this.logger.error(`experiment ${id}: handling the round ${round} deadline failed: ${(err as Error).message}`);
+    }
+  }
+
+  private clearTimer(id: string): void {
+    const t = this.timers.get(id);
+    if (t) clearTimeout(t);
+    this.timers.delete(id);
+  }
+}

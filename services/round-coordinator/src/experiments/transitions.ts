@@ -1,0 +1,172 @@
+import { createHash } from 'node:crypto';
+import type { AcceptedUpdate, ExperimentPlan, ExperimentState, RoundProgress, StoredBlobRef } from '@fedledger/contracts';
+import { NoChange } from '@fedledger/messaging';
+import { centresPerRound } from './experiment-plan';
+
+/**
+ * The round state machine as pure functions of the stored state. Each returns the next state or
+ * throws NoChange (the event does not apply: stale round, duplicate, wrong status), so the store's
+ * compare-and-set can re-run them safely under contention and after a restart.
+ */
+
+export class InvalidTransition extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'InvalidTransition';
+  }
+}
+
+export function newExperiment(plan: ExperimentPlan, now: number): ExperimentState {
+  return { plan, status: 'created', globalWeights: plan.initialWeights, completedRounds: [], createdAtMs: now };
+}
+
+/** Centres asked in a round: a deterministic sample (seeded by experiment and round) of the plan's centres. */
+export function selectCentres(plan: ExperimentPlan, round: number): string[] {
+  const n = centresPerRound(plan);
+  if (n === plan.centres.length) return [...plan.centres];
+  const keyed = plan.centres.map((c) => ({ c, k: createHash('sha256').update(`${plan.id}/${round}/${c}`).digest('hex') }));
+  return keyed.sort((a, b) => (a.k < b.k ? -1 : 1)).slice(0, n).map((x) => x.c);
+}
+
+function beginRound(s: ExperimentState, round: number, now: number): RoundProgress {
+  return {
+    round,
+    attempt: 0,
+    phase: 'training',
+    startedAtMs: now,
+    deadlineMs: now + s.plan.roundDeadlineMs,
+    globalWeights: s.globalWeights,
+    selected: selectCentres(s.plan, round),
+    accepted: {},
+    rejected: {},
+  };
+}
+
+export function start(s: ExperimentState, now: number): ExperimentState {
+  if (s.status === 'running') throw new NoChange();
+  if (s.status !== 'created') throw new InvalidTransition(`experiment ${s.plan.id} is ${s.status}; only a created experiment can be started`);
+  return { ...s, status: 'running', startedAtMs: now, current: beginRound(s, 1, now) };
+}
+
+export function pause(s: ExperimentState): ExperimentState {
+  if (s.status === 'paused') throw new NoChange();
+  if (s.status !== 'running') throw new InvalidTransition(`experiment ${s.plan.id} is ${s.status}; only a running experiment can be paused`);
+  return { ...s, status: 'paused' };
+}
+
+/** Resuming restarts the deadline of the round in progress: the pause should not count against the centres. */
+export function resume(s: ExperimentState, now: number): ExperimentState {
+  if (s.status === 'running') throw new NoChange();
+  if (s.status !== 'paused') throw new InvalidTransition(`experiment ${s.plan.id} is ${s.status}; only a paused experiment can be resumed`);
+  const current = s.current && s.current.phase === 'training' ? { ...s.current, deadlineMs: now + s.plan.roundDeadlineMs } : s.current;
+  return { ...s, status: 'running', ...(current ? { current } : {}) };
+}
+
+export function abort(s: ExperimentState, reason: string, now: number): ExperimentState {
+  if (s.status === 'aborted') throw new NoChange();
+  if (s.status === 'completed' || s.status === 'failed') throw new InvalidTransition(`experiment ${s.plan.id} already ended (${s.status})`);
+  return { ...s, status: 'aborted', reason, endedAtMs: now };
+}
+
+function isCurrentTraining(s: ExperimentState, round: number): s is ExperimentState & { current: RoundProgress } {
+  return s.status === 'running' && s.current !== undefined && s.current.round === round && s.current.phase === 'training';
+}
+
+/** An update the aggregator accepted. Counts once per centre and round; late or foreign ones change nothing. */
+export function updateAccepted(s: ExperimentState, round: number, centreId: string, update: AcceptedUpdate, now: number): ExperimentState {
+  if (!isCurrentTraining(s, round)) throw new NoChange();
+  const c = s.current;
+  if (!c.selected.includes(centreId) || c.accepted[centreId]) throw new NoChange();
+  const { [centreId]: _dropped, ...rejected } = c.rejected;
+  return closeIfAllAnswered({ ...s, current: { ...c, accepted: { ...c.accepted, [centreId]: update }, rejected } }, now);
+}
+
+export function updateRejected(s: ExperimentState, round: number, centreId: string, reason: string, now: number): ExperimentState {
+  if (!isCurrentTraining(s, round)) throw new NoChange();
+  const c = s.current;
+  if (!c.selected.includes(centreId) || c.accepted[centreId] || c.rejected[centreId] === reason) throw new NoChange();
+  return closeIfAllAnswered({ ...s, current: { ...c, rejected: { ...c.rejected, [centreId]: reason } } }, now);
+}
+
+function closeIfAllAnswered(s: ExperimentState & { current: RoundProgress }, now: number): ExperimentState {
+  const c = s.current;
+  const answered = c.selected.filter((id) => c.accepted[id] || c.rejected[id]).length;
+  if (answered < c.selected.length) return s;
+  return closeOrRetry(s, 'all-answered', now);
+}
+
+/** The round's deadline passed: aggregate what arrived if it makes the quorum, else retry or fail. */
+export function deadlineReached(s: ExperimentState, round: number, attempt: number, now: number): ExperimentState {
+  if (!isCurrentTraining(s, round) || s.current.attempt !== attempt || now < s.current.deadlineMs) throw new NoChange();
+  return closeOrRetry(s, 'deadline', now);
+}
+
+function closeOrRetry(s: ExperimentState & { current: RoundProgress }, why: string, now: number): ExperimentState {
+  const c = s.current;
+  const accepted = Object.keys(c.accepted);
+  if (accepted.length >= s.plan.minFitCentres) {
+    return { ...s, current: { ...c, phase: 'aggregating', closedFor: accepted.sort() } };
+  }
+  const missing = c.selected.filter((id) => !c.accepted[id]);
+  const detail = `round ${c.round}: ${accepted.length} of ${c.selected.length} centres answered (${why}), ${s.plan.minFitCentres} needed; missing ${missing
+    .map((id) => (c.rejected[id] ? `${id} (rejected: ${c.rejected[id]})` : id))
+    .join(', ')}`;
+  if (c.attempt < s.plan.maxRoundRetries) {
+    return { ...s, current: { ...c, attempt: c.attempt + 1, deadlineMs: now + s.plan.roundDeadlineMs, rejected: {} }, reason: `retrying ${detail}` };
+  }
+  return { ...s, status: 'failed', reason: detail, endedAtMs: now };
+}
+
+/**
+ * The aggregator finished the round: record it and start the next one, or complete the experiment.
+ * `results` are the updates the aggregate was made of, as the aggregator reports them (it may have
+ * counted one that reached it before the deadline but was not yet known here).
+ */
+export function roundAggregated(
+  s: ExperimentState,
+  round: number,
+  aggregate: StoredBlobRef,
+  strategyState: StoredBlobRef | undefined,
+  results: Record<string, AcceptedUpdate>,
+  now: number,
+): ExperimentState {
+  const c = s.current;
+  if (s.status !== 'running' || !c || c.round !== round || c.phase !== 'aggregating') throw new NoChange();
+  const centres = Object.keys(results).sort();
+  const summary = {
+    round,
+    aggregate,
+    centres,
+    missing: c.selected.filter((id) => !centres.includes(id)),
+    aggregatedMetrics: weightedMetrics(results, centres),
+    durationMs: now - c.startedAtMs,
+    completedAtMs: now,
+  };
+  const next: ExperimentState = {
+    ...s,
+    globalWeights: aggregate,
+    ...(strategyState ? { strategyState } : {}),
+    completedRounds: [...s.completedRounds, summary],
+  };
+  delete next.reason;
+  if (round >= s.plan.rounds) {
+    delete next.current;
+    return { ...next, status: 'completed', endedAtMs: now };
+  }
+  return { ...next, current: beginRound(next, round + 1, now) };
+}
+
+/** Metrics averaged over centres, weighted by their example counts (Flower's weighted_loss_avg for every metric). */
+export function weightedMetrics(accepted: Record<string, AcceptedUpdate>, centres: readonly string[]): Record<string, number> {
+  const sums: Record<string, { total: number; examples: number }> = {};
+  for (const id of centres) {
+    const u = accepted[id];
+    if (!u) continue;
+    for (const [name, value] of Object.entries(u.metrics)) {
+      const m = (sums[name] ??= { total: 0, examples: 0 });
+      m.total += value * u.numExamples;
+      m.examples += u.numExamples;
+    }
+  }
+  return Object.fromEntries(Object.entries(sums).map(([name, m]) => [name, m.examples > 0 ? m.total / m.examples : 0]));
+}
