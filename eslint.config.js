@@ -92,6 +92,7 @@ module.exports = defineConfig([
     '.tools/',
     '.data/',
     '.nx/',
+    '**/.venv/', // Python virtualenvs (bench/.venv for the Flower reference vectors) ship their own .js
     '**/dist/',
     '**/coverage/',
     'libs/contracts/src/generated/',

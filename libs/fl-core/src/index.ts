@@ -7,3 +7,4 @@ export {
   WeightFormatError,
   type WeightTensor,
 } from './weight-format';
+export * from './strategies';
