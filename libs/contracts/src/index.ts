@@ -80,3 +80,4 @@ export {
   type UpdateSubject,
 } from './subjects';
 export * from './experiment-state';
+export { decodeEvent, describeEvent, type EventRecord } from './events';

@@ -165,7 +165,9 @@ export async function checkReadiness(check: ReadinessCheck): Promise<boolean> {
   if (check.kind === 'tcp') return tcpAnswers(check.host, check.port, 500);
   if (check.kind === 'log') {
     try {
-      return readFileSync(check.file, 'utf8').includes(check.contains);
+      // Only what this run wrote: each start appends a '--- fedledger:' marker line first.
+      const log = readFileSync(check.file, 'utf8');
+      return log.slice(log.lastIndexOf('--- fedledger:')).includes(check.contains);
     } catch {
       return false;
     }

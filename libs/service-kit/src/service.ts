@@ -171,6 +171,8 @@ export async function startService<S extends z.AnyZodObject>(
 export function runService<S extends z.AnyZodObject>(def: ServiceDefinition<S>): void {
   startService(def).then(
     (running) => {
+      // Lifecycle lines go out whatever LOG_LEVEL says: supervisors and `fedledger` wait for this one.
+      process.stderr.write(`${def.name}: started as ${running.identity.instance}${running.identity.httpUrl ? ` on ${running.identity.httpUrl}` : ''}\n`);
       const onSignal = (signal: NodeJS.Signals) => {
         process.stderr.write(`${def.name}: ${signal} received, shutting down\n`);
         const limit = running.config.SHUTDOWN_TIMEOUT_MS + 5_000;

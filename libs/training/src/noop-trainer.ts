@@ -11,10 +11,14 @@ export class NoopTrainer implements Trainer {
 
   constructor(
     private readonly numExamples = 100,
+    /** Pretends training takes this long (ms): stragglers and mid-round crashes in tests. */
+    private readonly delayMs = 0,
     private readonly amplitude = 1e-3,
   ) {}
 
-  async train(job: TrainingJob): Promise<TrainingResult> {
+  async train(job: TrainingJob, signal?: AbortSignal): Promise<TrainingResult> {
+    if (this.delayMs > 0) await new Promise((resolve) => setTimeout(resolve, this.delayMs));
+    signal?.throwIfAborted();
     const seed = createHash('sha256').update(`${job.experimentId}/${job.round}/${job.centreId}`).digest().readUInt32LE(0);
     let x = seed || 1;
     const scale = this.amplitude / 0xffffffff;

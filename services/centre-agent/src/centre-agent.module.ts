@@ -18,7 +18,7 @@ import { RunTrainingTask, TRAINER } from './usecases/run-training-task/run-train
       useFactory: (config: CentreAgentConfig): Trainer => {
         switch (config.TRAINER) {
           case 'noop':
-            return new NoopTrainer(config.NOOP_EXAMPLES);
+            return new NoopTrainer(config.NOOP_EXAMPLES, config.NOOP_DELAY_MS);
         }
       },
     },

@@ -12,6 +12,8 @@ export const centreAgentConfig = z.object({
   TRAINER: z.enum(['noop']).default('noop'),
   /** Examples the noop trainer claims per task. */
   NOOP_EXAMPLES: envInt(1, 1_000_000_000).default(100),
+  /** How long the noop trainer pretends to train (ms), to play a slow centre. */
+  NOOP_DELAY_MS: envInt(0, 3_600_000, 'milliseconds').default(0),
   /** Datasets held at this centre, comma-separated; announced in heartbeats. */
   DATASET_IDS: z.string().default(''),
   HEARTBEAT_INTERVAL_MS: envInt(500, 3_600_000, 'milliseconds').default(5_000),

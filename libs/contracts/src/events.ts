@@ -1,4 +1,7 @@
-import { ExperimentCompleted, ExperimentOutcome, RejectReason, RoundCompleted, RoundStarted, UpdateAccepted, UpdateRejected } from '@fedledger/contracts';
+import './protobuf-runtime';
+import { fedledger } from './generated/fedledger';
+
+const { ExperimentCompleted, ExperimentOutcome, RejectReason, RoundCompleted, RoundStarted, UpdateAccepted, UpdateRejected } = fedledger.fl.v1;
 
 /** One analyst-facing event as a plain JSON object: `event` names it, the rest are its fields. */
 export type EventRecord = { event: string; experimentId: string } & Record<string, unknown>;

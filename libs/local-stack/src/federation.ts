@@ -1,0 +1,137 @@
+import path from 'node:path';
+import { decodeEvent, streams, subjects, type EventRecord } from '@fedledger/contracts';
+import { BlobStore, JetStreamConnection } from '@fedledger/messaging';
+import { startComponent, type ComponentSpec, type RunningComponent } from './component';
+import { LocalStackError } from './errors';
+import { freePorts } from './net';
+import { natsComponent } from './nats';
+import { ensureTools } from './paths';
+import { serviceComponent } from './service';
+
+export interface FederationOptions {
+  /** Where data and logs go (logs/<component>.log). */
+  dir: string;
+  centres: string[];
+  /** Environment for every service (e.g. LOG_LEVEL). */
+  env?: Record<string, string>;
+  /** Extra environment per component name ('round-coordinator', 'aggregator', 'centre-<id>'). */
+  envOf?: Record<string, Record<string, string>>;
+  progress?: (line: string) => void;
+}
+
+/**
+ * A whole federation on this machine, every part a real process on 127.0.0.1: nats-server, the
+ * round-coordinator, the aggregator and one centre-agent per centre. Parts can be killed and
+ * restarted one by one (crash tests); `fedledger simulate` runs on it.
+ */
+export class Federation {
+  private readonly running = new Map<string, RunningComponent>();
+  private connection: JetStreamConnection | undefined;
+
+  private constructor(
+    private readonly specs: Map<string, ComponentSpec>,
+    readonly natsUrl: string,
+    readonly apiUrl: string,
+    readonly logDir: string,
+  ) {}
+
+  static async start(o: FederationOptions): Promise<Federation> {
+    await ensureTools();
+    const logs = path.join(o.dir, 'logs');
+    const [natsPort, monitorPort, httpPort] = await freePorts(3);
+    const nats = natsComponent({ port: natsPort!, monitorPort: monitorPort!, storeDir: path.join(o.dir, 'nats'), configFile: path.join(o.dir, 'nats.conf'), logFile: path.join(logs, 'nats.log') });
+    const natsUrl = nats.url;
+    const env = (name: string) => ({ ...o.env, ...o.envOf?.[name] });
+    const specs = new Map<string, ComponentSpec>([['nats', nats]]);
+    specs.set('round-coordinator', serviceComponent({ service: 'round-coordinator', natsUrl, httpPort: httpPort!, env: env('round-coordinator'), logFile: path.join(logs, 'round-coordinator.log') }));
+    specs.set('aggregator', serviceComponent({ service: 'aggregator', natsUrl, env: env('aggregator'), logFile: path.join(logs, 'aggregator.log') }));
+    for (const id of o.centres) {
+      const name = `centre-${id}`;
+      specs.set(name, serviceComponent({ service: 'centre-agent', name, natsUrl, env: { CENTRE_ID: id, ...env(name) }, logFile: path.join(logs, `${name}.log`) }));
+    }
+    const federation = new Federation(specs, natsUrl, specs.get('round-coordinator')!.url, logs);
+    try {
+      await federation.startPart('nats');
+      o.progress?.(`nats-server ready on ${natsUrl}; starting the coordinator, the aggregator and ${o.centres.length} centre-agents (logs in ${logs})`);
+      const started = Date.now();
+      await Promise.all([...specs.keys()].filter((n) => n !== 'nats').map((n) => federation.startPart(n)));
+      o.progress?.(`${specs.size - 1} services ready in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+    } catch (err) {
+      await federation.stop();
+      throw err;
+    }
+    return federation;
+  }
+
+  /** Component names: 'nats', 'round-coordinator', 'aggregator', 'centre-<id>'. */
+  get parts(): string[] {
+    return [...this.specs.keys()];
+  }
+
+  pid(name: string): number | undefined {
+    return this.running.get(name)?.pid;
+  }
+
+  /** Starts a part that is not running (again) and waits until it is ready. */
+  async startPart(name: string): Promise<void> {
+    const spec = this.specs.get(name);
+    if (!spec) throw new LocalStackError(`no part named ${name} in this federation (parts: ${this.parts.join(', ')})`);
+    if (this.running.has(name)) throw new LocalStackError(`${name} is already running (pid ${this.running.get(name)!.pid})`);
+    this.running.set(name, await startComponent(spec, 'attached'));
+  }
+
+  /** SIGKILL, as a crash would. */
+  async kill(name: string): Promise<void> {
+    const c = this.running.get(name);
+    this.running.delete(name);
+    await c?.kill();
+  }
+
+  async restart(name: string): Promise<void> {
+    await this.kill(name);
+    await this.startPart(name);
+  }
+
+  async connect(): Promise<JetStreamConnection> {
+    this.connection ??= await JetStreamConnection.connect({ servers: this.natsUrl, name: 'fedledger-federation' });
+    return this.connection;
+  }
+
+  async blobStore(): Promise<BlobStore> {
+    return BlobStore.open(await this.connect(), { stream: streams.FL_BLOBS.name, subjectPrefix: subjects.blobPrefix });
+  }
+
+  /** POST to the coordinator's REST API; throws with the status and body when it is not 2xx. */
+  async api<T = unknown>(pathname: string, body?: unknown): Promise<T> {
+    const url = `${this.apiUrl}${pathname}`;
+    const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body ?? {}) });
+    const text = await res.text();
+    if (!res.ok) throw new LocalStackError(`POST ${url} answered ${res.status}: ${text}`);
+    return JSON.parse(text) as T;
+  }
+
+  /** The experiment's events from the first, as they come; ends after experiment.completed. */
+  async *events(experimentId: string): AsyncGenerator<EventRecord> {
+    const connection = await this.connect();
+    const consumer = await connection.js.consumers.get(streams.FL_EVENTS.name, { filter_subjects: [subjects.experimentEvents(experimentId)] });
+    const messages = await consumer.consume();
+    try {
+      for await (const m of messages) {
+        const event = decodeEvent(m.subject, m.data);
+        yield event;
+        if (event.event === 'experiment.completed') return;
+      }
+    } finally {
+      messages.stop();
+    }
+  }
+
+  async stop(): Promise<void> {
+    await this.connection?.drain();
+    this.connection = undefined;
+    const nats = this.running.get('nats');
+    await Promise.all([...this.running.entries()].filter(([n]) => n !== 'nats').map(([, c]) => c.stop(10_000)));
+    await nats?.stop(5_000);
+    this.running.clear();
+  }
+}
