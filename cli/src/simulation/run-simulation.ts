@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { describeEvent, type StrategyName } from '@fedledger/contracts';
 import { encodeWeights } from '@fedledger/fl-core';
-import { Federation } from '@fedledger/local-stack';
+import { Federation } from '@fedledger/federation';
 import type { Io } from '../io';
 import { initialWeights } from './initial-weights';
 

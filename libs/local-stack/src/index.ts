@@ -46,4 +46,3 @@ export {
 } from './nats';
 export { DEFAULT_FERRETDB_DEBUG_PORT, DEFAULT_MONGO_PORT, ferretComponent, type FerretOptions } from './ferretdb';
 export { serviceComponent, type ServiceOptions } from './service';
-export { Federation, type FederationOptions } from './federation';

@@ -1,4 +1,3 @@
 export { startNats, type NatsFixture } from './nats';
 export { startFerret, type FerretFixture } from './ferretdb';
 export { serviceStartupTest, spawnService, type ServiceProcess, type ServiceStartupExpectations } from './service-process';
-export { startTestFederation, type TestFederation } from './federation';

@@ -1,5 +1,5 @@
 import type { EventRecord } from '@fedledger/contracts';
-import { startTestFederation, type TestFederation } from '@fedledger/testing';
+import { startTestFederation, type TestFederation } from '@fedledger/federation';
 
 // Real processes: nats-server, round-coordinator, aggregator and three centre-agents playing 1.5 s of training.
 let fed: TestFederation;

@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { EventRecord } from '@fedledger/contracts';
 import { encodeWeights, type WeightTensor } from '@fedledger/fl-core';
-import { Federation, type FederationOptions } from '@fedledger/local-stack';
+import { Federation, type FederationOptions } from './federation';
 import type { BlobRef } from '@fedledger/messaging';
 
 export interface TestFederation {

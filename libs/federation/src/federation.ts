@@ -1,12 +1,16 @@
 import path from 'node:path';
 import { decodeEvent, streams, subjects, type EventRecord } from '@fedledger/contracts';
 import { BlobStore, JetStreamConnection } from '@fedledger/messaging';
-import { startComponent, type ComponentSpec, type RunningComponent } from './component';
-import { LocalStackError } from './errors';
-import { freePorts } from './net';
-import { natsComponent } from './nats';
-import { ensureTools } from './paths';
-import { serviceComponent } from './service';
+import {
+  ensureTools,
+  freePorts,
+  LocalStackError,
+  natsComponent,
+  serviceComponent,
+  startComponent,
+  type ComponentSpec,
+  type RunningComponent,
+} from '@fedledger/local-stack';
 
 export interface FederationOptions {
   /** Where data and logs go (logs/<component>.log). */
