@@ -17,8 +17,8 @@ export interface FoldedUpdate {
  */
 export class OpenRound {
   readonly folded = new Map<string, FoldedUpdate>();
-  /** Centres whose update is being downloaded or checked right now. */
-  readonly inProgress = new Set<string>();
+  /** Centres whose update is being downloaded or checked right now, and that work. */
+  readonly inProgress = new Map<string, Promise<void>>();
   private resolveDone!: () => void;
   private rejectDone!: (err: Error) => void;
   readonly done: Promise<void>;

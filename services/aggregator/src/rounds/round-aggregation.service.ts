@@ -113,28 +113,16 @@ export class RoundAggregationService {
     if (standingOf(state, u.round, u.centreId, u.taskId, receivedAtMs).kind === 'already-counted') return undefined;
 
     const round = await this.roundFor(state, u.round);
-    if (round.folded.has(u.centreId) || round.inProgress.has(u.centreId)) return round.folded.has(u.centreId) ? undefined : round;
+    // One update per centre at a time: a second one waits for the first, then counts only if the first did not.
+    for (let busy = round.inProgress.get(u.centreId); busy; busy = round.inProgress.get(u.centreId)) await busy.catch(() => undefined);
+    if (round.folded.has(u.centreId)) return undefined;
     if (round.closing && !state.current?.closedFor?.includes(u.centreId)) {
       throw new UpdateRejection(RejectReason.REJECT_REASON_ROUND_CLOSED, `update from centre ${u.centreId} arrived after round ${u.round} of ${exp} was closed`);
     }
-    round.inProgress.add(u.centreId);
+    const work = this.fold(round, u, ref);
+    round.inProgress.set(u.centreId, work);
     try {
-      let tensors: WeightTensor[];
-      try {
-        tensors = decodeWeights(await this.blobs.getBytes(ref));
-      } catch (err) {
-        if (err instanceof BlobNotFoundError) throw new UpdateRejection(RejectReason.REJECT_REASON_BLOB_MISSING, `update from centre ${u.centreId}: ${err.message}`);
-        if (err instanceof BlobCorruptedError) throw new UpdateRejection(RejectReason.REJECT_REASON_DIGEST_MISMATCH, `update from centre ${u.centreId}: ${err.message}`);
-        if (err instanceof WeightFormatError) throw new UpdateRejection(RejectReason.REJECT_REASON_MALFORMED, `update from centre ${u.centreId}: weights blob ${ref.blobId} is not FLW1: ${err.message}`);
-        throw err;
-      }
-      checkAgainstGlobal(u.centreId, tensors, round.global);
-      const metrics = (u.metrics ?? []).map((m) => ({ name: m.name ?? '', value: m.value ?? 0 }));
-      round.fold(
-        u.centreId,
-        tensors.map((t) => t.data),
-        { taskId: u.taskId, numExamples: u.numExamples, metrics, weights: ref, trainDurationMs: u.trainDurationMs },
-      );
+      await work;
     } finally {
       round.inProgress.delete(u.centreId);
     }
@@ -151,6 +139,25 @@ export class RoundAggregationService {
     });
     await this.publisher.publish(subjects.updateAccepted(exp), UpdateAccepted.encode(accepted).finish(), { msgId: `accepted:${exp}:${u.round}:${u.centreId}` });
     return round;
+  }
+
+  private async fold(round: OpenRound, u: ModelUpdate, ref: BlobRef): Promise<void> {
+    let tensors: WeightTensor[];
+    try {
+      tensors = decodeWeights(await this.blobs.getBytes(ref));
+    } catch (err) {
+      if (err instanceof BlobNotFoundError) throw new UpdateRejection(RejectReason.REJECT_REASON_BLOB_MISSING, `update from centre ${u.centreId}: ${err.message}`);
+      if (err instanceof BlobCorruptedError) throw new UpdateRejection(RejectReason.REJECT_REASON_DIGEST_MISMATCH, `update from centre ${u.centreId}: ${err.message}`);
+      if (err instanceof WeightFormatError) throw new UpdateRejection(RejectReason.REJECT_REASON_MALFORMED, `update from centre ${u.centreId}: weights blob ${ref.blobId} is not FLW1: ${err.message}`);
+      throw err;
+    }
+    checkAgainstGlobal(u.centreId, tensors, round.global);
+    const metrics = (u.metrics ?? []).map((m) => ({ name: m.name ?? '', value: m.value ?? 0 }));
+    round.fold(
+      u.centreId,
+      tensors.map((t) => t.data),
+      { taskId: u.taskId, numExamples: u.numExamples, metrics, weights: ref, trainDurationMs: u.trainDurationMs },
+    );
   }
 
   private async reject(u: ModelUpdate, why: UpdateRejection): Promise<void> {

@@ -1,0 +1,69 @@
+import { ModelUpdate, subjects } from '@fedledger/contracts';
+import { decodeWeights, encodeWeights, type WeightTensor } from '@fedledger/fl-core';
+import { startTestFederation, type TestFederation } from '@fedledger/federation';
+import { JetStreamPublisher } from '@fedledger/messaging';
+
+// Real coordinator and aggregator; the test plays the two centres a and b over the real protocol.
+let fed: TestFederation;
+const global: WeightTensor[] = [
+  { name: 'conv1/kernel', shape: [3, 3, 1, 2], data: new Float32Array(18).fill(1) },
+  { name: 'conv1/bias', shape: [2], data: new Float32Array(2) },
+];
+const tensorsWith = (value: number, over: Partial<WeightTensor> = {}): WeightTensor[] => [
+  { ...global[0]!, data: new Float32Array(18).fill(value), ...over },
+  { ...global[1]!, data: new Float32Array(2).fill(value) },
+];
+
+beforeAll(async () => {
+  fed = await startTestFederation({ centres: [], env: { LOG_LEVEL: 'error' } });
+}, 120_000);
+
+afterAll(async () => {
+  await fed?.stop();
+});
+
+async function send(exp: string, round: number, centre: string, tensors: WeightTensor[], numExamples: number, msgId: string): Promise<void> {
+  const blobs = await fed.federation.blobStore();
+  const weights = await blobs.put(encodeWeights(tensors));
+  const update = ModelUpdate.create({ experimentId: exp, round, centreId: centre, taskId: `${exp}-r${round}-a0-${centre}`, weights, numExamples, metrics: [{ name: 'loss', value: 0.5 }] });
+  await new JetStreamPublisher(await fed.federation.connect()).publish(subjects.update(exp, round, centre), ModelUpdate.encode(update).finish(), { msgId });
+}
+
+test('bad updates are rejected with reasons, the same update twice counts once, and the round completes with the good ones', async () => {
+  const initialWeights = await fed.putWeights(global);
+  const exp = await fed.run({ id: 'validation', initialWeights, rounds: 1, centres: ['a', 'b'], minFitCentres: 2, roundDeadlineMs: 60_000 });
+  const w = fed.watch(exp);
+  await w.until((e) => e.event === 'round.started');
+
+  await send(exp, 1, 'zz', tensorsWith(2), 10, 'm1');
+  await send(exp, 1, 'a', tensorsWith(Number.NaN), 10, 'm2');
+  await send(exp, 1, 'a', tensorsWith(2, { shape: [3, 3, 1, 2], data: new Float32Array(18).fill(2), name: 'conv2/kernel' }), 10, 'm3');
+  await send(exp, 1, 'b', [{ name: 'conv1/kernel', shape: [3, 3, 1, 1], data: new Float32Array(9) }, global[1]!], 10, 'm4');
+  await send(exp, 7, 'a', tensorsWith(2), 10, 'm5');
+  await send(exp, 1, 'a', tensorsWith(3), 10, 'm6');
+  await send(exp, 1, 'a', tensorsWith(3), 10, 'm7'); // the same update again, under another message id
+  await send(exp, 1, 'b', tensorsWith(6), 30, 'm8');
+
+  const done = await w.until((e) => e.event === 'experiment.completed', 60_000);
+  expect(done.outcome).toBe('EXPERIMENT_OUTCOME_SUCCEEDED');
+  // Updates are checked concurrently, so their rejections come in any order.
+  const rejected = w.events.filter((e) => e.event === 'update.rejected').map((e) => [e.centreId, e.code, e.reason]).sort((x, y) => String(x[2]).localeCompare(String(y[2])));
+  expect(rejected).toEqual([
+    ['zz', 'REJECT_REASON_UNKNOWN_CENTRE', 'centre zz was not given a task in round 1 of experiment validation (tasked: a, b)'],
+    ['a', 'REJECT_REASON_ROUND_CLOSED', 'update from centre a is for round 7, but experiment validation is in round 1'],
+    ['a', 'REJECT_REASON_SHAPE_MISMATCH', 'update from centre a rejected: tensor #0 is conv2/kernel, expected conv1/kernel'],
+    ['a', 'REJECT_REASON_NON_FINITE', 'update from centre a rejected: tensor conv1/kernel has NaN at index 0'],
+    ['b', 'REJECT_REASON_SHAPE_MISMATCH', 'update from centre b rejected: tensor conv1/kernel has shape [3,3,1,1], expected [3,3,1,2]'],
+  ]);
+  const accepted = w.events.filter((e) => e.event === 'update.accepted').map((e) => e.centreId);
+  expect(accepted).toEqual(['a', 'b']);
+  const round = w.events.find((e) => e.event === 'round.completed')!;
+  expect(round).toMatchObject({ centres: ['a', 'b'], examples: 40 });
+
+  // FedAvg of a (3, 10 examples) and b (6, 30 examples) = (30 + 180) / 40 = 5.25 everywhere.
+  const blobs = await fed.federation.blobStore();
+  const state = (await (await fetch(`${fed.federation.apiUrl}/experiments/${exp}`)).json()) as { globalWeights: { blobId: string; sha256: string; sizeBytes: number } };
+  const aggregate = decodeWeights(await blobs.getBytes(state.globalWeights));
+  expect(Array.from(aggregate[0]!.data)).toEqual(new Array(18).fill(5.25));
+  expect(Array.from(aggregate[1]!.data)).toEqual([5.25, 5.25]);
+}, 120_000);
