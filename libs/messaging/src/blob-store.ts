@@ -1,6 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { headers as natsHeaders } from '@nats-io/transport-node';
-import { JetStreamApiError, type PubAck } from '@nats-io/jetstream';
+import { JetStreamApiError, type PubAck, type StoredMsg } from '@nats-io/jetstream';
 import type { JetStreamConnection } from './connection';
 import { provisionStream } from './streams';
 
@@ -16,6 +16,8 @@ export interface BlobRef {
 /** Stored last, after every chunk: a blob without a manifest does not exist. */
 export interface BlobManifest extends BlobRef {
   chunks: number;
+  /** Stream sequence of chunk 0; reads start there. */
+  firstSeq: number;
   chunkBytes: number;
   createdAt: string;
   contentType?: string;
@@ -64,6 +66,8 @@ export class BlobCorruptedError extends BlobError {
 const CHUNK_HEADER = 'Fedledger-Chunk';
 const MiB = 1024 * 1024;
 const HEADER_ROOM = 1024;
+/** Bytes asked for in one direct batch get while reading a blob. */
+const READ_BATCH_BYTES = 16 * MiB;
 
 export type BlobSource = Uint8Array | Iterable<Uint8Array> | AsyncIterable<Uint8Array>;
 
@@ -106,13 +110,14 @@ export class BlobStore {
   async put(source: BlobSource, opts: { blobId?: string; contentType?: string } = {}): Promise<BlobRef> {
     const blobId = opts.blobId ?? randomBytes(16).toString('base64url').replace(/[-_]/g, 'x');
     if (!/^[A-Za-z0-9]+$/.test(blobId)) throw new BlobError(blobId, 'id must be letters and digits only');
-    if (await this.manifest(blobId).catch(() => undefined)) throw new BlobError(blobId, 'already exists; blobs are immutable');
+    if (opts.blobId && (await this.manifest(blobId).catch(() => undefined))) throw new BlobError(blobId, 'already exists; blobs are immutable');
 
     const chunkSubject = this.chunkSubject(blobId);
     const hash = createHash('sha256');
     const acks: Promise<PubAck>[] = [];
     let size = 0;
     let chunks = 0;
+    let firstSeq = 0;
     try {
       for await (const chunk of rechunk(source, this.chunkBytes)) {
         size += chunk.length;
@@ -120,7 +125,9 @@ export class BlobStore {
         hash.update(chunk);
         const h = natsHeaders();
         h.set(CHUNK_HEADER, String(chunks));
-        acks.push(this.connection.js.publish(chunkSubject, chunk, { headers: h, msgID: `${blobId}.${chunks}` }));
+        const ack = this.connection.js.publish(chunkSubject, chunk, { headers: h, msgID: `${blobId}.${chunks}` });
+        if (chunks === 0) void ack.then((a) => (firstSeq = a.seq), () => undefined);
+        acks.push(ack);
         chunks++;
         if (acks.length >= this.window) await acks.shift();
       }
@@ -130,6 +137,7 @@ export class BlobStore {
         sha256: hash.digest('hex'),
         sizeBytes: size,
         chunks,
+        firstSeq,
         chunkBytes: this.chunkBytes,
         createdAt: new Date().toISOString(),
         ...(opts.contentType ? { contentType: opts.contentType } : {}),
@@ -172,35 +180,55 @@ export class BlobStore {
     let next = 0;
     if (manifest.chunks > 0) {
       const hash = createHash('sha256');
+      // Direct batch gets from chunk 0's sequence: no consumer to create, one request per batch.
       const subject = this.chunkSubject(blobId);
-      const info = await this.connection.jsm.streams.info(this.options.stream, { subjects_filter: subject });
-      const stored = info.state.subjects?.[subject] ?? 0;
-      if (stored < manifest.chunks) throw new BlobCorruptedError(blobId, `${manifest.chunks - stored} of ${manifest.chunks} chunks missing`);
-      // An ordered consumer over the blob's chunk subject, pulling up to 32 MiB at a time.
-      const consumer = await this.connection.js.consumers.get(this.options.stream, { filter_subjects: [subject] });
-      const messages = await consumer.consume({ max_bytes: 32 * MiB, expires: 5_000 });
-      try {
-        for await (const m of messages) {
-          const index = Number(m.headers?.get(CHUNK_HEADER));
-          if (index !== next) throw new BlobCorruptedError(blobId, `expected chunk ${next}, found ${Number.isNaN(index) ? 'a message without chunk index' : `chunk ${index}`}`);
+      const batchChunks = Math.max(1, Math.floor(READ_BATCH_BYTES / manifest.chunkBytes));
+      let seq = manifest.firstSeq;
+      while (next < manifest.chunks) {
+        const want = Math.min(batchChunks, manifest.chunks - next);
+        let got = 0;
+        for await (const m of await this.directBatch(seq, want, subject)) {
+          const index = Number(m.header?.get(CHUNK_HEADER));
+          if (index !== next) throw new BlobCorruptedError(blobId, `chunk ${next} of ${manifest.chunks} missing (found ${Number.isNaN(index) ? 'a message without chunk index' : `chunk ${index}`} instead)`);
           hash.update(m.data);
           size += m.data.length;
+          seq = m.seq + 1;
           next++;
+          got++;
           if (next === manifest.chunks) {
             const digest = hash.digest('hex');
             if (size !== manifest.sizeBytes) throw new BlobCorruptedError(blobId, `${size} bytes read, manifest says ${manifest.sizeBytes}`);
             if (digest !== manifest.sha256) throw new BlobCorruptedError(blobId, `sha256 ${digest} read, manifest says ${manifest.sha256}`);
-            yield m.data;
-            break;
           }
           yield m.data;
+          if (got === want) break;
         }
-      } finally {
-        messages.stop();
+        if (got === 0) {
+          const which = next === manifest.chunks - 1 ? `chunk ${next}` : `chunks ${next} to ${manifest.chunks - 1}`;
+          throw new BlobCorruptedError(blobId, `${which} of ${manifest.chunks} missing`);
+        }
       }
       if (next !== manifest.chunks) throw new BlobCorruptedError(blobId, `stream ended after chunk ${next - 1} of ${manifest.chunks}`);
     } else if (createHash('sha256').digest('hex') !== manifest.sha256) {
       throw new BlobCorruptedError(blobId, 'empty blob with a non-empty digest');
+    }
+  }
+
+  /** Up to `batch` chunk messages from `seq` on; none when nothing is stored there (the server answers 404). */
+  private async directBatch(seq: number, batch: number, subject: string): Promise<AsyncIterable<StoredMsg>> {
+    const isNotFound = (err: unknown) => (err instanceof JetStreamApiError && err.status === 404) || (err instanceof Error && /message not found/i.test(err.message));
+    try {
+      const iter = await this.connection.jsm.direct.getBatch(this.options.stream, { seq, batch, next_by_subj: subject });
+      return (async function* () {
+        try {
+          for await (const m of iter) yield m;
+        } catch (err) {
+          if (!isNotFound(err)) throw err;
+        }
+      })();
+    } catch (err) {
+      if (isNotFound(err)) return (async function* (): AsyncGenerator<StoredMsg> {})();
+      throw err;
     }
   }
 

@@ -21,8 +21,8 @@ export const roundCoordinatorService = defineService({
     { ...streams.FL_CONTROL, maxAgeMs: 7 * DAY, duplicateWindowMs: 3600 * 1000 },
   ],
   consumers: () => [
-    { handler: 'update-accepted', stream: streams.FL_EVENTS.name, durable: 'coordinator-accepted', filterSubjects: ['fl.events.*.update.accepted'], concurrency: 8, backoffMs: [200, 1_000, 5_000] },
-    { handler: 'update-rejected', stream: streams.FL_EVENTS.name, durable: 'coordinator-rejected', filterSubjects: ['fl.events.*.update.rejected'], concurrency: 8, backoffMs: [200, 1_000, 5_000] },
+    { handler: 'update-accepted', stream: streams.FL_EVENTS.name, durable: 'coordinator-accepted', filterSubjects: ['fl.events.*.update.accepted'], concurrency: 1, backoffMs: [200, 1_000, 5_000] },
+    { handler: 'update-rejected', stream: streams.FL_EVENTS.name, durable: 'coordinator-rejected', filterSubjects: ['fl.events.*.update.rejected'], concurrency: 1, backoffMs: [200, 1_000, 5_000] },
     { handler: 'round-aggregated', stream: streams.FL_AGGREGATES.name, durable: 'coordinator-aggregates', filterSubjects: ['fl.aggregates.>'], concurrency: 4, backoffMs: [200, 1_000, 5_000] },
   ],
 });
