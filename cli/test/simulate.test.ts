@@ -32,6 +32,16 @@ test('fedledger simulate: a 3-round experiment with 3 centres completes and prin
   expect(started.slice(1).map((s) => s.globalWeights)).toEqual(rounds.slice(0, 2).map((r) => r.aggregate));
 }, 180_000);
 
+test('fedledger simulate --trainer tfjs: centres really train, and the federated loss goes down', async () => {
+  const { code, stdout, stderr } = await fedledger(['simulate', '--trainer', 'tfjs', '--centres', '3', '--rounds', '3', '--epochs', '2', '--json']);
+  expect({ code, stderr: code === 0 ? '' : stderr }).toEqual({ code: 0, stderr: '' });
+  const rounds = stdout.trim().split('\n').map((l) => JSON.parse(l) as { event: string; aggregatedMetrics?: { loss: number; accuracy: number } }).filter((e) => e.event === 'round.completed');
+  expect(rounds).toHaveLength(3);
+  const loss = rounds.map((r) => r.aggregatedMetrics!.loss);
+  expect(loss[2]).toBeLessThan(loss[0]!);
+  expect(rounds[2]!.aggregatedMetrics!.accuracy).toBeGreaterThan(0.5);
+}, 180_000);
+
 test('fedledger simulate refuses a bad strategy with a usage error', async () => {
   const { code, stderr } = await fedledger(['simulate', '--strategy', 'fedbest']);
   expect(code).toBe(2);

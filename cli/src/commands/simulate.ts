@@ -15,13 +15,15 @@ centre-agent process per centre, all on 127.0.0.1; creates an experiment through
 prints its events as they happen, stops everything and exits 0 when the experiment succeeded.
 
 Options:
-  --trainer <name>         noop (global weights, slightly perturbed: round overhead only)
+  --trainer <name>         noop (global weights slightly perturbed: round overhead only) or
+                           tfjs (trains the dense-test model with TensorFlow.js on per-centre synthetic data)
   --centres <n>            centres taking part (default 5)
   --rounds <n>             federated rounds (default 3)
   --params <n>             model parameters (float32) (default 100000)
   --strategy <name>        ${STRATEGIES.join(', ')} (default fedavg)
   --strategy-param k=v     a strategy parameter, e.g. proximal_mu=0.1 (repeatable)
   --epochs <n>             local epochs per round (default 1)
+  --lr <rate>              local learning rate (default 0.1)
   --min-fit <n>            fewest updates for a round to count (default: all centres)
   --deadline-ms <ms>       round deadline (default 120000)
   --json                   one JSON line per event on stdout (progress stays on stderr)
@@ -52,6 +54,7 @@ export const simulateCommand: Command = {
           strategy: { type: 'string', default: 'fedavg' },
           'strategy-param': { type: 'string', multiple: true },
           epochs: { type: 'string' },
+          lr: { type: 'string' },
           'min-fit': { type: 'string' },
           'deadline-ms': { type: 'string' },
           json: { type: 'boolean', default: false },
@@ -64,7 +67,10 @@ export const simulateCommand: Command = {
       io.out(help);
       return 2;
     }
-    if (values.trainer !== 'noop') throw new UsageError(`--trainer must be noop, got '${values.trainer}'`, 'simulate');
+    const trainer = values.trainer;
+    if (trainer !== 'noop' && trainer !== 'tfjs') throw new UsageError(`--trainer must be noop or tfjs, got '${values.trainer}'`, 'simulate');
+    const learningRate = values.lr === undefined ? 0.1 : Number(values.lr);
+    if (!(learningRate > 0 && learningRate <= 10)) throw new UsageError(`--lr must be a number in (0, 10], got '${values.lr}'`, 'simulate');
     const strategy = values.strategy as StrategyName;
     if (!STRATEGIES.includes(strategy)) throw new UsageError(`--strategy must be one of ${STRATEGIES.join(', ')}, got '${values.strategy}'`, 'simulate');
     const strategyParams: Record<string, number> = {};
@@ -76,7 +82,8 @@ export const simulateCommand: Command = {
     const centres = positiveInt('--centres', values.centres, 5);
     return runSimulation(
       {
-        trainer: 'noop',
+        trainer,
+        learningRate,
         centres,
         rounds: positiveInt('--rounds', values.rounds, 3),
         params: positiveInt('--params', values.params, 100_000),

@@ -3,12 +3,14 @@ import os from 'node:os';
 import path from 'node:path';
 import { describeEvent, type StrategyName } from '@fedledger/contracts';
 import { encodeWeights } from '@fedledger/fl-core';
+import { initialWeightsOf } from '@fedledger/training';
 import { Federation } from '@fedledger/federation';
 import type { Io } from '../io';
 import { initialWeights } from './initial-weights';
 
 export interface SimulationOptions {
-  trainer: 'noop';
+  trainer: 'noop' | 'tfjs';
+  learningRate: number;
   centres: number;
   rounds: number;
   params: number;
@@ -41,12 +43,15 @@ export async function runSimulation(o: SimulationOptions, io: Io): Promise<numbe
       progress,
     });
     const blobs = await federation.blobStore();
-    const weights = await blobs.put(encodeWeights(initialWeights(o.params)));
+    // The tfjs trainer trains a registered architecture, so the model starts from its initial weights.
+    const architecture = o.trainer === 'tfjs' ? 'dense-test' : 'noop-dense';
+    const weights = await blobs.put(encodeWeights(o.trainer === 'tfjs' ? initialWeightsOf(architecture) : initialWeights(o.params)));
     const experimentId = `sim-${Date.now().toString(36)}`;
     await federation.api('/experiments', {
       id: experimentId,
-      modelArchitecture: 'dense-test',
+      modelArchitecture: architecture,
       initialWeights: weights,
+      learningRate: o.learningRate,
       strategy: { kind: o.strategy, params: o.strategyParams },
       rounds: o.rounds,
       epochsPerRound: o.epochs,
@@ -56,7 +61,7 @@ export async function runSimulation(o: SimulationOptions, io: Io): Promise<numbe
       roundDeadlineMs: o.deadlineMs,
       maxRoundRetries: 0,
     });
-    progress(`experiment ${experimentId}: ${o.rounds} rounds × ${o.centres} centres, ${o.params} parameters, ${o.strategy}, trainer ${o.trainer}`);
+    progress(`experiment ${experimentId}: ${o.rounds} rounds × ${o.centres} centres, ${o.trainer === 'tfjs' ? `model ${architecture}` : `${o.params} parameters`}, ${o.strategy}, trainer ${o.trainer}`);
     await federation.api(`/experiments/${experimentId}/start`);
     for await (const event of federation.events(experimentId)) {
       io.out(o.json ? JSON.stringify(event) : describeEvent(event));

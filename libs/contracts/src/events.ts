@@ -65,8 +65,10 @@ export function describeEvent(e: EventRecord): string {
       return `round ${e.round}: update from ${e.centreId} accepted (${e.numExamples} examples, trained in ${e.trainDurationMs} ms)`;
     case 'update.rejected':
       return `round ${e.round}: update from ${e.centreId} rejected (${e.code}): ${e.reason}`;
-    case 'round.completed':
-      return `round ${e.round} completed in ${e.durationMs} ms: ${(e.centres as string[]).length} centres, ${e.examples} examples${(e.missing as string[]).length ? `, missing ${(e.missing as string[]).join(', ')}` : ''}`;
+    case 'round.completed': {
+      const metrics = Object.entries(e.aggregatedMetrics as Record<string, number>).map(([k, v]) => `${k} ${Number(v.toFixed(4))}`);
+      return `round ${e.round} completed in ${e.durationMs} ms: ${(e.centres as string[]).length} centres, ${e.examples} examples${metrics.length ? `, ${metrics.join(', ')}` : ''}${(e.missing as string[]).length ? `, missing ${(e.missing as string[]).join(', ')}` : ''}`;
+    }
     case 'experiment.completed':
       return `experiment ${e.experimentId} ${String(e.outcome).replace('EXPERIMENT_OUTCOME_', '').toLowerCase()} after ${e.roundsCompleted} rounds in ${e.durationMs} ms${e.reason ? `: ${e.reason}` : ''}`;
     default:

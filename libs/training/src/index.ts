@@ -1,2 +1,5 @@
 export type { Trainer, TrainingJob, TrainingResult } from './trainer';
 export { NoopTrainer } from './noop-trainer';
+export { TfjsTrainer } from './tfjs/tfjs-trainer';
+export { ARCHITECTURES, architecture, initialWeightsOf, type ModelArchitecture } from './tfjs/architectures';
+export { initTfjs } from './tfjs/backend';

@@ -1,6 +1,6 @@
 import { Module } from '@nestjs/common';
 import { SERVICE_CONFIG } from '@fedledger/service-kit';
-import { NoopTrainer, type Trainer } from '@fedledger/training';
+import { NoopTrainer, TfjsTrainer, type Trainer } from '@fedledger/training';
 import { TrainingTaskHandler } from './handlers/training-task.handler';
 import { HeartbeatPublisher } from './heartbeat.publisher';
 import type { CentreAgentConfig } from './service';
@@ -19,6 +19,8 @@ import { RunTrainingTask, TRAINER } from './usecases/run-training-task/run-train
         switch (config.TRAINER) {
           case 'noop':
             return new NoopTrainer(config.NOOP_EXAMPLES, config.NOOP_DELAY_MS);
+          case 'tfjs':
+            return new TfjsTrainer(config.TFJS_EXAMPLES);
         }
       },
     },

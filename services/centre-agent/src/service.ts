@@ -8,8 +8,14 @@ import { CentreAgentModule } from './centre-agent.module';
 export const centreAgentConfig = z.object({
   /** This centre's id, as granted on the ledger; also its task subject token and consumer name. */
   CENTRE_ID: z.string().regex(/^[A-Za-z0-9_-]{1,128}$/, "expected 1..128 letters, digits, '_' or '-'"),
-  /** Which trainer runs the tasks: `noop` returns the global weights slightly perturbed (overhead benchmarks). */
-  TRAINER: z.enum(['noop']).default('noop'),
+  /**
+   * Which trainer runs the tasks: `tfjs` trains the task's model architecture with TensorFlow.js
+   * (tfjs-node-gpu / tfjs-node when installed, else WebAssembly); `noop` returns the global weights
+   * slightly perturbed (overhead benchmarks).
+   */
+  TRAINER: z.enum(['tfjs', 'noop']).default('tfjs'),
+  /** Examples in this centre's synthetic dataset (tfjs trainer). */
+  TFJS_EXAMPLES: envInt(1, 10_000_000).default(512),
   /** Examples the noop trainer claims per task. */
   NOOP_EXAMPLES: envInt(1, 1_000_000_000).default(100),
   /** How long the noop trainer pretends to train (ms), to play a slow centre. */

@@ -1,0 +1,33 @@
+import * as tf from '@tensorflow/tfjs';
+
+let ready: Promise<string> | undefined;
+
+/**
+ * Picks the fastest TensorFlow.js backend this process has: tfjs-node-gpu or tfjs-node when the
+ * container ships them (they bind libtensorflow), else WebAssembly, else plain JS. Once per process.
+ */
+export function initTfjs(log: (line: string) => void = () => undefined): Promise<string> {
+  ready ??= (async () => {
+    for (const pkg of ['@tensorflow/tfjs-node-gpu', '@tensorflow/tfjs-node']) {
+      try {
+        require(pkg);
+        log(`TensorFlow.js backend from ${pkg}`);
+        await tf.ready();
+        return tf.getBackend();
+      } catch {
+        // not installed here; try the next one
+      }
+    }
+    require('@tensorflow/tfjs-backend-wasm');
+    if (await tf.setBackend('wasm').catch(() => false)) {
+      await tf.ready();
+      return 'wasm';
+    }
+    await tf.setBackend('cpu');
+    await tf.ready();
+    return 'cpu';
+  })();
+  return ready;
+}
+
+export { tf };
