@@ -10,7 +10,7 @@ export function initTfjs(log: (line: string) => void = () => undefined): Promise
   ready ??= (async () => {
     for (const pkg of ['@tensorflow/tfjs-node-gpu', '@tensorflow/tfjs-node']) {
       try {
-        require(pkg);
+        await import(pkg);
         log(`TensorFlow.js backend from ${pkg}`);
         await tf.ready();
         return tf.getBackend();
@@ -18,7 +18,7 @@ export function initTfjs(log: (line: string) => void = () => undefined): Promise
         // not installed here; try the next one
       }
     }
-    require('@tensorflow/tfjs-backend-wasm');
+    await import('@tensorflow/tfjs-backend-wasm');
     if (await tf.setBackend('wasm').catch(() => false)) {
       await tf.ready();
       return 'wasm';
