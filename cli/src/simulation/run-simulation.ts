@@ -45,7 +45,7 @@ export async function runSimulation(o: SimulationOptions, io: Io): Promise<numbe
     const blobs = await federation.blobStore();
     // The tfjs trainer trains a registered architecture, so the model starts from its initial weights.
     const architecture = o.trainer === 'tfjs' ? 'dense-test' : 'noop-dense';
-    const weights = await blobs.put(encodeWeights(o.trainer === 'tfjs' ? initialWeightsOf(architecture) : initialWeights(o.params)));
+    const weights = await blobs.put(encodeWeights(o.trainer === 'tfjs' ? await initialWeightsOf(architecture) : initialWeights(o.params)));
     const experimentId = `sim-${Date.now().toString(36)}`;
     await federation.api('/experiments', {
       id: experimentId,

@@ -1,5 +1,6 @@
 import { ConsoleLogger, type INestApplication, type INestMicroservice, type LogLevel as NestLogLevel, type Type } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
+import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import type { Subscription } from '@nats-io/transport-node';
 import { z } from 'zod';
 import { subjects, streams as contractStreams } from '@fedledger/contracts';
@@ -119,6 +120,9 @@ export async function startService<S extends z.AnyZodObject>(
       // A hybrid app's microservice is initialised on connect, so its filters come from the app.
       web.useGlobalFilters(new JetStreamExceptionFilter(web.getHttpAdapter()));
       web.connectMicroservice({ strategy: server }, { inheritAppConfig: true });
+      // The REST API describes itself: OpenAPI 3 at /openapi.json, browsable at /docs.
+      const document = SwaggerModule.createDocument(web, new DocumentBuilder().setTitle(`Fedledger ${def.name}`).setVersion(identity.version).build());
+      SwaggerModule.setup('docs', web, document, { jsonDocumentUrl: 'openapi.json' });
       await web.startAllMicroservices();
       await web.listen(config.HTTP_PORT!, config.HTTP_HOST!);
       const address = web.getHttpServer().address() as { port: number } | null;

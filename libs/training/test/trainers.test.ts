@@ -20,7 +20,7 @@ const distance = (a: readonly WeightTensor[], b: readonly WeightTensor[]) =>
 
 test('the tfjs trainer changes the weights and lowers the loss round after round', async () => {
   const trainer = new TfjsTrainer(256);
-  const start = initialWeightsOf('dense-test');
+  const start = await initialWeightsOf('dense-test');
   const first = await trainer.train(job(start, { epochs: 5, learningRate: 0.5 }));
   expect(first.numExamples).toBe(256);
   expect(first.weights.map((w) => [w.name, w.shape])).toEqual(start.map((w) => [w.name, w.shape]));
@@ -32,14 +32,14 @@ test('the tfjs trainer changes the weights and lowers the loss round after round
 
 test('FedProx: a large mu keeps the local weights close to the global ones', async () => {
   const trainer = new TfjsTrainer(256);
-  const start = initialWeightsOf('dense-test');
+  const start = await initialWeightsOf('dense-test');
   const free = await trainer.train(job(start, { proximalMu: 0 }));
   const held = await trainer.train(job(start, { proximalMu: 10 }));
   expect(distance(held.weights, start)).toBeLessThan(distance(free.weights, start) / 2);
 }, 60_000);
 
 test('weights that do not fit the architecture are refused, naming the tensor', async () => {
-  const start = initialWeightsOf('dense-test');
+  const start = await initialWeightsOf('dense-test');
   const wrong = start.map((w) => (w.name === 'dense1/kernel' ? { ...w, shape: [16, 8] } : w));
   await expect(new TfjsTrainer(64).train(job(wrong))).rejects.toThrow('global tensor dense1/kernel has shape [16,8], the model expects [8,16]');
   await expect(new TfjsTrainer(64).train(job(start, { modelArchitecture: 'resnet-9000' }))).rejects.toThrow("unknown model architecture 'resnet-9000' (known: dense-test)");

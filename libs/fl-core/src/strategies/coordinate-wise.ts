@@ -1,18 +1,41 @@
-import { checkUpdates, sortPrefix, type CentreUpdate } from './update';
+import { coordinateWiseFits, coordinateWiseSimd, type SortedReduction } from '../kernels/coordinate-wise';
+import { kernelsAvailable } from '../kernels/runtime';
+import { checkUpdates, sortPrefix, type CentreUpdate, type ImplementationOptions } from './update';
 
 /**
  * Coordinate-wise robust means. Each needs every update's value at a coordinate, so the updates are buffered
- * (by reference); per coordinate the n values go to one reused float64 scratch buffer and are sorted there.
- * numExamples is ignored, as in Flower. Updates are assumed finite (the aggregator rejects NaN/Infinity
- * before a strategy sees them).
+ * (by reference). The reference: per coordinate the n values go to one reused float64 scratch buffer and are
+ * sorted there. The default ('simd'): a comparator network over blocks of columns (kernels/coordinate-wise.ts),
+ * same bits. numExamples is ignored, as in Flower. Updates are assumed finite (the aggregator rejects
+ * NaN/Infinity before a strategy sees them).
  */
+
+const useSimd = (options: ImplementationOptions, n: number): boolean =>
+  (options.implementation ?? 'simd') === 'simd' && kernelsAvailable() && coordinateWiseFits(n);
+
+function coordinateWise(
+  updates: readonly CentreUpdate[],
+  strategy: string,
+  options: ImplementationOptions,
+  reduction: SortedReduction,
+  reduce: (sorted: Float64Array, n: number) => number,
+): Float32Array[] {
+  const lengths = checkUpdates(updates, strategy);
+  return useSimd(options, updates.length)
+    ? coordinateWiseSimd(
+        updates.map((u) => u.tensors),
+        lengths,
+        reduction,
+      )
+    : eachCoordinateSorted(updates, lengths, reduce);
+}
 
 /** Calls `reduce(sortedValues, n)` for every coordinate and stores its result, rounded to float32. */
 function eachCoordinateSorted(
   updates: readonly CentreUpdate[],
+  lengths: readonly number[],
   reduce: (sorted: Float64Array, n: number) => number,
 ): Float32Array[] {
-  const lengths = checkUpdates(updates, 'a coordinate-wise strategy');
   const n = updates.length;
   const scratch = new Float64Array(n);
   return lengths.map((length, t) => {
@@ -34,8 +57,8 @@ export function medianOfSorted(sorted: Float64Array, n: number): number {
 }
 
 /** FedMedian — Flower `aggregate_median`: coordinate-wise median; for an even count, the mean of the two middle values. */
-export function fedMedian(updates: readonly CentreUpdate[]): Float32Array[] {
-  return eachCoordinateSorted(updates, medianOfSorted);
+export function fedMedian(updates: readonly CentreUpdate[], options: ImplementationOptions = {}): Float32Array[] {
+  return coordinateWise(updates, 'FedMedian', options, { kind: 'median' }, medianOfSorted);
 }
 
 /** Values dropped at each end by the trimmed mean of n values: ⌊beta·n⌋ (Flower `_trim_mean`, after scipy `trim_mean`). */
@@ -47,9 +70,9 @@ export function trimmedCount(beta: number, n: number): number {
  * FedTrimmedAvg — Flower `aggregate_trimmed_avg(results, beta)`: per coordinate, drop the ⌊beta·n⌋ lowest
  * and ⌊beta·n⌋ highest values and average the rest (unweighted). `beta` in [0, 0.5), so something is always left.
  */
-export function fedTrimmedAvg(updates: readonly CentreUpdate[], beta: number): Float32Array[] {
+export function fedTrimmedAvg(updates: readonly CentreUpdate[], beta: number, options: ImplementationOptions = {}): Float32Array[] {
   const cut = trimmedCount(beta, updates.length);
-  return eachCoordinateSorted(updates, (sorted, n) => {
+  return coordinateWise(updates, 'FedTrimmedAvg', options, { kind: 'trimmed', cut }, (sorted, n) => {
     let sum = 0;
     for (let k = cut; k < n - cut; k++) sum += sorted[k];
     return sum / (n - 2 * cut);

@@ -1,4 +1,5 @@
 export { fedMedian, fedTrimmedAvg } from './coordinate-wise';
+export { kernelsAvailable } from '../kernels/runtime';
 export { FedAvgAccumulator, fedAvg } from './fedavg';
 export { bulyan, krum, KrumDistances, multiKrum, type SelectionAggregate } from './krum';
 export {
@@ -29,4 +30,4 @@ export {
   type StrategyConfig,
   type StrategyKind,
 } from './strategy';
-export { AggregationError, StrategyConfigError, type CentreUpdate } from './update';
+export { AggregationError, StrategyConfigError, type CentreUpdate, type Implementation, type ImplementationOptions } from './update';

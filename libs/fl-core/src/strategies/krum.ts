@@ -1,6 +1,8 @@
+import { SimdDistances } from '../kernels/distances';
+import { kernelsAvailable } from '../kernels/runtime';
 import { medianOfSorted } from './coordinate-wise';
 import { weightedMeanOf } from './fedavg';
-import { AggregationError, checkUpdates, sortPrefix, type CentreUpdate } from './update';
+import { AggregationError, checkUpdates, sortPrefix, type CentreUpdate, type ImplementationOptions } from './update';
 
 /**
  * Krum, MultiKrum and Bulyan (Flower `aggregate_krum`, `aggregate_bulyan`). All three rank updates by their
@@ -33,22 +35,30 @@ export function squaredDistance(a: readonly Float32Array[], b: readonly Float32A
   return sum;
 }
 
-/** Pairwise squared distances of the updates added so far (row-major n×n, grown as updates arrive). */
+/**
+ * Pairwise squared distances of the updates added so far (row-major n×n, grown as updates arrive). Each `add`
+ * computes the new update's distances to all earlier ones — with 'simd', in one blocked pass that reads every
+ * earlier update once (kernels/distances.ts; equal to the reference up to float64 summation order).
+ */
 export class KrumDistances {
   private readonly models: (readonly Float32Array[])[] = [];
   private readonly rows: number[][] = [];
+  private readonly simd: SimdDistances | undefined;
+
+  constructor(options: ImplementationOptions = {}) {
+    this.simd = (options.implementation ?? 'simd') === 'simd' && kernelsAvailable() ? new SimdDistances() : undefined;
+  }
 
   get count(): number {
     return this.models.length;
   }
 
   add(tensors: readonly Float32Array[]): void {
-    const row: number[] = [];
-    for (let j = 0; j < this.models.length; j++) {
-      const d = squaredDistance(tensors, this.models[j]);
-      row.push(d);
-      this.rows[j].push(d);
-    }
+    const row =
+      this.simd && SimdDistances.fits(this.models.length)
+        ? this.simd.distances(tensors, this.models)
+        : this.models.map((model) => squaredDistance(tensors, model));
+    row.forEach((d, j) => this.rows[j].push(d));
     row.push(0);
     this.rows.push(row);
     this.models.push(tensors);
@@ -58,8 +68,8 @@ export class KrumDistances {
     return this.rows[i][j];
   }
 
-  static of(updates: readonly CentreUpdate[]): KrumDistances {
-    const d = new KrumDistances();
+  static of(updates: readonly CentreUpdate[], options: ImplementationOptions = {}): KrumDistances {
+    const d = new KrumDistances(options);
     for (const u of updates) d.add(u.tensors);
     return d;
   }

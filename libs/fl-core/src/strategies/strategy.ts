@@ -198,15 +198,15 @@ function minUpdatesOf(c: ResolvedStrategyConfig): number {
 const isStateful = (c: ResolvedStrategyConfig): boolean =>
   c.kind === 'fedadam' || c.kind === 'fedyogi' || c.kind === 'fedadagrad' || (c.kind === 'fedavgm' && c.server_momentum > 0);
 
-/** FedAvg-based rounds: stream into a FedAvgAccumulator; `complete` turns the float64 mean into the result. */
-function streaming(current: readonly Float32Array[], complete: (mean: Float64Array[]) => RoundAggregate): RoundAccumulator {
+/** FedAvg-based rounds: stream into a FedAvgAccumulator; `complete` takes the mean (float32 or float64) and builds the result. */
+function streaming(current: readonly Float32Array[], complete: (acc: FedAvgAccumulator) => RoundAggregate): RoundAccumulator {
   const acc = new FedAvgAccumulator(current);
   return {
     add: (update) => acc.add(update),
     get count() {
       return acc.count;
     },
-    finish: () => complete(acc.meanFloat64()),
+    finish: () => complete(acc),
   };
 }
 
@@ -253,29 +253,28 @@ export function createStrategy(config: StrategyConfig): Strategy {
       if (persistedState !== undefined && !stateful) {
         throw new AggregationError(`${c.kind} keeps no optimiser state, but a ${persistedState.kind} state was given`);
       }
-      const toFloat32 = (mean: Float64Array[]): RoundAggregate => ({ weights: mean.map((m) => new Float32Array(m)) });
       switch (c.kind) {
         case 'fedavg':
         case 'fedprox':
-          return streaming(current, toFloat32);
+          return streaming(current, (acc) => ({ weights: acc.finish() }));
         case 'fedavgm': {
           const prev = checkOptimiserState('fedavgm', round, current, persistedState);
-          return streaming(current, (mean) => {
-            const { weights, state } = fedAvgMStep(round, current, mean, prev, c);
+          return streaming(current, (acc) => {
+            const { weights, state } = fedAvgMStep(round, current, acc.meanFloat64(), prev, c);
             return state ? { weights, state } : { weights };
           });
         }
         case 'fedadam': {
           const prev = checkOptimiserState('fedadam', round, current, persistedState);
-          return streaming(current, (mean) => fedAdamStep(round, current, mean, prev, c));
+          return streaming(current, (acc) => fedAdamStep(round, current, acc.meanFloat64(), prev, c));
         }
         case 'fedyogi': {
           const prev = checkOptimiserState('fedyogi', round, current, persistedState);
-          return streaming(current, (mean) => fedYogiStep(round, current, mean, prev, c));
+          return streaming(current, (acc) => fedYogiStep(round, current, acc.meanFloat64(), prev, c));
         }
         case 'fedadagrad': {
           const prev = checkOptimiserState('fedadagrad', round, current, persistedState);
-          return streaming(current, (mean) => fedAdagradStep(round, current, mean, prev, c));
+          return streaming(current, (acc) => fedAdagradStep(round, current, acc.meanFloat64(), prev, c));
         }
         case 'fedmedian':
           return buffered(c.kind, current, false, (updates) => ({ weights: fedMedian(updates) }));

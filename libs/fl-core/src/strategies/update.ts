@@ -11,6 +11,18 @@ export interface CentreUpdate {
   readonly numExamples: number;
 }
 
+/**
+ * Which code computes an aggregate. 'simd' (the default): WebAssembly SIMD kernels (src/kernels), falling back
+ * to 'reference' where the runtime has no WebAssembly or a model is too large for one 2 GiB kernel memory.
+ * 'reference': the plain JavaScript loops, the readable definition the kernels are tested against. Both give the
+ * same bits, except where noted on a function (Krum's distances: float64 summation order).
+ */
+export type Implementation = 'simd' | 'reference';
+
+export interface ImplementationOptions {
+  readonly implementation?: Implementation;
+}
+
 /** A strategy configuration is invalid; the message names the parameter and the reason. */
 export class StrategyConfigError extends Error {
   override readonly name = 'StrategyConfigError';

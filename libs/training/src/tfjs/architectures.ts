@@ -1,5 +1,5 @@
 import type { WeightTensor } from '@fedledger/fl-core';
-import { tf } from './backend';
+import { initTfjs, tf } from './backend';
 
 /** A model the platform knows how to build: the same layers at every centre, so weights line up by name. */
 export interface ModelArchitecture {
@@ -40,7 +40,8 @@ export function modelWeights(model: tf.LayersModel): WeightTensor[] {
   });
 }
 
-export function initialWeightsOf(name: string): WeightTensor[] {
+export async function initialWeightsOf(name: string): Promise<WeightTensor[]> {
+  await initTfjs();
   const model = architecture(name).build();
   try {
     return modelWeights(model);

@@ -1,0 +1,146 @@
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { parse as parseYaml } from 'yaml';
+import { streams, subjects } from '@fedledger/contracts';
+import { decodeWeights, encodeWeights } from '@fedledger/fl-core';
+import { BlobStore, JetStreamConnection } from '@fedledger/messaging';
+import { initialWeightsOf } from '@fedledger/training';
+import { parseCommandArgs } from '../args';
+import { CliError, UsageError } from '../errors';
+import type { Io } from '../io';
+import type { Command } from './command';
+
+const help = `Usage: fedledger experiment <action> [args] [--api <url>] [--nats <url>]
+
+Actions:
+  create <plan.yaml|plan.json> [--start]   create an experiment from a plan file (and start it)
+  list                                     experiments with their status
+  show <id>                                an experiment's full state (JSON)
+  start|pause|resume|abort <id>            control an experiment
+
+A plan file holds the fields of POST /experiments (see the coordinator's /docs). Its initialWeights may be
+a blob reference {blobId, sha256, sizeBytes}, {file: <path to an FLW1 weights file>} or
+{architecture: <registered model>}; files and architectures are uploaded to the blob store first.
+
+Options:
+  --api <url>    round-coordinator REST API (default $FEDLEDGER_API or http://127.0.0.1:8080)
+  --nats <url>   NATS, for uploading initial weights (default $NATS_URL or nats://127.0.0.1:4222)`;
+
+async function call(api: string, method: 'GET' | 'POST', pathname: string, body?: unknown): Promise<unknown> {
+  let res: Response;
+  try {
+    res = await fetch(`${api}${pathname}`, { method, headers: { 'content-type': 'application/json' }, ...(method === 'POST' ? { body: JSON.stringify(body ?? {}) } : {}) });
+  } catch (err) {
+    throw new CliError(`cannot reach the round-coordinator at ${api}: ${(err as Error).message}`);
+  }
+  const text = await res.text();
+  if (!res.ok) {
+    let detail = text;
+    try {
+      const j = JSON.parse(text) as { message?: string; problems?: string[] };
+      detail = j.problems ? `${j.problems.length} problem(s):\n  ${j.problems.join('\n  ')}` : (j.message ?? text);
+    } catch {
+      // not JSON: show as is
+    }
+    throw new CliError(`${method} ${pathname} failed (${res.status}): ${detail}`);
+  }
+  return JSON.parse(text) as unknown;
+}
+
+/** Turns `initialWeights: {file}` or `{architecture}` into a stored blob reference. */
+async function resolveInitialWeights(plan: Record<string, unknown>, planFile: string, nats: string): Promise<void> {
+  const spec = plan.initialWeights as Record<string, unknown> | undefined;
+  if (!spec || typeof spec !== 'object' || 'blobId' in spec) return;
+  let bytes: Uint8Array;
+  if (typeof spec.file === 'string') {
+    const file = path.resolve(path.dirname(planFile), spec.file);
+    bytes = await readFile(file).catch((err: Error) => {
+      throw new CliError(`${planFile}: initialWeights.file ${file}: ${err.message}`);
+    });
+    try {
+      decodeWeights(bytes);
+    } catch (err) {
+      throw new CliError(`${planFile}: initialWeights.file ${file} is not an FLW1 weights file: ${(err as Error).message}`);
+    }
+  } else if (typeof spec.architecture === 'string') {
+    bytes = encodeWeights(await initialWeightsOf(spec.architecture));
+    plan.modelArchitecture ??= spec.architecture;
+  } else {
+    throw new CliError(`${planFile}: initialWeights must be a blob reference, {file: ...} or {architecture: ...}`);
+  }
+  const connection = await JetStreamConnection.connect({ servers: nats, name: 'fedledger-experiment' }).catch((err: Error) => {
+    throw new CliError(`${err.message} (needed to upload the initial weights)`);
+  });
+  try {
+    const store = await BlobStore.open(connection, { stream: streams.FL_BLOBS.name, subjectPrefix: subjects.blobPrefix });
+    plan.initialWeights = await store.put(bytes);
+  } finally {
+    await connection.drain();
+  }
+}
+
+export const experimentCommand: Command = {
+  name: 'experiment',
+  summary: 'create experiments from plan files and control them through the coordinator',
+  help,
+  async run(args: string[], io: Io): Promise<number> {
+    const { values, positionals } = parseCommandArgs('experiment', () =>
+      parseArgs({
+        args,
+        strict: true,
+        allowPositionals: true,
+        options: { api: { type: 'string' }, nats: { type: 'string' }, start: { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h' } },
+      }),
+    );
+    if (values.help === true || positionals.length === 0) {
+      io.out(help);
+      return 2;
+    }
+    const api = (values.api ?? process.env.FEDLEDGER_API ?? 'http://127.0.0.1:8080').replace(/\/$/, '');
+    const nats = values.nats ?? process.env.NATS_URL ?? 'nats://127.0.0.1:4222';
+    const [action, arg] = positionals;
+    const print = (v: unknown) => io.out(JSON.stringify(v, null, 2));
+    switch (action) {
+      case 'create': {
+        if (!arg) throw new UsageError('create needs a plan file', 'experiment');
+        const text = await readFile(arg, 'utf8').catch((err: Error) => {
+          throw new CliError(`cannot read plan ${arg}: ${err.message}`);
+        });
+        let plan: Record<string, unknown>;
+        try {
+          plan = (/\.json$/i.test(arg) ? JSON.parse(text) : parseYaml(text)) as Record<string, unknown>;
+        } catch (err) {
+          throw new CliError(`${arg} is not valid ${/\.json$/i.test(arg) ? 'JSON' : 'YAML'}: ${(err as Error).message}`);
+        }
+        if (!plan || typeof plan !== 'object' || Array.isArray(plan)) throw new CliError(`${arg}: a plan is a mapping of fields`);
+        await resolveInitialWeights(plan, arg, nats);
+        const created = (await call(api, 'POST', '/experiments', plan)) as { plan: { id: string } };
+        io.out(`created experiment ${created.plan.id}`);
+        if (values.start) {
+          await call(api, 'POST', `/experiments/${created.plan.id}/start`);
+          io.out(`started experiment ${created.plan.id}; follow it with \`fedledger events ${created.plan.id} --follow\``);
+        }
+        return 0;
+      }
+      case 'list':
+        print(await call(api, 'GET', '/experiments'));
+        return 0;
+      case 'show':
+        if (!arg) throw new UsageError('show needs an experiment id', 'experiment');
+        print(await call(api, 'GET', `/experiments/${encodeURIComponent(arg)}`));
+        return 0;
+      case 'start':
+      case 'pause':
+      case 'resume':
+      case 'abort': {
+        if (!arg) throw new UsageError(`${action} needs an experiment id`, 'experiment');
+        const state = (await call(api, 'POST', `/experiments/${encodeURIComponent(arg)}/${action}`)) as { status: string };
+        io.out(`experiment ${arg} is ${state.status}`);
+        return 0;
+      }
+      default:
+        throw new UsageError(`unknown action '${action}' (create, list, show, start, pause, resume, abort)`, 'experiment');
+    }
+  },
+};

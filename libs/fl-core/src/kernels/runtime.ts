@@ -1,0 +1,102 @@
+import { KERNELS_WASM_BASE64 } from './generated/kernels-wasm';
+
+/**
+ * Loads the generated kernels module once per process and hands out instances, each over its own linear
+ * memory. The TypeScript lib here has no WebAssembly declarations (no DOM lib), so the few members used are
+ * typed locally.
+ */
+
+interface WasmMemory {
+  readonly buffer: ArrayBuffer;
+}
+interface WasmApi {
+  validate(bytes: Uint8Array): boolean;
+  Module: new (bytes: Uint8Array) => object;
+  Instance: new (module: object, imports: Record<string, Record<string, unknown>>) => { readonly exports: Record<string, unknown> };
+  Memory: new (descriptor: { initial: number; maximum: number }) => WasmMemory;
+}
+
+/** The runtime's WebAssembly API, if there is one. */
+export function webAssembly(): WasmApi | undefined {
+  return (globalThis as unknown as { WebAssembly?: WasmApi }).WebAssembly;
+}
+
+type Fn = (...args: number[]) => void;
+
+/** The kernels' exports (see build/kernels-source.ts for what each computes). */
+export interface KernelExports {
+  readonly fold: readonly Fn[]; // fold[k] = fold<k>, k = 1..FOLD_MAX
+  readonly divide: Fn;
+  readonly divideToFloat32: Fn;
+  readonly compareExchange: Fn;
+  readonly meanOfTwo: Fn;
+  readonly meanOfRows: Fn;
+  readonly squaredDistances: Fn;
+}
+
+export const WASM_PAGE = 65536;
+/** Largest linear memory an instance asks for: 2 GiB keeps every byte offset a positive i32 and stays well inside what V8 grants. */
+export const MAX_KERNEL_MEMORY = 2 ** 31 - WASM_PAGE;
+
+let compiled: object | null | undefined;
+
+function kernelsModule(): object | null {
+  if (compiled !== undefined) return compiled;
+  const wasm = webAssembly();
+  const bytes = Uint8Array.from(Buffer.from(KERNELS_WASM_BASE64, 'base64'));
+  compiled = wasm && wasm.validate(bytes) ? new wasm.Module(bytes) : null;
+  return compiled;
+}
+
+/** Whether this runtime can run the kernels (WebAssembly with SIMD); without them every strategy uses its JavaScript reference. */
+export function kernelsAvailable(): boolean {
+  return kernelsModule() !== null;
+}
+
+/** One instance of the kernels over its own memory of `bytes` bytes (rounded up to pages, zero-filled), with views on it. */
+export class KernelInstance {
+  readonly kernels: KernelExports;
+  readonly f32: Float32Array;
+  readonly f64: Float64Array;
+  readonly i32: Int32Array;
+
+  constructor(bytes: number) {
+    const wasm = webAssembly();
+    const module = kernelsModule();
+    if (!wasm || !module) throw new Error('WebAssembly SIMD kernels are not available in this runtime');
+    if (bytes > MAX_KERNEL_MEMORY) throw new RangeError(`kernel memory of ${bytes} bytes exceeds ${MAX_KERNEL_MEMORY}`);
+    const pages = Math.max(1, Math.ceil(bytes / WASM_PAGE));
+    const memory = new wasm.Memory({ initial: pages, maximum: pages });
+    const { exports } = new wasm.Instance(module, { env: { memory } });
+    const fn = (name: string) => exports[name] as Fn;
+    this.kernels = {
+      fold: [0, 1, 2, 3, 4, 5, 6, 7, 8].map((k) => (k === 0 ? () => undefined : fn(`fold${k}`))),
+      divide: fn('divide'),
+      divideToFloat32: fn('divideToFloat32'),
+      compareExchange: fn('compareExchange'),
+      meanOfTwo: fn('meanOfTwo'),
+      meanOfRows: fn('meanOfRows'),
+      squaredDistances: fn('squaredDistances'),
+    };
+    this.f32 = new Float32Array(memory.buffer);
+    this.f64 = new Float64Array(memory.buffer);
+    this.i32 = new Int32Array(memory.buffer);
+  }
+}
+
+/** Bump allocator over a kernel memory layout: 64-byte aligned regions, computed before the memory exists. */
+export class Layout {
+  private next = 0;
+  /** Reserves `bytes` and returns the byte offset of the region. */
+  take(bytes: number): number {
+    const at = this.next;
+    this.next = at + Math.ceil(bytes / 64) * 64;
+    return at;
+  }
+  get size(): number {
+    return this.next;
+  }
+}
+
+/** n rounded up to a multiple of 4 (kernels work on groups of 4 coordinates). */
+export const padTo4 = (n: number): number => Math.ceil(n / 4) * 4;
