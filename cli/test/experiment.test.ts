@@ -1,8 +1,12 @@
 import { spawn } from 'node:child_process';
-import { mkdtemp, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import type { ExperimentState } from '@fedledger/contracts';
 import { startTestFederation, type TestFederation } from '@fedledger/federation';
+import { decodeWeights } from '@fedledger/fl-core';
+
+type tfWeightSpecs = Parameters<typeof import('@tensorflow/tfjs').io.fromMemory>[1];
 
 const cli = path.join(__dirname, '../bin/fedledger.js');
 let fed: TestFederation;
@@ -49,6 +53,22 @@ test('an experiment from a YAML plan: created, started, followed to the end with
 
   const shown = await fedledger(['experiment', 'show', 'dense-test-demo']);
   expect(JSON.parse(shown.stdout)).toMatchObject({ status: 'completed', plan: { strategy: { kind: 'fedprox', params: { proximal_mu: 0.01 } } } });
+  // The final model as a TensorFlow.js layers model that tfjs loads back with the same weights.
+  const out = await mkdtemp(path.join(os.tmpdir(), 'model-'));
+  const exported = await fedledger(['export', 'dense-test-demo', out]);
+  expect(exported.code).toBe(0);
+  expect(exported.stdout).toMatch(/weights\.bin {2}sha256 [0-9a-f]{64}/);
+  const { initTfjs } = await import('@fedledger/training');
+  await initTfjs();
+  const tf = await import('@tensorflow/tfjs');
+  const modelJson = JSON.parse(await readFile(path.join(out, 'model.json'), 'utf8')) as { modelTopology: object; weightsManifest: { weights: tfWeightSpecs }[] };
+  const model = await tf.loadLayersModel(tf.io.fromMemory(modelJson.modelTopology, modelJson.weightsManifest[0]!.weights, new Uint8Array(await readFile(path.join(out, 'weights.bin'))).buffer));
+  expect(model.weights.map((w) => w.originalName)).toEqual(['dense1/kernel', 'dense1/bias', 'dense2/kernel', 'dense2/bias']);
+  const state = (await (await fetch(`${fed.federation.apiUrl}/experiments/dense-test-demo`)).json()) as ExperimentState;
+  const aggregate = decodeWeights(await (await fed.federation.blobStore()).getBytes(state.globalWeights));
+  expect(Array.from(model.weights[0]!.read().dataSync())).toEqual(Array.from(aggregate[0]!.data));
+  model.dispose();
+
   const again = await fedledger(['experiment', 'start', 'dense-test-demo']);
   expect(again.code).toBe(1);
   expect(again.stderr).toContain('experiment dense-test-demo is completed; only a created experiment can be started');

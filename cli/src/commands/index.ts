@@ -2,6 +2,7 @@ import type { Command } from './command';
 import { downCommand } from './down';
 import { eventsCommand } from './events';
 import { experimentCommand } from './experiment';
+import { exportCommand } from './export';
 import { simulateCommand } from './simulate';
 import { statusCommand } from './status';
 import { upCommand } from './up';
@@ -9,7 +10,7 @@ import { upCommand } from './up';
 export type { Command } from './command';
 
 /** Every `fedledger` subcommand, in the order the usage lists them. Add new ones here. */
-export const COMMANDS: readonly Command[] = [simulateCommand, experimentCommand, eventsCommand, upCommand, statusCommand, downCommand];
+export const COMMANDS: readonly Command[] = [simulateCommand, experimentCommand, eventsCommand, exportCommand, upCommand, statusCommand, downCommand];
 
 export function findCommand(name: string): Command | undefined {
   return COMMANDS.find((c) => c.name === name);

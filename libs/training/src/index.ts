@@ -3,3 +3,4 @@ export { NoopTrainer } from './noop-trainer';
 export { TfjsTrainer } from './tfjs/tfjs-trainer';
 export { ARCHITECTURES, architecture, initialWeightsOf, type ModelArchitecture } from './tfjs/architectures';
 export { initTfjs } from './tfjs/backend';
+export { exportTfjsModel, type TfjsModelFiles } from './tfjs/export';

@@ -1,0 +1,57 @@
+import { mkdir, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { streams, subjects, type ExperimentState } from '@fedledger/contracts';
+import { decodeWeights } from '@fedledger/fl-core';
+import { BlobStore, JetStreamConnection } from '@fedledger/messaging';
+import { exportTfjsModel } from '@fedledger/training';
+import { parseCommandArgs } from '../args';
+import { CliError, UsageError } from '../errors';
+import type { Io } from '../io';
+import type { Command } from './command';
+
+const help = `Usage: fedledger export <experiment> <dir> [--round <n>] [--api <url>] [--nats <url>]
+
+Writes the experiment's global model (after its last round, or after --round n) as a TensorFlow.js layers
+model: <dir>/model.json and <dir>/weights.bin, checked against the aggregate's digest, and prints the
+digests of both files (tf.loadLayersModel('file://<dir>/model.json') loads it).`;
+
+export const exportCommand: Command = {
+  name: 'export',
+  summary: "write an experiment's model in TensorFlow.js format, with its digest",
+  help,
+  async run(args: string[], io: Io): Promise<number> {
+    const { values, positionals } = parseCommandArgs('export', () =>
+      parseArgs({ args, strict: true, allowPositionals: true, options: { round: { type: 'string' }, api: { type: 'string' }, nats: { type: 'string' }, help: { type: 'boolean', short: 'h' } } }),
+    );
+    if (values.help === true) {
+      io.out(help);
+      return 2;
+    }
+    const [id, dir] = positionals;
+    if (!id || !dir || positionals.length > 2) throw new UsageError('give an experiment id and an output directory', 'export');
+    const api = (values.api ?? process.env.FEDLEDGER_API ?? 'http://127.0.0.1:8080').replace(/\/$/, '');
+    const res = await fetch(`${api}/experiments/${encodeURIComponent(id)}`).catch((err: Error) => {
+      throw new CliError(`cannot reach the round-coordinator at ${api}: ${err.message}`);
+    });
+    if (!res.ok) throw new CliError(`experiment ${id}: ${res.status} ${await res.text()}`);
+    const state = (await res.json()) as ExperimentState;
+    const round = values.round === undefined ? state.completedRounds[state.completedRounds.length - 1] : state.completedRounds.find((r) => r.round === Number(values.round));
+    if (!round) throw new CliError(`experiment ${id} has no completed round${values.round === undefined ? '' : ` ${values.round}`} to export`);
+    const connection = await JetStreamConnection.connect({ servers: values.nats ?? process.env.NATS_URL ?? 'nats://127.0.0.1:4222', name: 'fedledger-export' });
+    try {
+      const store = await BlobStore.open(connection, { stream: streams.FL_BLOBS.name, subjectPrefix: subjects.blobPrefix });
+      const weights = decodeWeights(await store.getBytes(round.aggregate)); // digest checked against the round's record
+      const files = await exportTfjsModel(state.plan.modelArchitecture, weights);
+      await mkdir(dir, { recursive: true });
+      await writeFile(path.join(dir, 'model.json'), files.modelJson);
+      await writeFile(path.join(dir, 'weights.bin'), files.weightsBin);
+      io.out(`exported round ${round.round} of ${id} (aggregate sha256 ${round.aggregate.sha256}) to ${dir}`);
+      io.out(`  model.json   sha256 ${files.modelJsonSha256}`);
+      io.out(`  weights.bin  sha256 ${files.weightsSha256}`);
+      return 0;
+    } finally {
+      await connection.drain();
+    }
+  },
+};
