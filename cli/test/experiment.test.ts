@@ -5,8 +5,10 @@ import path from 'node:path';
 import type { ExperimentState } from '@fedledger/contracts';
 import { startTestFederation, type TestFederation } from '@fedledger/federation';
 import { decodeWeights } from '@fedledger/fl-core';
+import { initTfjs } from '@fedledger/training';
+import * as tf from '@tensorflow/tfjs';
 
-type tfWeightSpecs = Parameters<typeof import('@tensorflow/tfjs').io.fromMemory>[1];
+type tfWeightSpecs = Parameters<typeof tf.io.fromMemory>[1];
 
 const cli = path.join(__dirname, '../bin/fedledger.js');
 let fed: TestFederation;
@@ -58,9 +60,7 @@ test('an experiment from a YAML plan: created, started, followed to the end with
   const exported = await fedledger(['export', 'dense-test-demo', out]);
   expect(exported.code).toBe(0);
   expect(exported.stdout).toMatch(/weights\.bin {2}sha256 [0-9a-f]{64}/);
-  const { initTfjs } = await import('@fedledger/training');
   await initTfjs();
-  const tf = await import('@tensorflow/tfjs');
   const modelJson = JSON.parse(await readFile(path.join(out, 'model.json'), 'utf8')) as { modelTopology: object; weightsManifest: { weights: tfWeightSpecs }[] };
   const model = await tf.loadLayersModel(tf.io.fromMemory(modelJson.modelTopology, modelJson.weightsManifest[0]!.weights, new Uint8Array(await readFile(path.join(out, 'weights.bin'))).buffer));
   expect(model.weights.map((w) => w.originalName)).toEqual(['dense1/kernel', 'dense1/bias', 'dense2/kernel', 'dense2/bias']);
