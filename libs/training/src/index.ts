@@ -1,4 +1,4 @@
-export type { Trainer, TrainingJob, TrainingResult } from './trainer';
+export { IncompatibleJobError, type Trainer, type TrainingJob, type TrainingResult } from './trainer';
 export { NoopTrainer } from './noop-trainer';
 export { TfjsTrainer } from './tfjs/tfjs-trainer';
 export { ARCHITECTURES, architecture, initialWeightsOf, type ModelArchitecture } from './tfjs/architectures';

@@ -29,3 +29,8 @@ export interface Trainer {
   readonly name: string;
   train(job: TrainingJob, signal?: AbortSignal): Promise<TrainingResult>;
 }
+
+/** The job cannot be run by this trainer as given (unknown architecture, weights that do not fit): retrying will not help. */
+export class IncompatibleJobError extends Error {
+  override readonly name = 'IncompatibleJobError';
+}

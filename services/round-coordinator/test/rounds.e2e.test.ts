@@ -11,7 +11,7 @@ const plan = (id: string, over: Record<string, unknown> = {}) => ({ id, rounds: 
 const completedRounds = (events: EventRecord[]) => events.filter((e) => e.event === 'round.completed');
 
 beforeAll(async () => {
-  fed = await startTestFederation({ centres: ['c1', 'c2', 'c3'], env: { LOG_LEVEL: 'warn', NOOP_DELAY_MS: '1500' } });
+  fed = await startTestFederation({ centres: ['c1', 'c2', 'c3'], env: { LOG_LEVEL: 'warn', TRAINER: 'noop', NOOP_DELAY_MS: '1500' } });
 }, 120_000);
 
 afterAll(async () => {

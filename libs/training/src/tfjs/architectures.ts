@@ -1,4 +1,5 @@
 import type { WeightTensor } from '@fedledger/fl-core';
+import { IncompatibleJobError } from '../trainer';
 import { initTfjs, tf } from './backend';
 
 /** A model the platform knows how to build: the same layers at every centre, so weights line up by name. */
@@ -27,7 +28,7 @@ export const ARCHITECTURES: Record<string, ModelArchitecture> = { [denseTest.nam
 
 export function architecture(name: string): ModelArchitecture {
   const a = ARCHITECTURES[name];
-  if (!a) throw new Error(`unknown model architecture '${name}' (known: ${Object.keys(ARCHITECTURES).join(', ')})`);
+  if (!a) throw new IncompatibleJobError(`unknown model architecture '${name}' (known: ${Object.keys(ARCHITECTURES).join(', ')})`);
   return a;
 }
 

@@ -1,5 +1,5 @@
 import type { WeightTensor } from '@fedledger/fl-core';
-import type { Trainer, TrainingJob, TrainingResult } from '../trainer';
+import { IncompatibleJobError, type Trainer, type TrainingJob, type TrainingResult } from '../trainer';
 import { architecture, modelWeights } from './architectures';
 import { initTfjs, tf } from './backend';
 import { syntheticDataset } from './synthetic-data';
@@ -68,13 +68,13 @@ function setWeights(model: tf.LayersModel, weights: readonly WeightTensor[]): vo
   const byName = new Map(weights.map((w) => [w.name, w]));
   const values = model.weights.map((w) => {
     const t = byName.get(w.originalName);
-    if (!t) throw new Error(`global weights have no tensor ${w.originalName} (have: ${[...byName.keys()].join(', ')})`);
+    if (!t) throw new IncompatibleJobError(`global weights have no tensor ${w.originalName} (have: ${[...byName.keys()].join(', ')})`);
     if (t.shape.length !== w.shape.length || t.shape.some((d, i) => d !== w.shape[i])) {
-      throw new Error(`global tensor ${t.name} has shape [${t.shape.join(',')}], the model expects [${w.shape.join(',')}]`);
+      throw new IncompatibleJobError(`global tensor ${t.name} has shape [${t.shape.join(',')}], the model expects [${w.shape.join(',')}]`);
     }
     return tf.tensor(t.data, [...t.shape], 'float32');
   });
-  if (weights.length !== model.weights.length) throw new Error(`global weights have ${weights.length} tensors, the model has ${model.weights.length}`);
+  if (weights.length !== model.weights.length) throw new IncompatibleJobError(`global weights have ${weights.length} tensors, the model has ${model.weights.length}`);
   model.setWeights(values);
   tf.dispose(values);
 }

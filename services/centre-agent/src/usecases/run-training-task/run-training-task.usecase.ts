@@ -4,7 +4,7 @@ import { ModelUpdate, subjects, TaskKind, type TrainingTask } from '@fedledger/c
 import { decodeWeights, encodeWeights } from '@fedledger/fl-core';
 import { BlobNotFoundError, BlobStore, JetStreamPublisher, JetStreamConnection, PoisonMessageError, type BlobRef } from '@fedledger/messaging';
 import { SERVICE_CONFIG } from '@fedledger/service-kit';
-import type { Trainer } from '@fedledger/training';
+import { IncompatibleJobError, type Trainer, type TrainingJob, type TrainingResult } from '@fedledger/training';
 import type { CentreAgentConfig } from '../../service';
 
 export const TRAINER = Symbol('TRAINER');
@@ -50,7 +50,7 @@ export class RunTrainingTask {
     try {
       const started = Date.now();
       const global = decodeWeights(await this.blobs.getBytes({ blobId: ref.blobId, sha256: ref.sha256, sizeBytes: ref.sizeBytes ?? 0 }));
-      const result = await this.trainer.train({
+      const result = await this.train({
         experimentId: task.experimentId,
         round: task.round,
         centreId: task.centreId,
@@ -81,6 +81,16 @@ export class RunTrainingTask {
       this.logger.log(`${where}: trained on ${result.numExamples} examples in ${trainDurationMs} ms (delivery ${delivery}), update ${weights.blobId} sent`);
     } finally {
       this.activeTaskId = undefined;
+    }
+  }
+
+  /** A job the trainer cannot run as given is dead-lettered at once with its reason; other failures are retried. */
+  private async train(job: TrainingJob): Promise<TrainingResult> {
+    try {
+      return await this.trainer.train(job);
+    } catch (err) {
+      if (err instanceof IncompatibleJobError) throw new PoisonMessageError(`task for experiment ${job.experimentId} round ${job.round}: ${err.message}`);
+      throw err;
     }
   }
 
