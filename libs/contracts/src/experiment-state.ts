@@ -98,6 +98,8 @@ export interface RoundSummary {
   round: number;
   aggregate: StoredBlobRef;
   centres: string[];
+  /** The updates the aggregate was made of, by centre. */
+  results: Record<string, AcceptedUpdate>;
   missing: string[];
   aggregatedMetrics: Record<string, number>;
   durationMs: number;

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { streams } from '@fedledger/contracts';
 import { defineService } from '@fedledger/service-kit';
+import { EVENTS_DUPLICATE_WINDOW_MS } from './experiments/round-engine';
 import { RoundCoordinatorModule } from './round-coordinator.module';
 
 /** Settings of the round-coordinator besides the common ones (NATS_URL, LOG_LEVEL, LOG_FORMAT, FEDLEDGER_OTEL_EXPORTER, ...). */
@@ -14,11 +15,11 @@ export const roundCoordinatorService = defineService({
   config: roundCoordinatorConfig,
   http: { defaultPort: 8080 },
   streams: () => [
-    { ...streams.FL_TASKS, maxAgeMs: 7 * DAY, duplicateWindowMs: 3600 * 1000 },
+    { ...streams.FL_TASKS, maxAgeMs: 7 * DAY, duplicateWindowMs: EVENTS_DUPLICATE_WINDOW_MS },
     // Kept for replay by analysts (`fedledger events`), so no age limit.
-    { ...streams.FL_EVENTS, duplicateWindowMs: 3600 * 1000 },
+    { ...streams.FL_EVENTS, duplicateWindowMs: EVENTS_DUPLICATE_WINDOW_MS },
     { ...streams.FL_HEARTBEATS, maxAgeMs: 3600 * 1000 },
-    { ...streams.FL_CONTROL, maxAgeMs: 7 * DAY, duplicateWindowMs: 3600 * 1000 },
+    { ...streams.FL_CONTROL, maxAgeMs: 7 * DAY, duplicateWindowMs: EVENTS_DUPLICATE_WINDOW_MS },
   ],
   consumers: () => [
     { handler: 'update-accepted', stream: streams.FL_EVENTS.name, durable: 'coordinator-accepted', filterSubjects: ['fl.events.*.update.accepted'], concurrency: 1, backoffMs: [200, 1_000, 5_000] },

@@ -19,6 +19,9 @@ import { deadlineReached } from './transitions';
 
 export const EXPERIMENT_STORE = Symbol('EXPERIMENT_STORE');
 
+/** FL_EVENTS, FL_TASKS and FL_CONTROL drop a repeated Nats-Msg-Id within this window (service.ts). */
+export const EVENTS_DUPLICATE_WINDOW_MS = 3600 * 1000;
+
 const metricList = (m: Record<string, number>) => Object.entries(m).map(([name, value]) => ({ name, value }));
 
 /**
@@ -45,7 +48,12 @@ export class RoundEngine implements OnApplicationBootstrap, OnApplicationShutdow
   async onApplicationBootstrap(): Promise<void> {
     for (const id of await this.store.ids()) {
       const s = await this.store.get(id);
-      if (s?.value.status === 'running') {
+      if (!s) continue;
+      const last = s.value.completedRounds[s.value.completedRounds.length - 1];
+      // A crash between recording a round and announcing it would lose the event. Within FL_EVENTS'
+      // duplicate window the msg id makes re-announcing a no-op when it was not lost.
+      if (last && Date.now() - last.completedAtMs < EVENTS_DUPLICATE_WINDOW_MS) await this.publishRoundCompleted(s.value, last.results, last.round);
+      if (s.value.status === 'running') {
         this.logger.log(`resuming experiment ${id} at round ${s.value.current?.round} (${s.value.current?.phase})`);
         await this.effects(s.value);
       }
@@ -101,8 +109,8 @@ export class RoundEngine implements OnApplicationBootstrap, OnApplicationShutdow
   }
 
   /** RoundCompleted for analysts: the round just recorded in `after`, made of `results`. */
-  async publishRoundCompleted(after: ExperimentState, results: Record<string, AcceptedUpdate>): Promise<void> {
-    const summary = after.completedRounds[after.completedRounds.length - 1];
+  async publishRoundCompleted(after: ExperimentState, results: Record<string, AcceptedUpdate>, round?: number): Promise<void> {
+    const summary = round === undefined ? after.completedRounds[after.completedRounds.length - 1] : after.completedRounds.find((r) => r.round === round);
     if (!summary) return;
     const event = RoundCompleted.create({
       experimentId: after.plan.id,

@@ -137,6 +137,7 @@ export function roundAggregated(
     round,
     aggregate,
     centres,
+    results,
     missing: c.selected.filter((id) => !centres.includes(id)),
     aggregatedMetrics: weightedMetrics(results, centres),
     durationMs: now - c.startedAtMs,
