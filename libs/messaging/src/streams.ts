@@ -46,7 +46,8 @@ export interface ConsumerSpec {
   backoffMs?: number[];
   /** Messages processed at once by this process. Default 1 (in order). */
   concurrency?: number;
-  deliverPolicy?: 'all' | 'new';
+  /** Where a new durable starts: everything, only new messages, or the last message of each subject. Default all. */
+  deliverPolicy?: 'all' | 'new' | 'last-per-subject';
 }
 
 export function streamConfig(spec: StreamSpec): Partial<StreamConfig> & { name: string } {
@@ -118,7 +119,7 @@ export async function provisionConsumer(jsm: JetStreamManager, spec: ConsumerSpe
     ack_wait: c.ackWaitMs * NANOS_PER_MS,
     max_deliver: c.maxDeliver,
     filter_subjects: [...c.filterSubjects],
-    deliver_policy: c.deliverPolicy === 'new' ? DeliverPolicy.New : DeliverPolicy.All,
+    deliver_policy: c.deliverPolicy === 'new' ? DeliverPolicy.New : c.deliverPolicy === 'last-per-subject' ? DeliverPolicy.LastPerSubject : DeliverPolicy.All,
     max_ack_pending: Math.max(1000, c.concurrency * 4),
   };
   try {

@@ -1,4 +1,4 @@
-import { ModelUpdate, subjects } from '@fedledger/contracts';
+import { CentreHeartbeat, ModelUpdate, subjects } from '@fedledger/contracts';
 import { decodeWeights, encodeWeights, type WeightTensor } from '@fedledger/fl-core';
 import { startTestFederation, type TestFederation } from '@fedledger/federation';
 import { JetStreamPublisher } from '@fedledger/messaging';
@@ -15,12 +15,21 @@ const tensorsWith = (value: number, over: Partial<WeightTensor> = {}): WeightTen
 ];
 
 beforeAll(async () => {
-  fed = await startTestFederation({ centres: [], env: { LOG_LEVEL: 'error' } });
+  fed = await startTestFederation({ centres: [], env: { LOG_LEVEL: 'error' }, envOf: { 'round-coordinator': { CENTRES_WAIT_MS: '1500' } } });
 }, 120_000);
 
 afterAll(async () => {
   await fed?.stop();
 });
+
+async function waitForCentres(ids: string[]): Promise<void> {
+  for (let i = 0; i < 100; i++) {
+    const centres = (await (await fetch(`${fed.federation.apiUrl}/centres`)).json()) as { centreId: string; available: boolean }[];
+    if (ids.every((id) => centres.some((c) => c.centreId === id && c.available))) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`centres ${ids.join(', ')} never became available`);
+}
 
 async function send(exp: string, round: number, centre: string, tensors: WeightTensor[], numExamples: number, msgId: string): Promise<void> {
   const blobs = await fed.federation.blobStore();
@@ -30,6 +39,12 @@ async function send(exp: string, round: number, centre: string, tensors: WeightT
 }
 
 test('bad updates are rejected with reasons, the same update twice counts once, and the round completes with the good ones', async () => {
+  // The centres announce themselves as real agents do, so the coordinator counts them available.
+  const publisher = new JetStreamPublisher(await fed.federation.connect());
+  for (const centreId of ['a', 'b']) {
+    await publisher.publish(subjects.heartbeat(centreId), CentreHeartbeat.encode(CentreHeartbeat.create({ centreId, agentVersion: 'test', sentAtUnixMs: Date.now() })).finish());
+  }
+  await waitForCentres(['a', 'b']);
   const initialWeights = await fed.putWeights(global);
   const exp = await fed.run({ id: 'validation', initialWeights, rounds: 1, centres: ['a', 'b'], minFitCentres: 2, roundDeadlineMs: 60_000 });
   const w = fed.watch(exp);
@@ -67,3 +82,10 @@ test('bad updates are rejected with reasons, the same update twice counts once, 
   expect(Array.from(aggregate[0]!.data)).toEqual(new Array(18).fill(5.25));
   expect(Array.from(aggregate[1]!.data)).toEqual([5.25, 5.25]);
 }, 120_000);
+
+test('an experiment does not start until its minimum of centres is available, and says who is missing', async () => {
+  const initialWeights = await fed.putWeights(global);
+  await expect(fed.run({ id: 'lonely', initialWeights, rounds: 1, centres: ['a', 'ghost1', 'ghost2'], minAvailableCentres: 2, minFitCentres: 1 })).rejects.toThrow(
+    'experiment lonely needs 2 available centres to start, 1 are (no heartbeat in the last 30 s from ghost1, ghost2)',
+  );
+}, 60_000);

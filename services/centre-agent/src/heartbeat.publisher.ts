@@ -13,6 +13,7 @@ export class HeartbeatPublisher implements OnApplicationBootstrap, OnApplication
   private readonly publisher: JetStreamPublisher;
   private timer: NodeJS.Timeout | undefined;
   private failing = false;
+  private stopped = false;
 
   constructor(
     @Inject(SERVICE_CONFIG) private readonly config: CentreAgentConfig,
@@ -24,12 +25,19 @@ export class HeartbeatPublisher implements OnApplicationBootstrap, OnApplication
   }
 
   onApplicationBootstrap(): void {
-    void this.beat();
-    this.timer = setInterval(() => void this.beat(), this.config.HEARTBEAT_INTERVAL_MS);
+    void this.loop();
   }
 
   onApplicationShutdown(): void {
-    clearInterval(this.timer);
+    this.stopped = true;
+    clearTimeout(this.timer);
+  }
+
+  /** Every HEARTBEAT_INTERVAL_MS; every second while heartbeats fail (e.g. before the coordinator made the stream). */
+  private async loop(): Promise<void> {
+    if (this.stopped) return;
+    await this.beat();
+    if (!this.stopped) this.timer = setTimeout(() => void this.loop(), this.failing ? Math.min(1_000, this.config.HEARTBEAT_INTERVAL_MS) : this.config.HEARTBEAT_INTERVAL_MS);
   }
 
   private async beat(): Promise<void> {

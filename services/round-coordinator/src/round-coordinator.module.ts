@@ -3,15 +3,19 @@ import { JetStreamConnection } from '@fedledger/messaging';
 import { ExperimentService } from './experiments/experiment.service';
 import { ExperimentStore } from './experiments/experiment.store';
 import { EXPERIMENT_STORE, RoundEngine } from './experiments/round-engine';
+import { CentreRegistry } from './centres/centre-registry';
+import { HeartbeatHandler } from './handlers/heartbeat.handler';
 import { RoundEventsHandler } from './handlers/round-events.handler';
+import { CentresController } from './http/centres.controller';
 import { ExperimentsController } from './http/experiments.controller';
 
 /** Experiments, the round state machine (JetStream KV) and task dispatch. */
 @Module({
-  controllers: [ExperimentsController, RoundEventsHandler],
+  controllers: [ExperimentsController, CentresController, RoundEventsHandler, HeartbeatHandler],
   providers: [
     { provide: EXPERIMENT_STORE, inject: [JetStreamConnection], useFactory: (c: JetStreamConnection) => ExperimentStore.open(c) },
     RoundEngine,
+    CentreRegistry,
     ExperimentService,
   ],
 })

@@ -1,11 +1,16 @@
 import { z } from 'zod';
+import { envInt } from '@fedledger/config';
 import { streams } from '@fedledger/contracts';
 import { defineService } from '@fedledger/service-kit';
 import { EVENTS_DUPLICATE_WINDOW_MS } from './experiments/round-engine';
 import { RoundCoordinatorModule } from './round-coordinator.module';
 
 /** Settings of the round-coordinator besides the common ones (NATS_URL, LOG_LEVEL, LOG_FORMAT, FEDLEDGER_OTEL_EXPORTER, ...). */
-export const roundCoordinatorConfig = z.object({});
+export const roundCoordinatorConfig = z.object({
+  /** How long starting an experiment waits for its minAvailableCentres to send heartbeats. */
+  CENTRES_WAIT_MS: envInt(0, 3_600_000, 'milliseconds').default(30_000),
+});
+export type RoundCoordinatorConfig = z.infer<typeof roundCoordinatorConfig>;
 
 const DAY = 24 * 3600 * 1000;
 
@@ -24,6 +29,8 @@ export const roundCoordinatorService = defineService({
   consumers: () => [
     { handler: 'update-accepted', stream: streams.FL_EVENTS.name, durable: 'coordinator-accepted', filterSubjects: ['fl.events.*.update.accepted'], concurrency: 1, backoffMs: [200, 1_000, 5_000] },
     { handler: 'update-rejected', stream: streams.FL_EVENTS.name, durable: 'coordinator-rejected', filterSubjects: ['fl.events.*.update.rejected'], concurrency: 1, backoffMs: [200, 1_000, 5_000] },
+    // Availability: each centre's latest heartbeat, then every new one (a restarted coordinator knows at once who is there).
+    { handler: 'centre-heartbeat', stream: streams.FL_HEARTBEATS.name, durable: 'coordinator-heartbeats', filterSubjects: ['fl.heartbeats.>'], deliverPolicy: 'last-per-subject', concurrency: 16, maxDeliver: 2, backoffMs: [500] },
     { handler: 'round-aggregated', stream: streams.FL_AGGREGATES.name, durable: 'coordinator-aggregates', filterSubjects: ['fl.aggregates.>'], concurrency: 4, backoffMs: [200, 1_000, 5_000] },
   ],
 });

@@ -1,9 +1,12 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { ExperimentState } from '@fedledger/contracts';
+import { SERVICE_CONFIG } from '@fedledger/service-kit';
+import type { RoundCoordinatorConfig } from '../service';
 import { ExperimentExists, ExperimentNotFound, ExperimentStore } from './experiment.store';
 import { parseExperimentPlan } from './experiment-plan';
 import { EXPERIMENT_STORE, RoundEngine } from './round-engine';
-import { abort, newExperiment, pause, resume, start } from './transitions';
+import { abort, InvalidTransition, newExperiment, pause, resume, start } from './transitions';
+import { CentreRegistry } from '../centres/centre-registry';
 
 /** Experiment control use cases, for REST and the CLI. */
 @Injectable()
@@ -11,6 +14,8 @@ export class ExperimentService {
   constructor(
     @Inject(EXPERIMENT_STORE) private readonly store: ExperimentStore,
     private readonly engine: RoundEngine,
+    private readonly centres: CentreRegistry,
+    @Inject(SERVICE_CONFIG) private readonly config: RoundCoordinatorConfig,
   ) {}
 
   async create(input: unknown): Promise<ExperimentState> {
@@ -35,8 +40,25 @@ export class ExperimentService {
     return out;
   }
 
+  /**
+   * Starts once at least minAvailableCentres of the experiment's centres are sending heartbeats,
+   * waiting up to CENTRES_WAIT_MS for them (as Flower waits for min_available_clients).
+   */
   async start(id: string): Promise<ExperimentState> {
-    return (await this.engine.apply(id, (s) => start(s, Date.now()))).after;
+    const s = await this.get(id);
+    const deadline = Date.now() + this.config.CENTRES_WAIT_MS;
+    let available = this.centres.available(s.plan.centres);
+    while (s.status === 'created' && available.length < s.plan.minAvailableCentres && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 200));
+      available = this.centres.available(s.plan.centres);
+    }
+    if (s.status === 'created' && available.length < s.plan.minAvailableCentres) {
+      const missing = s.plan.centres.filter((c) => !available.includes(c));
+      throw new InvalidTransition(
+        `experiment ${id} needs ${s.plan.minAvailableCentres} available centres to start, ${available.length} are (no heartbeat in the last ${CentreRegistry.AVAILABLE_WITHIN_MS / 1000} s from ${missing.join(', ')})`,
+      );
+    }
+    return (await this.engine.apply(id, (st) => start(st, Date.now()))).after;
   }
 
   async pause(id: string): Promise<ExperimentState> {

@@ -1,0 +1,15 @@
+import { Controller } from '@nestjs/common';
+import { Ctx, Payload } from '@nestjs/microservices';
+import { CentreHeartbeat } from '@fedledger/contracts';
+import { JetStreamContext, JetStreamEvent, protobufCodec } from '@fedledger/messaging';
+import { CentreRegistry } from '../centres/centre-registry';
+
+@Controller()
+export class HeartbeatHandler {
+  constructor(private readonly centres: CentreRegistry) {}
+
+  @JetStreamEvent('centre-heartbeat', protobufCodec(CentreHeartbeat, 'fedledger.fl.v1.CentreHeartbeat'))
+  heartbeat(@Payload() h: CentreHeartbeat, @Ctx() ctx: JetStreamContext): void {
+    this.centres.record(h, Number(ctx.message.info.timestampNanos / 1_000_000));
+  }
+}
