@@ -43,7 +43,7 @@ describe('fedledger CLI', () => {
     rmSync(dataDir, { recursive: true, force: true });
   });
 
-  it('up starts nats + FerretDB in the background, status sees them, down stops them', async () => {
+  it('up starts nats, FerretDB, the coordinator and the aggregator in the background, status sees them, down stops them', async () => {
     const [natsPort, mongoPort] = await freePorts(2);
 
     const up = await fedledger('up', '--data-dir', dataDir, '--nats-port', String(natsPort), '--mongo-port', String(mongoPort));
@@ -59,7 +59,12 @@ describe('fedledger CLI', () => {
     expect(status.components.map((c) => [c.name, c.state, c.url])).toEqual([
       ['nats', 'running', `nats://127.0.0.1:${natsPort}`],
       ['ferretdb', 'running', `mongodb://127.0.0.1:${mongoPort}/`],
+      ['round-coordinator', 'running', expect.stringMatching(/^http:\/\/127\.0\.0\.1:\d+$/)],
+      ['aggregator', 'running', `nats://127.0.0.1:${natsPort}`],
     ]);
+    const coordinator = status.components.find((c) => c.name === 'round-coordinator')!;
+    const health = await fetch(`${coordinator.url}/health`);
+    expect(await health.json()).toMatchObject({ status: 'ok', service: 'round-coordinator', nats: { connected: true } });
     const pids = status.components.map((c) => c.pid as number);
     expect(pids.every((pid) => isPidAlive(pid))).toBe(true);
 
@@ -71,6 +76,9 @@ describe('fedledger CLI', () => {
     expect(down.code).toBe(0);
     expect(down.stdout).toContain(`stopped nats (pid ${pids[0]})`);
     expect(down.stdout).toContain(`stopped ferretdb (pid ${pids[1]})`);
+    expect(down.stdout).toContain(`stopped round-coordinator (pid ${pids[2]})`);
+    expect(down.stdout).toContain(`stopped aggregator (pid ${pids[3]})`);
+    expect(down.stdout).not.toContain('SIGKILL');
 
     const stopped = await fedledger('status', '--json', '--data-dir', dataDir);
     expect(stopped.code).toBe(1);
@@ -79,6 +87,8 @@ describe('fedledger CLI', () => {
     expect(after.components.map((c) => [c.name, c.state])).toEqual([
       ['nats', 'stopped'],
       ['ferretdb', 'stopped'],
+      ['round-coordinator', 'stopped'],
+      ['aggregator', 'stopped'],
     ]);
     expect(pids.filter((pid) => isPidAlive(pid))).toEqual([]);
   });

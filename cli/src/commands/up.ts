@@ -9,7 +9,7 @@ import {
   type RunningComponent,
 } from '@fedledger/local-stack';
 import { parseStackCommand, parsePort } from '../args';
-import { CliError } from '../errors';
+import { CliError, UsageError } from '../errors';
 import { displayPath, type Io } from '../io';
 import { portRequests, stackSpecs } from '../stack/definition';
 import { stackStatus } from '../stack/inspect';
@@ -19,24 +19,27 @@ import { renderStatus } from '../stack/render';
 import { componentState, readState, removeState, writeState, type StackState } from '../stack/state';
 import type { Command } from './command';
 
-const help = `Usage: fedledger up [--data-dir <dir>] [--nats-port <port>] [--mongo-port <port>]
+const help = `Usage: fedledger up [--data-dir <dir>] [--nats-port <port>] [--mongo-port <port>] [--centres <n>]
 
-Starts nats-server (JetStream) and FerretDB (MongoDB protocol over SQLite) in the background,
-listening on 127.0.0.1 only. Logs go to <data-dir>/logs, state to <data-dir>/stack.json.
+Starts in the background, on 127.0.0.1 only: nats-server (JetStream), FerretDB (MongoDB protocol over
+SQLite), the round-coordinator (REST on 8080 if free) and the aggregator; with --centres n also n local
+centre-agents c01..cNN (tfjs trainer). Logs go to <data-dir>/logs, state to <data-dir>/stack.json.
 
 Options:
   ${DATA_DIR_OPTION_HELP}
   --nats-port <port>  NATS client port (default 4222 if free, else any free port)
-  --mongo-port <port> FerretDB port (default 27017 if free, else any free port)`;
+  --mongo-port <port> FerretDB port (default 27017 if free, else any free port)
+  --centres <n>       also run n local centre-agents (default 0: centres run at the hospitals)`;
 
 export const upCommand: Command = {
   name: 'up',
-  summary: 'start nats-server and FerretDB in the background',
+  summary: 'start NATS, FerretDB, the coordinator and the aggregator (and local centres) in the background',
   help,
   async run(args: string[], io: Io): Promise<number> {
     const values = parseStackCommand('up', args, {
       'nats-port': { type: 'string' },
       'mongo-port': { type: 'string' },
+      centres: { type: 'string' },
     });
     if (values.help === true) {
       io.out(help);
@@ -73,7 +76,9 @@ export const upCommand: Command = {
     }
 
     const ports = await planPorts(portRequests({ natsPort, mongoPort }));
-    const specs = stackSpecs(layout, ports);
+    const centres = values.centres === undefined ? 0 : Number(values.centres);
+    if (!Number.isInteger(centres) || centres < 0 || centres > 50) throw new UsageError(`--centres must be a whole number from 0 to 50, got '${values.centres}'`);
+    const specs = stackSpecs(layout, ports, centres);
     const startedAt = new Date();
     const state: StackState = { version: 1, dataDir: layout.dataDir, startedAt: startedAt.toISOString(), components: [] };
     const started: RunningComponent[] = [];
@@ -82,7 +87,7 @@ export const upCommand: Command = {
     try {
       for (const spec of specs) {
         const t0 = Date.now();
-        io.out(`  ${spec.name}: starting ${path.basename(spec.command)} on 127.0.0.1:${spec.ports.main}...`);
+        io.out(`  ${spec.name}: starting ${spec.ports.main ? `${path.basename(spec.command)} on 127.0.0.1:${spec.ports.main}` : path.basename(spec.args[spec.args.length - 1] ?? spec.command)}...`);
         const running = await spawnComponent(spec, 'detached');
         started.push(running);
         // Recorded as soon as it exists, so `fedledger down` can stop it even if we die here.

@@ -5,16 +5,21 @@ import {
   DEFAULT_NATS_MONITOR_PORT,
   DEFAULT_NATS_PORT,
   ferretComponent,
+  LOOPBACK,
   natsComponent,
+  serviceComponent,
   type ComponentSpec,
 } from '@fedledger/local-stack';
 import { logFileOf, type StackLayout } from './layout';
 
 /**
- * What `fedledger up` runs, in start order (stopped in reverse). Later issues append the
- * Fedledger services here as further ComponentSpecs.
+ * What `fedledger up` runs, in start order (stopped in reverse): the infrastructure, then the
+ * platform services; `--centres N` adds N local centre-agents (centre-c01, ...) after them.
  */
-export const STACK_COMPONENTS = ['nats', 'ferretdb'] as const;
+export const STACK_COMPONENTS = ['nats', 'ferretdb', 'round-coordinator', 'aggregator'] as const;
+
+/** The round-coordinator's REST port when free. */
+export const DEFAULT_COORDINATOR_PORT = 8080;
 export type StackComponentName = (typeof STACK_COMPONENTS)[number];
 
 /** A port the stack needs: explicit (from a flag) must be free, else the default if free, else any. */
@@ -31,6 +36,7 @@ export interface StackPorts {
   natsMonitor: number;
   mongo: number;
   ferretDebug: number;
+  coordinator: number;
 }
 
 export function portRequests(flags: { natsPort?: number; mongoPort?: number }): PortRequest[] {
@@ -39,11 +45,15 @@ export function portRequests(flags: { natsPort?: number; mongoPort?: number }): 
     { key: 'natsMonitor', default: DEFAULT_NATS_MONITOR_PORT },
     { key: 'mongo', default: DEFAULT_MONGO_PORT, explicit: flags.mongoPort, flag: '--mongo-port' },
     { key: 'ferretDebug', default: DEFAULT_FERRETDB_DEBUG_PORT },
+    { key: 'coordinator', default: DEFAULT_COORDINATOR_PORT },
   ];
 }
 
-export function stackSpecs(layout: StackLayout, ports: StackPorts): ComponentSpec[] {
+export function stackSpecs(layout: StackLayout, ports: StackPorts, centres = 0): ComponentSpec[] {
   const natsDir = path.join(layout.dataDir, 'nats');
+  const natsUrl = `nats://${LOOPBACK}:${ports.nats}`;
+  const service = (name: string, service: string, extra: { httpPort?: number; env?: Record<string, string> } = {}) =>
+    serviceComponent({ service, name, natsUrl, logFile: logFileOf(layout, name), ...extra });
   return [
     natsComponent({
       name: 'nats',
@@ -59,6 +69,12 @@ export function stackSpecs(layout: StackLayout, ports: StackPorts): ComponentSpe
       debugPort: ports.ferretDebug,
       dataDir: path.join(layout.dataDir, 'ferretdb'),
       logFile: logFileOf(layout, 'ferretdb'),
+    }),
+    service('round-coordinator', 'round-coordinator', { httpPort: ports.coordinator }),
+    service('aggregator', 'aggregator'),
+    ...Array.from({ length: centres }, (_, i) => {
+      const id = `c${String(i + 1).padStart(2, '0')}`;
+      return service(`centre-${id}`, 'centre-agent', { env: { CENTRE_ID: id } });
     }),
   ];
 }

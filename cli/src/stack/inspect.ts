@@ -33,7 +33,8 @@ export function recordedPidAlive(c: ComponentState): boolean {
 
 export async function componentStatus(c: ComponentState): Promise<ComponentStatus> {
   const pidAlive = recordedPidAlive(c);
-  const portAnswers = await tcpAnswers(LOOPBACK, c.ports.main, 1000);
+  // Services that open no port (aggregator, centre-agents) are running when their process is.
+  const portAnswers = c.ports.main === 0 ? pidAlive : await tcpAnswers(LOOPBACK, c.ports.main, 1000);
   return {
     name: c.name,
     state: pidAlive && portAnswers ? 'running' : 'stopped',

@@ -9,7 +9,8 @@ const componentStateSchema = z.object({
   pid: z.number().int().positive(),
   /** argv[0]; a recorded pid is only signalled while it still runs this. */
   command: z.string().min(1),
-  ports: z.object({ main: z.number().int().positive() }).catchall(z.number().int().positive()),
+  // main is 0 for services that open no port (aggregator, centre-agents)
+  ports: z.object({ main: z.number().int().nonnegative() }).catchall(z.number().int().positive()),
   url: z.string(),
   endpoints: z.record(z.string()).default({}),
   logFile: z.string(),

@@ -2,9 +2,16 @@ import { BaseRpcContext } from '@nestjs/microservices';
 import type { JsMsg } from '@nats-io/jetstream';
 
 /** What a handler learns about the message besides its payload. */
-export class JetStreamContext extends BaseRpcContext<[JsMsg]> {
+export class JetStreamContext extends BaseRpcContext<[JsMsg, AbortSignal]> {
   get message(): JsMsg {
     return this.args[0];
+  }
+  /**
+   * Aborted when the service starts shutting down: a handler that waits (for a round, for training)
+   * should give up; its message is then returned to the stream at once for another delivery.
+   */
+  get signal(): AbortSignal {
+    return this.args[1];
   }
   get subject(): string {
     return this.args[0].subject;

@@ -51,6 +51,7 @@ export class JetStreamServer extends Server<Events> implements CustomTransportSt
   private readonly running: RunningConsumer[] = [];
   private readonly listeners: { [K in keyof Events]: Events[K][] } = { deadLetter: [], error: [] };
   private closing = false;
+  private readonly shutdown = new AbortController();
   private readonly waiting: Promise<void>[] = [];
 
   constructor(private readonly options: JetStreamServerOptions) {
@@ -67,6 +68,7 @@ export class JetStreamServer extends Server<Events> implements CustomTransportSt
   async close(): Promise<void> {
     if (this.closing) return;
     this.closing = true;
+    this.shutdown.abort(new Error('the service is shutting down'));
     await Promise.all(this.waiting);
     for (const c of this.running) c.messages.stop();
     const all = Promise.all(this.running.map(async (c) => {
@@ -195,7 +197,7 @@ export class JetStreamServer extends Server<Events> implements CustomTransportSt
     const keepAlive = setInterval(() => msg.working(), Math.max(250, Math.floor(spec.ackWaitMs / 2)));
     try {
       await otelContext.with(ctx, async () => {
-        const result = await handler(payload, new JetStreamContext([msg]));
+        const result = await handler(payload, new JetStreamContext([msg, this.shutdown.signal]));
         await lastValueFrom(this.transformToObservable(result), { defaultValue: undefined });
       });
       clearInterval(keepAlive);
@@ -205,6 +207,12 @@ export class JetStreamServer extends Server<Events> implements CustomTransportSt
       clearInterval(keepAlive);
       const err = asError(thrown);
       endSpan(span, err);
+      if (this.shutdown.signal.aborted) {
+        // Not a failure of the message: hand it back now for the next instance (or this one after restart).
+        msg.nak();
+        this.logger.debug(`${spec.durable}: ${msg.subject} #${msg.info.streamSequence} returned to the stream on shutdown`);
+        return;
+      }
       const deliveries = msg.info.deliveryCount;
       if (err instanceof PoisonMessageError || err.name === 'PoisonMessageError') {
         await this.giveUp(msg, spec, 'poison', err.message, codec?.typeName);

@@ -24,13 +24,16 @@ import { pingCodec, TEST_DLQ, TEST_STREAM, type Ping } from './fixtures/ping';
 /** What the handler under test saw, and how it should behave. */
 const seen: { id: string; deliveries: number }[] = [];
 let behaviour: (ping: Ping) => void = () => undefined;
+/** When set, the handler returns what this returns (given the shutdown signal) instead of finishing at once. */
+let behaviourWithSignal: ((signal: AbortSignal) => Promise<void>) | undefined;
 
 @Controller()
 class PingHandler {
   @JetStreamEvent('ping', pingCodec)
-  handle(@Payload() ping: Ping, @Ctx() ctx: JetStreamContext): void {
+  handle(@Payload() ping: Ping, @Ctx() ctx: JetStreamContext): Promise<void> | undefined {
     seen.push({ id: ping.id, deliveries: ctx.deliveryCount });
     behaviour(ping);
+    return behaviourWithSignal?.(ctx.signal);
   }
 }
 
@@ -224,4 +227,23 @@ test('a consumer bound to a handler that does not exist fails start-up with a cl
   );
   await expect(created.app.listen()).rejects.toThrow(/bound to handler 'pong', but no @JetStreamEvent\('pong'\) exists \(handlers: ping\)/);
   await created.app.close();
+});
+
+test('on shutdown a handler still waiting is told to stop and its message goes back to the stream at once', async () => {
+  let waiting: Promise<void> | undefined;
+  const spec = consumer({ ackWaitMs: 30_000 });
+  behaviourWithSignal = (signal) =>
+    (waiting = new Promise<void>((_, reject) => signal.addEventListener('abort', () => reject(new Error('stopped waiting')), { once: true })));
+  await startApp(spec);
+  await emit({ id: 's-1', n: 1 });
+  await until('the handler to start waiting', () => waiting !== undefined);
+  const closing = Date.now();
+  await app!.close();
+  app = undefined;
+  expect(Date.now() - closing).toBeLessThan(2_000); // not the 30 s ack wait, not the shutdown timeout
+  behaviourWithSignal = undefined;
+  await startApp(spec);
+  await until('the redelivery', () => seen.filter((s) => s.id === 's-1').length === 2);
+  expect(seen.filter((s) => s.id === 's-1').map((s) => s.deliveries)).toEqual([1, 2]);
+  expect(deadLetters).toEqual([]);
 });

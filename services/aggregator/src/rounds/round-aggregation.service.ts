@@ -53,10 +53,10 @@ export class RoundAggregationService {
    * Handles one update. Resolves when the update's round is aggregated (so the message is acked only
    * then), or at once when the update is rejected or was already counted.
    */
-  async onUpdate(u: ModelUpdate, receivedAtMs: number): Promise<void> {
+  async onUpdate(u: ModelUpdate, receivedAtMs: number, shutdown?: AbortSignal): Promise<void> {
     try {
       const round = await this.accept(u, receivedAtMs);
-      if (round) await round.done;
+      if (round) await untilDoneOrAborted(round.done, shutdown);
     } catch (err) {
       if (!(err instanceof UpdateRejection)) throw err;
       await this.reject(u, err);
@@ -215,3 +215,23 @@ export class RoundAggregationService {
 
 const key = (exp: string, round: number) => `${exp}/${round}`;
 const digest = (s: string) => createHash('sha256').update(s).digest('hex').slice(0, 40);
+
+/** Waits for the round, unless the service shuts down first (then the update goes back to the stream unacked). */
+function untilDoneOrAborted(done: Promise<void>, signal: AbortSignal | undefined): Promise<void> {
+  if (!signal) return done;
+  signal.throwIfAborted();
+  return new Promise<void>((resolve, reject) => {
+    const onAbort = () => reject(signal.reason instanceof Error ? signal.reason : new Error('aborted'));
+    signal.addEventListener('abort', onAbort, { once: true });
+    done.then(
+      () => {
+        signal.removeEventListener('abort', onAbort);
+        resolve();
+      },
+      (err: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(err instanceof Error ? err : new Error(String(err)));
+      },
+    );
+  });
+}

@@ -12,6 +12,6 @@ export class TrainingTaskHandler {
 
   @JetStreamEvent('training-task', trainingTaskCodec)
   async handle(@Payload() task: TrainingTask, @Ctx() ctx: JetStreamContext): Promise<void> {
-    await this.runTrainingTask.execute(task, ctx.deliveryCount);
+    await this.runTrainingTask.execute(task, ctx.deliveryCount, ctx.signal);
   }
 }

@@ -33,7 +33,7 @@ export class RunTrainingTask {
     return this.activeTaskId;
   }
 
-  async execute(task: TrainingTask, delivery: number): Promise<void> {
+  async execute(task: TrainingTask, delivery: number, shutdown?: AbortSignal): Promise<void> {
     const where = `task ${task.taskId} (experiment ${task.experimentId}, round ${task.round})`;
     if (task.centreId !== this.config.CENTRE_ID) {
       throw new PoisonMessageError(`${where} is addressed to centre ${task.centreId}, this agent is ${this.config.CENTRE_ID}`);
@@ -50,7 +50,7 @@ export class RunTrainingTask {
     try {
       const started = Date.now();
       const global = decodeWeights(await this.blobs.getBytes({ blobId: ref.blobId, sha256: ref.sha256, sizeBytes: ref.sizeBytes ?? 0 }));
-      const result = await this.train({
+      const result = await this.train(shutdown, {
         experimentId: task.experimentId,
         round: task.round,
         centreId: task.centreId,
@@ -85,9 +85,9 @@ export class RunTrainingTask {
   }
 
   /** A job the trainer cannot run as given is dead-lettered at once with its reason; other failures are retried. */
-  private async train(job: TrainingJob): Promise<TrainingResult> {
+  private async train(signal: AbortSignal | undefined, job: TrainingJob): Promise<TrainingResult> {
     try {
-      return await this.trainer.train(job);
+      return await this.trainer.train(job, signal);
     } catch (err) {
       if (err instanceof IncompatibleJobError) throw new PoisonMessageError(`task for experiment ${job.experimentId} round ${job.round}: ${err.message}`);
       throw err;
