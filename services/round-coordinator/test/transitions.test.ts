@@ -1,7 +1,7 @@
 import type { AcceptedUpdate, ExperimentState } from '@fedledger/contracts';
 import { NoChange } from '@fedledger/messaging';
 import { parseExperimentPlan, InvalidExperimentPlan } from '../src/experiments/experiment-plan';
-import { deadlineReached, newExperiment, roundAggregated, start, updateAccepted, updateRejected, InvalidTransition, selectCentres } from '../src/experiments/transitions';
+import { abort, deadlineReached, newExperiment, pause, resume, roundAggregated, start, updateAccepted, updateRejected, InvalidTransition, selectCentres } from '../src/experiments/transitions';
 
 const weights = { blobId: 'w0', sha256: 'a'.repeat(64), sizeBytes: 10 };
 const plan = (over: Record<string, unknown> = {}) =>
@@ -91,4 +91,24 @@ test('a plan with impossible numbers is refused with every problem named', () =>
     }
   })();
   expect(refused?.problems).toEqual(['rounds: Number must be greater than or equal to 1', 'minFitCentres: 5 is more than the 3 centres taking part']);
+});
+
+test('paused: answers still count but the round neither closes nor times out; resuming closes it if everyone answered', () => {
+  let s = pause(running());
+  expect(s.status).toBe('paused');
+  for (const c of ['a', 'b', 'c']) s = updateAccepted(s, 1, c, update(10, 1), 5);
+  expect(s.current?.phase).toBe('training');
+  expect(() => deadlineReached(s, 1, 0, 5_000)).toThrow(NoChange);
+  s = resume(s, 6_000);
+  expect(s).toMatchObject({ status: 'running', current: { phase: 'aggregating', closedFor: ['a', 'b', 'c'] } });
+});
+
+test('resuming gives the round in progress a fresh deadline; abort ends the experiment with its reason', () => {
+  let s = updateAccepted(pause(running()), 1, 'a', update(10, 1), 5);
+  s = resume(s, 10_000);
+  expect(s.current).toMatchObject({ phase: 'training', deadlineMs: 11_000 });
+  s = abort(s, 'centre b withdrew its grant', 10_500);
+  expect(s).toMatchObject({ status: 'aborted', reason: 'centre b withdrew its grant', endedAtMs: 10_500 });
+  expect(() => resume(s, 11_000)).toThrow(InvalidTransition);
+  expect(() => pause(s)).toThrow(InvalidTransition);
 });

@@ -59,7 +59,9 @@ export function resume(s: ExperimentState, now: number): ExperimentState {
   if (s.status === 'running') throw new NoChange();
   if (s.status !== 'paused') throw new InvalidTransition(`experiment ${s.plan.id} is ${s.status}; only a paused experiment can be resumed`);
   const current = s.current && s.current.phase === 'training' ? { ...s.current, deadlineMs: now + s.plan.roundDeadlineMs } : s.current;
-  return { ...s, status: 'running', ...(current ? { current } : {}) };
+  const resumed: ExperimentState = { ...s, status: 'running', ...(current ? { current } : {}) };
+  // Everyone may have answered during the pause.
+  return resumed.current?.phase === 'training' ? closeIfAllAnswered(resumed as ExperimentState & { current: RoundProgress }, now) : resumed;
 }
 
 export function abort(s: ExperimentState, reason: string, now: number): ExperimentState {
@@ -68,8 +70,9 @@ export function abort(s: ExperimentState, reason: string, now: number): Experime
   return { ...s, status: 'aborted', reason, endedAtMs: now };
 }
 
+/** Updates keep counting while paused (the centres were already asked); only closing and dispatching wait. */
 function isCurrentTraining(s: ExperimentState, round: number): s is ExperimentState & { current: RoundProgress } {
-  return s.status === 'running' && s.current !== undefined && s.current.round === round && s.current.phase === 'training';
+  return (s.status === 'running' || s.status === 'paused') && s.current !== undefined && s.current.round === round && s.current.phase === 'training';
 }
 
 /** An update the aggregator accepted. Counts once per centre and round; late or foreign ones change nothing. */
@@ -89,6 +92,7 @@ export function updateRejected(s: ExperimentState, round: number, centreId: stri
 }
 
 function closeIfAllAnswered(s: ExperimentState & { current: RoundProgress }, now: number): ExperimentState {
+  if (s.status !== 'running') return s;
   const c = s.current;
   const answered = c.selected.filter((id) => c.accepted[id] || c.rejected[id]).length;
   if (answered < c.selected.length) return s;
@@ -97,7 +101,7 @@ function closeIfAllAnswered(s: ExperimentState & { current: RoundProgress }, now
 
 /** The round's deadline passed: aggregate what arrived if it makes the quorum, else retry or fail. */
 export function deadlineReached(s: ExperimentState, round: number, attempt: number, now: number): ExperimentState {
-  if (!isCurrentTraining(s, round) || s.current.attempt !== attempt || now < s.current.deadlineMs) throw new NoChange();
+  if (s.status !== 'running' || !isCurrentTraining(s, round) || s.current.attempt !== attempt || now < s.current.deadlineMs) throw new NoChange();
   return closeOrRetry(s, 'deadline', now);
 }
 
