@@ -18,6 +18,8 @@ export interface BlobManifest extends BlobRef {
   chunks: number;
   /** Stream sequence of chunk 0; reads start there. */
   firstSeq: number;
+  /** The subject this blob's chunks were written to (one per put attempt). */
+  chunkSubject: string;
   chunkBytes: number;
   createdAt: string;
   contentType?: string;
@@ -112,7 +114,10 @@ export class BlobStore {
     if (!/^[A-Za-z0-9]+$/.test(blobId)) throw new BlobError(blobId, 'id must be letters and digits only');
     if (opts.blobId && (await this.manifest(blobId).catch(() => undefined))) throw new BlobError(blobId, 'already exists; blobs are immutable');
 
-    const chunkSubject = this.chunkSubject(blobId);
+    // Each attempt writes its own chunk subject: chunks of an attempt that failed (or whose late
+    // publishes land after its clean-up) can never mix with a retry's.
+    const attempt = randomBytes(6).toString('hex');
+    const chunkSubject = `${this.chunkSubject(blobId)}.${attempt}`;
     const hash = createHash('sha256');
     const acks: Promise<PubAck>[] = [];
     let size = 0;
@@ -125,7 +130,9 @@ export class BlobStore {
         hash.update(chunk);
         const h = natsHeaders();
         h.set(CHUNK_HEADER, String(chunks));
-        const ack = this.connection.js.publish(chunkSubject, chunk, { headers: h, msgID: `${blobId}.${chunks}` });
+        const ack = this.publishChunk(chunkSubject, chunk, h, `${blobId}.${attempt}.${chunks}`);
+        // Observed now so a failure while earlier acks are awaited is not an unhandled rejection.
+        ack.catch(() => undefined);
         if (chunks === 0) void ack.then((a) => (firstSeq = a.seq), () => undefined);
         acks.push(ack);
         chunks++;
@@ -138,6 +145,7 @@ export class BlobStore {
         sizeBytes: size,
         chunks,
         firstSeq,
+        chunkSubject,
         chunkBytes: this.chunkBytes,
         createdAt: new Date().toISOString(),
         ...(opts.contentType ? { contentType: opts.contentType } : {}),
@@ -181,7 +189,7 @@ export class BlobStore {
     if (manifest.chunks > 0) {
       const hash = createHash('sha256');
       // Direct batch gets from chunk 0's sequence: no consumer to create, one request per batch.
-      const subject = this.chunkSubject(blobId);
+      const subject = manifest.chunkSubject;
       const batchChunks = Math.max(1, Math.floor(READ_BATCH_BYTES / manifest.chunkBytes));
       let seq = manifest.firstSeq;
       while (next < manifest.chunks) {
@@ -211,6 +219,22 @@ export class BlobStore {
       if (next !== manifest.chunks) throw new BlobCorruptedError(blobId, `stream ended after chunk ${next - 1} of ${manifest.chunks}`);
     } else if (createHash('sha256').digest('hex') !== manifest.sha256) {
       throw new BlobCorruptedError(blobId, 'empty blob with a non-empty digest');
+    }
+  }
+
+  /**
+   * Publishes one chunk, retrying when the server pushes back ("too many requests" under load) or
+   * the ack times out; the message id makes a retry of a chunk that did get stored a no-op.
+   */
+  private async publishChunk(subject: string, chunk: Uint8Array, headers: ReturnType<typeof natsHeaders>, msgID: string): Promise<PubAck> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.connection.js.publish(subject, chunk, { headers, msgID });
+      } catch (err) {
+        const retriable = (err instanceof JetStreamApiError && err.status === 429) || /too many requests|timeout/i.test((err as Error).message);
+        if (!retriable || attempt >= 6) throw err;
+        await new Promise((r) => setTimeout(r, 50 * 2 ** attempt));
+      }
     }
   }
 

@@ -74,7 +74,8 @@ test('an empty blob round-trips', async () => {
 
 /** Rewrites a stored blob's chunks through JetStream with one byte flipped, keeping its manifest. */
 async function flipByteInStoredChunk(blobId: string, chunkIndex: number, byteIndex: number): Promise<void> {
-  const consumer = await connection.js.consumers.get('TEST_BLOBS', { filter_subjects: [`test.blobs.${blobId}.c`] });
+  const { chunkSubject } = await store.manifest(blobId);
+  const consumer = await connection.js.consumers.get('TEST_BLOBS', { filter_subjects: [chunkSubject] });
   const chunks: { data: Uint8Array; index: string }[] = [];
   const pending = (await consumer.info()).num_pending;
   const iter = await consumer.fetch({ max_messages: pending });
@@ -82,13 +83,13 @@ async function flipByteInStoredChunk(blobId: string, chunkIndex: number, byteInd
     chunks.push({ data: new Uint8Array(m.data), index: m.headers?.get('Fedledger-Chunk') ?? '' });
     if (chunks.length === pending) break;
   }
-  await connection.jsm.streams.purge('TEST_BLOBS', { filter: `test.blobs.${blobId}.c` });
+  await connection.jsm.streams.purge('TEST_BLOBS', { filter: chunkSubject });
   const target = chunks[chunkIndex]!;
   target.data[byteIndex] = target.data[byteIndex]! ^ 0x01;
   for (const c of chunks) {
     const h = natsHeaders();
     h.set('Fedledger-Chunk', c.index);
-    await connection.js.publish(`test.blobs.${blobId}.c`, c.data, { headers: h });
+    await connection.js.publish(chunkSubject, c.data, { headers: h });
   }
 }
 
@@ -102,7 +103,7 @@ test('a flipped byte in one stored chunk makes the read fail, naming the blob', 
 
 test('a missing chunk makes the read fail, naming the blob and the chunk', async () => {
   const ref = await store.put(Buffer.concat([...pattern(3 * MiB, MiB, 9)]), { blobId: 'holey1' });
-  const first = await connection.jsm.streams.getMessage('TEST_BLOBS', { last_by_subj: 'test.blobs.holey1.c' });
+  const first = await connection.jsm.streams.getMessage('TEST_BLOBS', { last_by_subj: (await store.manifest('holey1')).chunkSubject });
   await connection.jsm.streams.deleteMessage('TEST_BLOBS', first!.seq);
   const chunks = (await store.manifest('holey1')).chunks;
   expect(chunks).toBeGreaterThan(1);

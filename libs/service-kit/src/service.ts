@@ -193,6 +193,10 @@ export function runService<S extends z.AnyZodObject>(def: ServiceDefinition<S>):
           },
         );
       };
+      // A promise nobody awaited failing is a bug to fix, not a reason to drop every message in flight.
+      process.on('unhandledRejection', (reason) => {
+        process.stderr.write(`${def.name}: unhandled rejection (a bug; the service keeps running): ${reason instanceof Error ? (reason.stack ?? reason.message) : String(reason)}\n`);
+      });
       process.once('SIGTERM', onSignal);
       process.once('SIGINT', onSignal);
     },
