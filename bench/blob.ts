@@ -22,7 +22,7 @@ async function timed(fn: () => Promise<void>): Promise<number> {
 }
 
 export async function run(args: string[]): Promise<Record<string, unknown>> {
-  const { values } = parseArgs({ args, options: { 'size-mb': { type: 'string', default: '100' }, repeats: { type: 'string', default: '5' }, window: { type: 'string', default: '32' }, 'chunk-kb': { type: 'string' } } });
+  const { values } = parseArgs({ args, options: { 'size-mb': { type: 'string', default: '100' }, repeats: { type: 'string', default: '5' }, window: { type: 'string', default: '8' }, 'chunk-kb': { type: 'string' } } });
   const sizeMB = Number(values['size-mb']);
   const repeats = Number(values.repeats);
   const window = Number(values.window);

@@ -16,7 +16,7 @@ export interface BlobRef {
 /** Stored last, after every chunk: a blob without a manifest does not exist. */
 export interface BlobManifest extends BlobRef {
   chunks: number;
-  /** Stream sequence of chunk 0; reads start there. */
+  /** Lowest stream sequence of the blob's chunks; reads start there. */
   firstSeq: number;
   /** The subject this blob's chunks were written to (one per put attempt). */
   chunkSubject: string;
@@ -36,7 +36,10 @@ export interface BlobStoreOptions {
   chunkBytes?: number;
   /** Largest blob accepted by put and get. Default 2 GiB. */
   maxBlobBytes?: number;
-  /** Bytes of chunk publishes awaiting their ack at once. Default 32 MiB. */
+  /**
+   * Bytes of chunk publishes awaiting their ack at once. Default 8 MiB: the server queues at most
+   * 128 MiB per stream before it answers "too many requests", and every writer shares that.
+   */
   windowBytes?: number;
   /** Drop blobs older than this (ms). Default: keep. */
   maxAgeMs?: number;
@@ -47,6 +50,8 @@ export class BlobError extends Error {
   constructor(
     readonly blobId: string,
     message: string,
+    /** The server pushed back (too many requests, timeout): trying again later can succeed. */
+    readonly retriable = false,
   ) {
     super(`blob ${blobId}: ${message}`);
     this.name = 'BlobError';
@@ -89,7 +94,7 @@ export class BlobStore {
   ) {
     this.chunkBytes = Math.min(options.chunkBytes ?? 256 * 1024, connection.maxPayload - HEADER_ROOM);
     this.maxBlobBytes = options.maxBlobBytes ?? 2 * 1024 * MiB;
-    this.window = Math.max(1, Math.ceil((options.windowBytes ?? 32 * MiB) / this.chunkBytes));
+    this.window = Math.max(1, Math.ceil((options.windowBytes ?? 8 * MiB) / this.chunkBytes));
     if (this.chunkBytes <= 0) throw new Error(`blob store ${options.stream}: chunk size must be positive`);
   }
 
@@ -113,7 +118,20 @@ export class BlobStore {
     const blobId = opts.blobId ?? randomBytes(16).toString('base64url').replace(/[-_]/g, 'x');
     if (!/^[A-Za-z0-9]+$/.test(blobId)) throw new BlobError(blobId, 'id must be letters and digits only');
     if (opts.blobId && (await this.manifest(blobId).catch(() => undefined))) throw new BlobError(blobId, 'already exists; blobs are immutable');
+    // Chunks must be stored in order, so a refused chunk cannot be retried alone: the whole put is
+    // retried (on a fresh chunk subject) when the server pushes back, if the bytes can be read again.
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.putAttempt(blobId, source, opts.contentType);
+      } catch (err) {
+        const pushedBack = err instanceof BlobError && err.retriable;
+        if (!pushedBack || !(source instanceof Uint8Array) || attempt >= 5) throw err;
+        await new Promise((r) => setTimeout(r, 100 * 2 ** attempt + Math.random() * 100));
+      }
+    }
+  }
 
+  private async putAttempt(blobId: string, source: BlobSource, contentType: string | undefined): Promise<BlobRef> {
     // Each attempt writes its own chunk subject: chunks of an attempt that failed (or whose late
     // publishes land after its clean-up) can never mix with a retry's.
     const attempt = randomBytes(6).toString('hex');
@@ -130,10 +148,11 @@ export class BlobStore {
         hash.update(chunk);
         const h = natsHeaders();
         h.set(CHUNK_HEADER, String(chunks));
-        const ack = this.publishChunk(chunkSubject, chunk, h, `${blobId}.${attempt}.${chunks}`);
+        const ack = this.connection.js.publish(chunkSubject, chunk, { headers: h, msgID: `${blobId}.${attempt}.${chunks}` });
         // Observed now so a failure while earlier acks are awaited is not an unhandled rejection.
         ack.catch(() => undefined);
-        if (chunks === 0) void ack.then((a) => (firstSeq = a.seq), () => undefined);
+        // Reads start at the lowest sequence any chunk got (a retried publish can store chunk 0 late).
+        void ack.then((a) => (firstSeq = firstSeq === 0 ? a.seq : Math.min(firstSeq, a.seq)), () => undefined);
         acks.push(ack);
         chunks++;
         if (acks.length >= this.window) await acks.shift();
@@ -148,15 +167,16 @@ export class BlobStore {
         chunkSubject,
         chunkBytes: this.chunkBytes,
         createdAt: new Date().toISOString(),
-        ...(opts.contentType ? { contentType: opts.contentType } : {}),
+        ...(contentType ? { contentType } : {}),
       };
       await this.connection.js.publish(this.manifestSubject(blobId), Buffer.from(JSON.stringify(manifest)), { msgID: `${blobId}.m` });
       return { blobId, sha256: manifest.sha256, sizeBytes: size };
     } catch (err) {
       await Promise.allSettled(acks);
-      await this.delete(blobId).catch(() => undefined);
+      await this.connection.jsm.streams.purge(this.options.stream, { filter: chunkSubject }).catch(() => undefined);
       if (err instanceof BlobError) throw err;
-      throw new BlobError(blobId, `put failed after ${size} bytes: ${(err as Error).message}`);
+      const pushedBack = (err instanceof JetStreamApiError && err.status === 429) || /too many requests|timeout/i.test((err as Error).message);
+      throw new BlobError(blobId, `put failed after ${size} bytes: ${(err as Error).message}`, pushedBack);
     }
   }
 
@@ -191,50 +211,51 @@ export class BlobStore {
       // Direct batch gets from chunk 0's sequence: no consumer to create, one request per batch.
       const subject = manifest.chunkSubject;
       const batchChunks = Math.max(1, Math.floor(READ_BATCH_BYTES / manifest.chunkBytes));
+      // Chunks are read in stream order, which a client-side publish retry can make differ from
+      // chunk order; early ones wait here (bounded) until their turn.
+      const early = new Map<number, Uint8Array>();
+      const maxEarly = Math.max(64, 2 * batchChunks);
       let seq = manifest.firstSeq;
-      while (next < manifest.chunks) {
-        const want = Math.min(batchChunks, manifest.chunks - next);
-        let got = 0;
-        for await (const m of await this.directBatch(seq, want, subject)) {
-          const index = Number(m.header?.get(CHUNK_HEADER));
-          if (index !== next) throw new BlobCorruptedError(blobId, `chunk ${next} of ${manifest.chunks} missing (found ${Number.isNaN(index) ? 'a message without chunk index' : `chunk ${index}`} instead)`);
-          hash.update(m.data);
-          size += m.data.length;
-          seq = m.seq + 1;
-          next++;
-          got++;
-          if (next === manifest.chunks) {
-            const digest = hash.digest('hex');
-            if (size !== manifest.sizeBytes) throw new BlobCorruptedError(blobId, `${size} bytes read, manifest says ${manifest.sizeBytes}`);
-            if (digest !== manifest.sha256) throw new BlobCorruptedError(blobId, `sha256 ${digest} read, manifest says ${manifest.sha256}`);
-          }
-          yield m.data;
-          if (got === want) break;
+      const take = (data: Uint8Array) => {
+        hash.update(data);
+        size += data.length;
+        next++;
+        if (next === manifest.chunks) {
+          const digest = hash.digest('hex');
+          if (size !== manifest.sizeBytes) throw new BlobCorruptedError(blobId, `${size} bytes read, manifest says ${manifest.sizeBytes}`);
+          if (digest !== manifest.sha256) throw new BlobCorruptedError(blobId, `sha256 ${digest} read, manifest says ${manifest.sha256}`);
         }
-        if (got === 0) {
-          const which = next === manifest.chunks - 1 ? `chunk ${next}` : `chunks ${next} to ${manifest.chunks - 1}`;
+        return data;
+      };
+      while (next < manifest.chunks) {
+        let got = 0;
+        for await (const m of await this.directBatch(seq, batchChunks, subject)) {
+          seq = m.seq + 1;
+          got++;
+          const index = Number(m.header?.get(CHUNK_HEADER));
+          if (!Number.isInteger(index) || index < next || index >= manifest.chunks || early.has(index)) {
+            throw new BlobCorruptedError(blobId, `unexpected ${Number.isNaN(index) ? 'message without chunk index' : `chunk ${index}`} while reading chunk ${next} of ${manifest.chunks}`);
+          }
+          if (index !== next) {
+            if (early.size >= maxEarly) throw new BlobCorruptedError(blobId, `chunk ${next} of ${manifest.chunks} missing`);
+            early.set(index, m.data);
+            continue;
+          }
+          yield take(m.data);
+          for (let d = early.get(next); d !== undefined; d = early.get(next)) {
+            early.delete(next);
+            yield take(d);
+          }
+          if (next === manifest.chunks) break;
+        }
+        if (got === 0 && next < manifest.chunks) {
+          const which = next === manifest.chunks - 1 ? `chunk ${next}` : `chunk ${next} and later ones`;
           throw new BlobCorruptedError(blobId, `${which} of ${manifest.chunks} missing`);
         }
       }
       if (next !== manifest.chunks) throw new BlobCorruptedError(blobId, `stream ended after chunk ${next - 1} of ${manifest.chunks}`);
     } else if (createHash('sha256').digest('hex') !== manifest.sha256) {
       throw new BlobCorruptedError(blobId, 'empty blob with a non-empty digest');
-    }
-  }
-
-  /**
-   * Publishes one chunk, retrying when the server pushes back ("too many requests" under load) or
-   * the ack times out; the message id makes a retry of a chunk that did get stored a no-op.
-   */
-  private async publishChunk(subject: string, chunk: Uint8Array, headers: ReturnType<typeof natsHeaders>, msgID: string): Promise<PubAck> {
-    for (let attempt = 1; ; attempt++) {
-      try {
-        return await this.connection.js.publish(subject, chunk, { headers, msgID });
-      } catch (err) {
-        const retriable = (err instanceof JetStreamApiError && err.status === 429) || /too many requests|timeout/i.test((err as Error).message);
-        if (!retriable || attempt >= 6) throw err;
-        await new Promise((r) => setTimeout(r, 50 * 2 ** attempt));
-      }
     }
   }
 

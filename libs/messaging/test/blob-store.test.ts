@@ -73,7 +73,7 @@ test('an empty blob round-trips', async () => {
 });
 
 /** Rewrites a stored blob's chunks through JetStream with one byte flipped, keeping its manifest. */
-async function flipByteInStoredChunk(blobId: string, chunkIndex: number, byteIndex: number): Promise<void> {
+async function flipByteInStoredChunk(blobId: string, chunkIndex: number, byteIndex: number, order?: (chunks: number) => number[]): Promise<void> {
   const { chunkSubject } = await store.manifest(blobId);
   const consumer = await connection.js.consumers.get('TEST_BLOBS', { filter_subjects: [chunkSubject] });
   const chunks: { data: Uint8Array; index: string }[] = [];
@@ -84,9 +84,11 @@ async function flipByteInStoredChunk(blobId: string, chunkIndex: number, byteInd
     if (chunks.length === pending) break;
   }
   await connection.jsm.streams.purge('TEST_BLOBS', { filter: chunkSubject });
-  const target = chunks[chunkIndex]!;
-  target.data[byteIndex] = target.data[byteIndex]! ^ 0x01;
-  for (const c of chunks) {
+  if (chunkIndex >= 0) {
+    const target = chunks[chunkIndex]!;
+    target.data[byteIndex] = target.data[byteIndex]! ^ 0x01;
+  }
+  for (const c of (order?.(chunks.length) ?? chunks.map((_, i) => i)).map((i) => chunks[i]!)) {
     const h = natsHeaders();
     h.set('Fedledger-Chunk', c.index);
     await connection.js.publish(chunkSubject, c.data, { headers: h });
@@ -99,6 +101,13 @@ test('a flipped byte in one stored chunk makes the read fail, naming the blob', 
   const read = store.getBytes(ref);
   await expect(read).rejects.toThrow(BlobCorruptedError);
   await expect(store.getBytes(ref)).rejects.toThrow(/^blob flipped1: corrupted: sha256 [0-9a-f]{64} read, manifest says [0-9a-f]{64}$/);
+});
+
+test('chunks stored out of order (as a retried publish leaves them) still read back intact', async () => {
+  const data = Buffer.concat([...pattern(3 * MiB, MiB, 11)]);
+  const ref = await store.put(data, { blobId: 'shuffled1' });
+  await flipByteInStoredChunk('shuffled1', -1, 0, (n) => [3, 0, 2, 1, ...Array.from({ length: n - 4 }, (_, i) => n - 1 - i)]);
+  expect((await store.getBytes(ref)).equals(data)).toBe(true);
 });
 
 test('a missing chunk makes the read fail, naming the blob and the chunk', async () => {
