@@ -39,6 +39,6 @@ export function serviceComponent(o: ServiceOptions): ComponentSpec {
     readiness: http
       ? [{ kind: 'http', url: `http://${LOOPBACK}:${o.httpPort}/health` }]
       : [{ kind: 'log', file: o.logFile, contains: 'started as' }],
-    readyTimeoutMs: 60_000,
+    readyTimeoutMs: 120_000,
   };
 }
