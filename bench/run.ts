@@ -2,11 +2,13 @@
 // Each benchmark prints progress on stderr and, with --json, exactly one JSON line on stdout.
 import { parseArgs } from 'node:util';
 
+import * as aggregate from './aggregate';
 import * as blob from './blob';
 
 type Bench = (args: string[]) => Promise<Record<string, unknown>>;
 
 const benches: Record<string, Bench> = {
+  aggregate: aggregate.run,
   blob: blob.run,
 };
 

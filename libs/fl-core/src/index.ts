@@ -8,3 +8,4 @@ export {
   type WeightTensor,
 } from './weight-format';
 export * from './strategies';
+export { kernelsAvailable } from './kernels/runtime';

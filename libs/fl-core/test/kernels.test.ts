@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { buildKernels } from '../src/kernels/build/kernels-source';
 import { GENERATED_PATH, generatedSource } from '../src/kernels/build/generate';
+import { FOLD_MAX } from '../src/kernels/abi';
 import { SimdFold } from '../src/kernels/fold';
 import { oddEvenMergeSort, pruneTo, type Comparator } from '../src/kernels/networks';
 import { kernelsAvailable } from '../src/kernels/runtime';
@@ -51,6 +52,14 @@ function expectSameBits(actual: readonly (Float32Array | Float64Array)[], expect
       throw new Error(`tensor ${t}[${i}]: ${a[i]} vs reference ${e[i]}`);
     }
   });
+}
+
+/** A reference accumulator with these updates added. */
+class FedAvgAccumulatorReference extends FedAvgAccumulator {
+  constructor(updates: readonly CentreUpdate[]) {
+    super(updates[0].tensors, { implementation: 'reference' });
+    updates.forEach((u) => this.add(u));
+  }
 }
 
 const COUNTS = Array.from({ length: 20 }, (_, i) => i + 1);
@@ -116,11 +125,11 @@ describe('FedAvg on the kernels gives the reference bits', () => {
     expectSameBits(fast.meanFloat64(), reference.meanFloat64());
   });
 
-  it('whatever the batch (1 to 8 updates per pass over the float64 sum)', () => {
+  it('whatever the batch (1 to FOLD_MAX updates per pass over the float64 sum)', () => {
     const updates = updatesOf(11, 7);
     const expected = fedAvg(updates, { implementation: 'reference' });
     const lengths = LENGTHS;
-    for (let batch = 1; batch <= 8; batch++) {
+    for (let batch = 1; batch <= FOLD_MAX; batch++) {
       const fold = new SimdFold(lengths, batch);
       const total = updates.reduce((s, u) => s + u.numExamples, 0);
       for (const u of updates) fold.add(u.tensors, u.numExamples);
@@ -138,6 +147,20 @@ describe('FedAvg on the kernels gives the reference bits', () => {
       copy.tensors.forEach((t) => t.fill(1e6));
     }
     expectSameBits(acc.finish(), expected);
+  });
+
+  it('on kernel memory reused from an earlier round (stale contents), and with two rounds open at once', () => {
+    const first = updatesOf(6, 31);
+    const second = updatesOf(7, 32, (r) => r() * 1e3);
+    expectSameBits(fedAvg(first), fedAvg(first, { implementation: 'reference' })); // its memory becomes the spare
+    const a = new FedAvgAccumulator(second[0].tensors); // takes the spare
+    const b = new FedAvgAccumulator(first[0].tensors); // a fresh one
+    second.forEach((u, i) => {
+      a.add(u);
+      if (i < first.length) b.add(first[i]);
+    });
+    expectSameBits(a.finish(), fedAvg(second, { implementation: 'reference' }));
+    expectSameBits(b.meanFloat64(), new FedAvgAccumulatorReference(first).meanFloat64());
   });
 
   it('large example counts and values of very different magnitudes', () => {

@@ -1,5 +1,5 @@
 import { networkTable } from './networks';
-import { KernelInstance, Layout, MAX_KERNEL_MEMORY } from './runtime';
+import { Layout, MAX_KERNEL_MEMORY, scratchInstance } from './runtime';
 
 /**
  * FedMedian and FedTrimmedAvg on the kernels. The model is cut into blocks of B coordinates; for a block,
@@ -17,9 +17,9 @@ export type SortedReduction = { readonly kind: 'median' } | { readonly kind: 'tr
 /** Staging area per block: about this many bytes of rows, so a block stays in L2 while its network runs. */
 const BLOCK_BYTES = 128 * 1024;
 
-/** Block length (coordinates per row, a multiple of 4) for n rows. */
+/** Block length (coordinates per row, a multiple of 8: the network kernel takes two groups of 4 at a time) for n rows. */
 export function blockLength(n: number): number {
-  return Math.max(64, Math.min(8192, Math.floor(BLOCK_BYTES / (4 * n) / 4) * 4));
+  return Math.max(64, Math.min(8192, Math.floor(BLOCK_BYTES / (4 * n) / 8) * 8));
 }
 
 /** Whether n updates fit the staging memory (always, short of tens of thousands of centres). */
@@ -41,7 +41,7 @@ export function coordinateWiseSimd(columns: readonly (readonly Float32Array[])[]
   const table = layout.take(network.byteLength);
   const rows = layout.take(n * stride);
   const out = layout.take(stride);
-  const { f32, i32, kernels } = new KernelInstance(layout.size);
+  const { f32, i32, kernels } = scratchInstance(layout.size);
   i32.set(network, table / 4);
   const pairs = network.length / 2;
   const row = (r: number) => rows + r * stride;
@@ -52,7 +52,7 @@ export function coordinateWiseSimd(columns: readonly (readonly Float32Array[])[]
       const m = Math.min(block, length - o);
       const groups = Math.ceil(m / 4);
       for (let j = 0; j < n; j++) f32.set(columns[j][t].subarray(o, o + m), row(j) / 4);
-      kernels.compareExchange(rows, table, pairs, groups);
+      kernels.compareExchange(rows, table, pairs, groups + (groups % 2)); // an odd last group pairs with stale lanes in the row
       let from32: number;
       if (reduction.kind === 'median' && n % 2 === 1) {
         from32 = row(n >> 1) / 4;

@@ -1,3 +1,4 @@
+import { FOLD_MAX, foldName, type FoldEnd, type FoldStart } from './abi';
 import { KERNELS_WASM_BASE64 } from './generated/kernels-wasm';
 
 /**
@@ -25,9 +26,8 @@ type Fn = (...args: number[]) => void;
 
 /** The kernels' exports (see build/kernels-source.ts for what each computes). */
 export interface KernelExports {
-  readonly fold: readonly Fn[]; // fold[k] = fold<k>, k = 1..FOLD_MAX
-  readonly divide: Fn;
-  readonly divideToFloat32: Fn;
+  /** fold(start, end, k): the fold kernel for k sources (k = 0 only with start 'acc': just the division). */
+  readonly fold: (start: FoldStart, end: FoldEnd, k: number) => Fn;
   readonly compareExchange: Fn;
   readonly meanOfTwo: Fn;
   readonly meanOfRows: Fn;
@@ -56,6 +56,8 @@ export function kernelsAvailable(): boolean {
 /** One instance of the kernels over its own memory of `bytes` bytes (rounded up to pages, zero-filled), with views on it. */
 export class KernelInstance {
   readonly kernels: KernelExports;
+  /** Size of the memory in bytes. */
+  readonly bytes: number;
   readonly f32: Float32Array;
   readonly f64: Float64Array;
   readonly i32: Int32Array;
@@ -66,13 +68,15 @@ export class KernelInstance {
     if (!wasm || !module) throw new Error('WebAssembly SIMD kernels are not available in this runtime');
     if (bytes > MAX_KERNEL_MEMORY) throw new RangeError(`kernel memory of ${bytes} bytes exceeds ${MAX_KERNEL_MEMORY}`);
     const pages = Math.max(1, Math.ceil(bytes / WASM_PAGE));
+    this.bytes = pages * WASM_PAGE;
     const memory = new wasm.Memory({ initial: pages, maximum: pages });
     const { exports } = new wasm.Instance(module, { env: { memory } });
     const fn = (name: string) => exports[name] as Fn;
     this.kernels = {
-      fold: [0, 1, 2, 3, 4, 5, 6, 7, 8].map((k) => (k === 0 ? () => undefined : fn(`fold${k}`))),
-      divide: fn('divide'),
-      divideToFloat32: fn('divideToFloat32'),
+      fold: (start, end, k) => {
+        if (k < (start === 'acc' ? 0 : 1) || k > FOLD_MAX) throw new RangeError(`no fold kernel for ${k} sources from ${start}`);
+        return fn(foldName(start, end, k));
+      },
       compareExchange: fn('compareExchange'),
       meanOfTwo: fn('meanOfTwo'),
       meanOfRows: fn('meanOfRows'),
@@ -100,3 +104,39 @@ export class Layout {
 
 /** n rounded up to a multiple of 4 (kernels work on groups of 4 coordinates). */
 export const padTo4 = (n: number): number => Math.ceil(n / 4) * 4;
+
+/**
+ * One spare kernel memory, kept between rounds. A fresh memory's pages are mapped on first write, and on this
+ * kind of VM that costs as much as copying them several times (≈ 2.4 GB/s against ≈ 10 GB/s for a copy), so
+ * FedAvg hands its memory back after the last round's result is copied out and the next round takes it
+ * again. Its contents are stale: users must write before they read (see SimdFold).
+ */
+let spare: KernelInstance | undefined;
+
+/** A kernel instance of at least `bytes`: the spare one if it fits without wasting more than half of it, else a new one. */
+export function acquireInstance(bytes: number): KernelInstance {
+  if (spare && spare.bytes >= bytes && spare.bytes <= 2 * bytes + 64 * WASM_PAGE) {
+    const instance = spare;
+    spare = undefined;
+    return instance;
+  }
+  return new KernelInstance(bytes);
+}
+
+/** Gives an instance back for a later acquireInstance; nothing may use it (or views on it) afterwards. */
+export function releaseInstance(instance: KernelInstance): void {
+  spare = instance;
+}
+
+/**
+ * The scratch instance for kernels that keep nothing between calls (coordinate-wise, distances): one per
+ * process, grown when a call needs more. Creating a WebAssembly memory per call is not free — each one is a
+ * large address-space reservation for V8 to map and later collect, and a stream of them was measured to slow
+ * down the FedAvg fold that ran next by half. Calls are synchronous, so one caller uses it at a time.
+ */
+let scratch: KernelInstance | undefined;
+
+export function scratchInstance(bytes: number): KernelInstance {
+  if (!scratch || scratch.bytes < bytes) scratch = new KernelInstance(Math.max(bytes, 1024 * 1024));
+  return scratch;
+}

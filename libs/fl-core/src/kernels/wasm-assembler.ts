@@ -96,11 +96,6 @@ export class FunctionBuilder {
     uleb(l.index, this.code);
     return this;
   }
-  tee(l: Local): this {
-    this.op(0x22);
-    uleb(l.index, this.code);
-    return this;
-  }
   i32(value: number): this {
     this.op(0x41);
     sleb(value, this.code);
@@ -112,12 +107,6 @@ export class FunctionBuilder {
     b.writeDoubleLE(value);
     this.code.push(...b);
     return this;
-  }
-  drop(): this {
-    return this.op(0x1a);
-  }
-  select(): this {
-    return this.op(0x1b);
   }
 
   // ---- control: block/loop take a body callback; br depth counts enclosing labels (0 = innermost)
@@ -131,15 +120,6 @@ export class FunctionBuilder {
     body();
     return this.op(0x0b);
   }
-  if(body: () => void, orElse?: () => void): this {
-    this.op(0x04, 0x40);
-    body();
-    if (orElse) {
-      this.op(0x05);
-      orElse();
-    }
-    return this.op(0x0b);
-  }
   br(depth: number): this {
     this.op(0x0c);
     uleb(depth, this.code);
@@ -150,50 +130,13 @@ export class FunctionBuilder {
     uleb(depth, this.code);
     return this;
   }
-  return(): this {
-    return this.op(0x0f);
-  }
-
-  /** `for (i = from; i < end; i += step) body()` with i32 locals; `end` is read each iteration. */
-  forRange(i: Local, from: () => void, end: () => void, step: number, body: () => void): this {
-    from();
-    this.set(i);
-    return this.block(() => {
-      this.loop(() => {
-        this.get(i);
-        end();
-        this.op(0x4f); // i32.ge_u
-        this.brIf(1);
-        body();
-        this.get(i).i32(step).i32Add().set(i).br(0);
-      });
-    });
-  }
 
   // ---- i32
   i32Add(): this {
     return this.op(0x6a);
   }
-  i32Sub(): this {
-    return this.op(0x6b);
-  }
   i32Mul(): this {
     return this.op(0x6c);
-  }
-  i32Shl(): this {
-    return this.op(0x74);
-  }
-  i32ShrU(): this {
-    return this.op(0x76);
-  }
-  i32And(): this {
-    return this.op(0x71);
-  }
-  i32Eqz(): this {
-    return this.op(0x45);
-  }
-  i32LtU(): this {
-    return this.op(0x49);
   }
   i32GeU(): this {
     return this.op(0x4f);
@@ -203,35 +146,8 @@ export class FunctionBuilder {
   }
 
   // ---- scalar floats
-  f32Load(offset = 0): this {
-    return this.op(0x2a).memarg(ALIGN.f32, offset);
-  }
   f64Load(offset = 0): this {
     return this.op(0x2b).memarg(ALIGN.f64, offset);
-  }
-  f32Store(offset = 0): this {
-    return this.op(0x38).memarg(ALIGN.f32, offset);
-  }
-  f64Store(offset = 0): this {
-    return this.op(0x39).memarg(ALIGN.f64, offset);
-  }
-  f64Add(): this {
-    return this.op(0xa0);
-  }
-  f64Sub(): this {
-    return this.op(0xa1);
-  }
-  f64Mul(): this {
-    return this.op(0xa2);
-  }
-  f64Div(): this {
-    return this.op(0xa3);
-  }
-  f32DemoteF64(): this {
-    return this.op(0xb6);
-  }
-  f64PromoteF32(): this {
-    return this.op(0xbb);
   }
 
   // ---- SIMD (v128)
@@ -245,12 +161,6 @@ export class FunctionBuilder {
   v128Load64Zero(offset = 0): this {
     return this.simd(0x5d).memarg(ALIGN.v64, offset);
   }
-  /** Stores the low 8 bytes (lane 0 of an i64x2 view). */
-  v128Store64Lane0(offset = 0): this {
-    this.simd(0x5b).memarg(ALIGN.v64, offset);
-    this.code.push(0);
-    return this;
-  }
   /** Lanes from two vectors: result byte k = concat(a, b)[lanes[k]]. */
   i8x16Shuffle(lanes: readonly number[]): this {
     if (lanes.length !== 16 || lanes.some((l) => l < 0 || l > 31)) throw new RangeError('shuffle lanes');
@@ -260,11 +170,6 @@ export class FunctionBuilder {
   }
   f64x2Splat(): this {
     return this.simd(0x14);
-  }
-  f64x2ExtractLane(lane: 0 | 1): this {
-    this.simd(0x21);
-    this.code.push(lane);
-    return this;
   }
   /** b < a ? b : a, lane-wise (JavaScript `<`: a NaN or an equal pair keeps the first operand). */
   f32x4Pmin(): this {

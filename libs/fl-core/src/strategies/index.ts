@@ -1,5 +1,4 @@
 export { fedMedian, fedTrimmedAvg } from './coordinate-wise';
-export { kernelsAvailable } from '../kernels/runtime';
 export { FedAvgAccumulator, fedAvg } from './fedavg';
 export { bulyan, krum, KrumDistances, multiKrum, type SelectionAggregate } from './krum';
 export {

@@ -1,4 +1,4 @@
-import { SimdDistances } from '../kernels/distances';
+import { distancesFit, squaredDistancesSimd } from '../kernels/distances';
 import { kernelsAvailable } from '../kernels/runtime';
 import { medianOfSorted } from './coordinate-wise';
 import { weightedMeanOf } from './fedavg';
@@ -43,10 +43,10 @@ export function squaredDistance(a: readonly Float32Array[], b: readonly Float32A
 export class KrumDistances {
   private readonly models: (readonly Float32Array[])[] = [];
   private readonly rows: number[][] = [];
-  private readonly simd: SimdDistances | undefined;
+  private readonly simd: boolean;
 
   constructor(options: ImplementationOptions = {}) {
-    this.simd = (options.implementation ?? 'simd') === 'simd' && kernelsAvailable() ? new SimdDistances() : undefined;
+    this.simd = (options.implementation ?? 'simd') === 'simd' && kernelsAvailable();
   }
 
   get count(): number {
@@ -55,8 +55,8 @@ export class KrumDistances {
 
   add(tensors: readonly Float32Array[]): void {
     const row =
-      this.simd && SimdDistances.fits(this.models.length)
-        ? this.simd.distances(tensors, this.models)
+      this.simd && distancesFit(this.models.length)
+        ? squaredDistancesSimd(tensors, this.models)
         : this.models.map((model) => squaredDistance(tensors, model));
     row.forEach((d, j) => this.rows[j].push(d));
     row.push(0);

@@ -1,4 +1,4 @@
-import { FOLD_MAX, FOLD_TABLE_WEIGHTS } from '../abi';
+import { FOLD_MAX, FOLD_TABLE_WEIGHTS, foldName, type FoldEnd, type FoldStart } from '../abi';
 import { ModuleBuilder, type FunctionBuilder, type Local } from '../wasm-assembler';
 
 /**
@@ -8,9 +8,8 @@ import { ModuleBuilder, type FunctionBuilder, type Local } from '../wasm-assembl
  * Conventions: every pointer is a byte offset into the one imported memory; `groups` counts groups of 4
  * float32 coordinates (callers pad tensors to a multiple of 4); float32 values are widened to float64 before
  * any arithmetic, and every float64 operation is the one the JavaScript reference performs, in the same
- * order, so the results are the same bits.
+ * order, so the results are the same bits — but for squaredDistances, which sums in 8 interleaved parts.
  */
-
 
 /** Byte shuffle that moves the high 8 bytes of a vector to the low half (to widen float32 lanes 2 and 3). */
 const HIGH_TO_LOW = [8, 9, 10, 11, 12, 13, 14, 15, 0, 1, 2, 3, 4, 5, 6, 7];
@@ -37,69 +36,56 @@ function endOfGroups(f: FunctionBuilder, base: Local, groups: Local, bytesPerGro
 }
 
 /**
- * fold<k>(acc, table, groups): acc[i] += w₀·s₀[i] + w₁·s₁[i] + … (left to right), for 4·groups coordinates.
+ * fold_<start>_<end>_<k>(acc, table, groups, divisor, out), for 4·groups coordinates i:
+ *   s = (start 'acc' ? acc[i] : 0) + w₀·s₀[i] + w₁·s₁[i] + … + w_{k−1}·s_{k−1}[i]   (float64, left to right)
+ *   end 'sum':    acc[i] = s
+ *   end 'mean64': acc[i] = s / divisor
+ *   end 'mean32': float32 out[i] = round(s / divisor)   (out may be acc itself: out[i] sits at or below acc[i]'s
+ *                 bytes, and each group of acc is read before its output is written)
  * acc is float64; table holds k source pointers (i32, float32 data) then, at FOLD_TABLE_WEIGHTS, k float64
- * weights. The running sum stays in registers across the k sources: one read and one write of acc per call.
+ * weights. The running sum stays in registers across the k sources: acc is read and written once per call.
  */
-function fold(m: ModuleBuilder, k: number): void {
-  m.func(`fold${k}`, ['i32', 'i32', 'i32'], [], (f) => {
-    const [acc, table, groups] = [f.param(0), f.param(1), f.param(2)];
+function fold(m: ModuleBuilder, start: FoldStart, end: FoldEnd, k: number): void {
+  m.func(foldName(start, end, k), ['i32', 'i32', 'i32', 'f64', 'i32'], [], (f) => {
+    const [acc, table, groups, divisor, out] = [f.param(0), f.param(1), f.param(2), f.param(3), f.param(4)];
     const src = Array.from({ length: k }, () => f.local('i32'));
     const weight = Array.from({ length: k }, () => f.local('v128'));
-    const lo = f.local('v128');
-    const hi = f.local('v128');
+    const [lo, hi, d] = [f.local('v128'), f.local('v128'), f.local('v128')];
     const off = f.local('i32');
     for (let j = 0; j < k; j++) {
-      f.get(table).i32Load(4 * j).set(src[j]!);
-      f.get(table).f64Load(FOLD_TABLE_WEIGHTS + 8 * j).f64x2Splat().set(weight[j]!);
+      f.get(table).i32Load(4 * j).set(src[j]);
+      f.get(table).f64Load(FOLD_TABLE_WEIGHTS + 8 * j).f64x2Splat().set(weight[j]);
     }
-    const end = f.local('i32');
-    f.get(groups).i32(16).i32Mul().set(end);
+    f.get(divisor).f64x2Splat().set(d);
+    const stop = f.local('i32');
+    f.get(groups).i32(16).i32Mul().set(stop);
     f.i32(0).set(off);
-    whileBelow(f, off, end, 16, () => {
-      f.get(acc).v128Load(0).set(lo);
-      f.get(acc).v128Load(16).set(hi);
-      for (let j = 0; j < k; j++) {
-        f.get(lo).get(src[j]!).get(off).i32Add().v128Load64Zero(0).f64x2PromoteLow().get(weight[j]!).f64x2Mul().f64x2Add().set(lo);
-        f.get(hi).get(src[j]!).get(off).i32Add().v128Load64Zero(8).f64x2PromoteLow().get(weight[j]!).f64x2Mul().f64x2Add().set(hi);
+    whileBelow(f, off, stop, 16, () => {
+      if (start === 'acc') {
+        f.get(acc).v128Load(0).set(lo);
+        f.get(acc).v128Load(16).set(hi);
+      } else {
+        f.f64(0).f64x2Splat().set(lo);
+        f.f64(0).f64x2Splat().set(hi);
       }
-      f.get(acc).get(lo).v128Store(0);
-      f.get(acc).get(hi).v128Store(16);
+      for (let j = 0; j < k; j++) {
+        f.get(lo).get(src[j]).get(off).i32Add().v128Load64Zero(0).f64x2PromoteLow().get(weight[j]).f64x2Mul().f64x2Add().set(lo);
+        f.get(hi).get(src[j]).get(off).i32Add().v128Load64Zero(8).f64x2PromoteLow().get(weight[j]).f64x2Mul().f64x2Add().set(hi);
+      }
+      if (end === 'sum') {
+        f.get(acc).get(lo).v128Store(0);
+        f.get(acc).get(hi).v128Store(16);
+      } else if (end === 'mean64') {
+        f.get(acc).get(lo).get(d).f64x2Div().v128Store(0);
+        f.get(acc).get(hi).get(d).f64x2Div().v128Store(16);
+      } else {
+        f.get(out);
+        f.get(lo).get(d).f64x2Div().f32x4Demote();
+        f.get(hi).get(d).f64x2Div().f32x4Demote();
+        f.i8x16Shuffle(JOIN_LOWS).v128Store(0);
+        f.get(out).i32(16).i32Add().set(out);
+      }
       f.get(acc).i32(32).i32Add().set(acc);
-    });
-  });
-}
-
-/** divide(acc, groups, divisor): acc[i] = acc[i] / divisor (float64, in place). */
-function divide(m: ModuleBuilder): void {
-  m.func('divide', ['i32', 'i32', 'f64'], [], (f) => {
-    const [acc, groups, divisor] = [f.param(0), f.param(1), f.param(2)];
-    const d = f.local('v128');
-    f.get(divisor).f64x2Splat().set(d);
-    const end = endOfGroups(f, acc, groups, 32);
-    whileBelow(f, acc, end, 16, () => {
-      f.get(acc).get(acc).v128Load(0).get(d).f64x2Div().v128Store(0);
-    });
-  });
-}
-
-/**
- * divideToFloat32(acc, groups, divisor): float32 out[i] = round(acc[i] / divisor), written over the start of
- * acc itself (out[i] at acc + 4i; each group is read before anything at or above it is written).
- */
-function divideToFloat32(m: ModuleBuilder): void {
-  m.func('divideToFloat32', ['i32', 'i32', 'f64'], [], (f) => {
-    const [acc, groups, divisor] = [f.param(0), f.param(1), f.param(2)];
-    const d = f.local('v128');
-    const out = f.local('i32');
-    const lo = f.local('v128');
-    f.get(divisor).f64x2Splat().set(d);
-    f.get(acc).set(out);
-    const end = endOfGroups(f, acc, groups, 32);
-    whileBelow(f, acc, end, 32, () => {
-      f.get(acc).v128Load(0).get(d).f64x2Div().f32x4Demote().set(lo);
-      f.get(out).get(lo).get(acc).v128Load(16).get(d).f64x2Div().f32x4Demote().i8x16Shuffle(JOIN_LOWS).v128Store(0);
-      f.get(out).i32(16).i32Add().set(out);
     });
   });
 }
@@ -108,6 +94,7 @@ function divideToFloat32(m: ModuleBuilder): void {
  * compareExchange(rows, table, count, groups): runs a comparator network over columns of float32 rows.
  * table holds `count` pairs (i32 a, i32 b) of byte offsets from `rows`, a < b as wires; for each pair, in
  * order, and each of the 4·groups lanes: if row_b < row_a, swap them (JavaScript `<`: equal values stay).
+ * groups must be even (two groups per iteration).
  */
 function compareExchange(m: ModuleBuilder): void {
   m.func('compareExchange', ['i32', 'i32', 'i32', 'i32'], [], (f) => {
@@ -115,19 +102,22 @@ function compareExchange(m: ModuleBuilder): void {
     const a = f.local('i32');
     const b = f.local('i32');
     const endA = f.local('i32');
-    const va = f.local('v128');
-    const vb = f.local('v128');
+    const [va, vb, wa, wb] = [f.local('v128'), f.local('v128'), f.local('v128'), f.local('v128')];
     const tableEnd = endOfGroups(f, table, count, 8);
     whileBelow(f, table, tableEnd, 8, () => {
       f.get(rows).get(table).i32Load(0).i32Add().set(a);
       f.get(rows).get(table).i32Load(4).i32Add().set(b);
       f.get(a).get(groups).i32(16).i32Mul().i32Add().set(endA);
-      whileBelow(f, a, endA, 16, () => {
+      whileBelow(f, a, endA, 32, () => {
         f.get(a).v128Load(0).set(va);
         f.get(b).v128Load(0).set(vb);
+        f.get(a).v128Load(16).set(wa);
+        f.get(b).v128Load(16).set(wb);
         f.get(a).get(va).get(vb).f32x4Pmin().v128Store(0); // vb < va ? vb : va
         f.get(b).get(vb).get(va).f32x4Pmax().v128Store(0); // vb < va ? va : vb
-        f.get(b).i32(16).i32Add().set(b);
+        f.get(a).get(wa).get(wb).f32x4Pmin().v128Store(16);
+        f.get(b).get(wb).get(wa).f32x4Pmax().v128Store(16);
+        f.get(b).i32(32).i32Add().set(b);
       });
     });
   });
@@ -204,31 +194,31 @@ function meanOfRows(m: ModuleBuilder): void {
 
 /**
  * squaredDistances(x, rows, count, stride, groups, sums): for each of `count` rows (float32, `stride` bytes
- * apart), adds Σ (x − row)² over 4·groups coordinates to that row's 4 float64 partial sums at sums + 32·r
- * (lane l accumulates coordinates ≡ l mod 4). Differences and squares in float64, as the reference.
+ * apart), adds Σ (x − row)² over 4·groups coordinates to that row's 8 float64 partial sums at sums + 64·r
+ * (part p accumulates the coordinates ≡ p mod 8: independent sums keep the adds from waiting on each other).
+ * Differences and squares in float64, as the reference. groups must be even.
  */
 function squaredDistances(m: ModuleBuilder): void {
   m.func('squaredDistances', ['i32', 'i32', 'i32', 'i32', 'i32', 'i32'], [], (f) => {
     const [x, rows, count, stride, groups, sums] = [f.param(0), f.param(1), f.param(2), f.param(3), f.param(4), f.param(5)];
-    const [lo, hi, d] = [f.local('v128'), f.local('v128'), f.local('v128')];
+    const parts = [f.local('v128'), f.local('v128'), f.local('v128'), f.local('v128')];
+    const d = f.local('v128');
     const [xp, yp, xEnd, r] = [f.local('i32'), f.local('i32'), f.local('i32'), f.local('i32')];
     f.get(x).get(groups).i32(16).i32Mul().i32Add().set(xEnd);
     f.i32(0).set(r);
     whileBelow(f, r, count, 1, () => {
-      f.get(sums).v128Load(0).set(lo);
-      f.get(sums).v128Load(16).set(hi);
+      parts.forEach((p, i) => f.get(sums).v128Load(16 * i).set(p));
       f.get(x).set(xp);
       f.get(rows).set(yp);
-      whileBelow(f, xp, xEnd, 16, () => {
-        f.get(xp).v128Load64Zero(0).f64x2PromoteLow().get(yp).v128Load64Zero(0).f64x2PromoteLow().f64x2Sub().set(d);
-        f.get(lo).get(d).get(d).f64x2Mul().f64x2Add().set(lo);
-        f.get(xp).v128Load64Zero(8).f64x2PromoteLow().get(yp).v128Load64Zero(8).f64x2PromoteLow().f64x2Sub().set(d);
-        f.get(hi).get(d).get(d).f64x2Mul().f64x2Add().set(hi);
-        f.get(yp).i32(16).i32Add().set(yp);
+      whileBelow(f, xp, xEnd, 32, () => {
+        parts.forEach((p, i) => {
+          f.get(xp).v128Load64Zero(8 * i).f64x2PromoteLow().get(yp).v128Load64Zero(8 * i).f64x2PromoteLow().f64x2Sub().set(d);
+          f.get(p).get(d).get(d).f64x2Mul().f64x2Add().set(p);
+        });
+        f.get(yp).i32(32).i32Add().set(yp);
       });
-      f.get(sums).get(lo).v128Store(0);
-      f.get(sums).get(hi).v128Store(16);
-      f.get(sums).i32(32).i32Add().set(sums);
+      parts.forEach((p, i) => f.get(sums).get(p).v128Store(16 * i));
+      f.get(sums).i32(64).i32Add().set(sums);
       f.get(rows).get(stride).i32Add().set(rows);
     });
   });
@@ -237,9 +227,11 @@ function squaredDistances(m: ModuleBuilder): void {
 /** The kernels module: functions over one imported, non-shared memory `env.memory`. */
 export function buildKernels(): Uint8Array {
   const m = new ModuleBuilder({ module: 'env', name: 'memory', minPages: 1, maxPages: 65536, shared: false });
-  for (let k = 1; k <= FOLD_MAX; k++) fold(m, k);
-  divide(m);
-  divideToFloat32(m);
+  for (const start of ['acc', 'zero'] as const) {
+    for (const end of ['sum', 'mean64', 'mean32'] as const) {
+      for (let k = start === 'acc' ? 0 : 1; k <= FOLD_MAX; k++) fold(m, start, end, k);
+    }
+  }
   compareExchange(m);
   meanOfTwo(m);
   meanOfRows(m);
