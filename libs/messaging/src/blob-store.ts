@@ -216,6 +216,7 @@ export class BlobStore {
       const early = new Map<number, Uint8Array>();
       const maxEarly = Math.max(64, 2 * batchChunks);
       let seq = manifest.firstSeq;
+      let emptyAnswers = 0;
       const take = (data: Uint8Array) => {
         hash.update(data);
         size += data.length;
@@ -249,6 +250,13 @@ export class BlobStore {
           if (next === manifest.chunks) break;
         }
         if (got === 0 && next < manifest.chunks) {
+          // An empty answer under load is not proof of loss: ask the stream how many chunks it holds.
+          const info = await this.connection.jsm.streams.info(this.options.stream, { subjects_filter: subject });
+          const stored = info.state.subjects?.[subject] ?? 0;
+          if (stored >= manifest.chunks && emptyAnswers++ < 3) {
+            await new Promise((r) => setTimeout(r, 200 * emptyAnswers));
+            continue;
+          }
           const which = next === manifest.chunks - 1 ? `chunk ${next}` : `chunk ${next} and later ones`;
           throw new BlobCorruptedError(blobId, `${which} of ${manifest.chunks} missing`);
         }

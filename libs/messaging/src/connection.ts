@@ -36,7 +36,8 @@ export class JetStreamConnection {
     } catch (err) {
       throw new Error(`cannot connect to NATS at ${servers.join(',')} as ${options.name}: ${(err as Error).message}`);
     }
-    const timeout = options.apiTimeoutMs ?? 10_000;
+    // Generous: on a busy machine moving large blobs, JetStream answers can take seconds.
+    const timeout = options.apiTimeoutMs ?? 30_000;
     const jsm = await jetstreamManager(nc, { timeout }).catch((err: Error) => {
       void nc.close();
       throw new Error(`NATS at ${servers.join(',')} has no JetStream enabled (or it is not ready): ${err.message}`);

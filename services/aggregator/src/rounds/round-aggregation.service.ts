@@ -40,6 +40,8 @@ export class RoundAggregationService {
   private readonly logger = new Logger('RoundAggregation');
   private readonly publisher: JetStreamPublisher;
   private readonly rounds = new Map<string, Promise<OpenRound>>();
+  /** Update blobs fetched at once: more only splits the same bandwidth and memory, and times out on a busy host. */
+  private readonly downloads = new Limiter(2);
   private experiments: KvState<ExperimentState> | undefined;
 
   constructor(
@@ -144,7 +146,7 @@ export class RoundAggregationService {
   private async fold(round: OpenRound, u: ModelUpdate, ref: BlobRef): Promise<void> {
     let tensors: WeightTensor[];
     try {
-      tensors = decodeWeights(await this.blobs.getBytes(ref));
+      tensors = decodeWeights(await this.downloads.run(() => this.blobs.getBytes(ref)));
     } catch (err) {
       if (err instanceof BlobNotFoundError) throw new UpdateRejection(RejectReason.REJECT_REASON_BLOB_MISSING, `update from centre ${u.centreId}: ${err.message}`);
       if (err instanceof BlobCorruptedError) throw new UpdateRejection(RejectReason.REJECT_REASON_DIGEST_MISMATCH, `update from centre ${u.centreId}: ${err.message}`);
@@ -234,4 +236,23 @@ function untilDoneOrAborted(done: Promise<void>, signal: AbortSignal | undefined
       },
     );
   });
+}
+
+/** Runs at most `limit` tasks at once, the others wait their turn in order. */
+class Limiter {
+  private active = 0;
+  private readonly queue: (() => void)[] = [];
+
+  constructor(private readonly limit: number) {}
+
+  async run<T>(task: () => Promise<T>): Promise<T> {
+    if (this.active >= this.limit) await new Promise<void>((resolve) => this.queue.push(resolve));
+    this.active++;
+    try {
+      return await task();
+    } finally {
+      this.active--;
+      this.queue.shift()?.();
+    }
+  }
 }
