@@ -180,6 +180,21 @@ export class BlobStore {
     }
   }
 
+  /**
+   * Stores the bytes under `blobId` unless a blob with that id exists, and returns its reference
+   * either way. With ids derived from the fact (task, round), a step retried after a crash finds
+   * what it stored before instead of storing it twice.
+   */
+  async putOnce(blobId: string, bytes: Uint8Array): Promise<BlobRef> {
+    try {
+      const m = await this.manifest(blobId);
+      return { blobId, sha256: m.sha256, sizeBytes: m.sizeBytes };
+    } catch (err) {
+      if (!(err instanceof BlobNotFoundError)) throw err;
+    }
+    return this.put(bytes, { blobId });
+  }
+
   /** The manifest, or BlobNotFoundError. */
   async manifest(blobId: string): Promise<BlobManifest> {
     try {

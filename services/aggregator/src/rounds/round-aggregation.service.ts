@@ -10,7 +10,6 @@ import {
   type ExperimentState,
   type ModelUpdate,
   type RoundClose,
-  type StoredBlobRef,
 } from '@fedledger/contracts';
 import { decodeWeights, encodeWeights, WeightFormatError, type WeightTensor } from '@fedledger/fl-core';
 import {
@@ -79,8 +78,9 @@ export class RoundAggregationService {
     const started = Date.now();
     const { weights, state: optimiserState } = round.accumulator.finish();
     const tensors: WeightTensor[] = round.global.map((g, i) => ({ name: g.name, shape: g.shape, data: weights[i]! }));
-    const aggregate = await this.storeOnce(`a${digest(`${cmd.experimentId}/${cmd.round}`)}`, encodeWeights(tensors));
-    const strategyState = optimiserState ? await this.storeOnce(`s${digest(`${cmd.experimentId}/${cmd.round}`)}`, optimiserState) : undefined;
+    // Ids from the round: after a crash the same aggregate is found again instead of stored twice.
+    const aggregate = await this.blobs.putOnce(`a${digest(`${cmd.experimentId}/${cmd.round}`)}`, encodeWeights(tensors));
+    const strategyState = optimiserState ? await this.blobs.putOnce(`s${digest(`${cmd.experimentId}/${cmd.round}`)}`, optimiserState) : undefined;
     const results = [...round.folded.entries()].sort(([a], [b]) => (a < b ? -1 : 1)).map(([centreId, f]) => ({ centreId, ...f }));
     const message = RoundAggregated.create({
       experimentId: cmd.experimentId,
@@ -201,17 +201,6 @@ export class RoundAggregationService {
   private async experimentState(id: string): Promise<ExperimentState | undefined> {
     this.experiments ??= await KvState.open(this.connection, { bucket: kvBuckets.experiments, codec: jsonCodec<ExperimentState>('ExperimentState'), history: 10 });
     return (await this.experiments.get(id))?.value;
-  }
-
-  /** Deterministic ids: after a crash the same aggregate is found again instead of stored twice. */
-  private async storeOnce(blobId: string, bytes: Uint8Array): Promise<StoredBlobRef> {
-    try {
-      const m = await this.blobs.manifest(blobId);
-      return { blobId, sha256: m.sha256, sizeBytes: m.sizeBytes };
-    } catch (err) {
-      if (!(err instanceof BlobNotFoundError)) throw err;
-    }
-    return this.blobs.put(bytes, { blobId });
   }
 }
 

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { ModelUpdate, subjects, TaskKind, type TrainingTask } from '@fedledger/contracts';
 import { decodeWeights, encodeWeights } from '@fedledger/fl-core';
-import { BlobNotFoundError, BlobStore, JetStreamPublisher, JetStreamConnection, PoisonMessageError, type BlobRef } from '@fedledger/messaging';
+import { BlobStore, JetStreamPublisher, JetStreamConnection, PoisonMessageError } from '@fedledger/messaging';
 import { SERVICE_CONFIG } from '@fedledger/service-kit';
 import { IncompatibleJobError, type Trainer, type TrainingJob, type TrainingResult } from '@fedledger/training';
 import type { CentreAgentConfig } from '../../service';
@@ -62,7 +62,8 @@ export class RunTrainingTask {
         learningRate: task.learningRate,
         proximalMu: task.strategy?.proximalMu ?? 0,
       });
-      const weights = await this.storeOnce(task, encodeWeights(result.weights));
+      // The blob id comes from the task, so a task retried after a crash reuses a blob stored before it.
+      const weights = await this.blobs.putOnce(`u${createHash('sha256').update(`${task.taskId}/${task.centreId}`).digest('hex').slice(0, 40)}`, encodeWeights(result.weights));
       const trainDurationMs = Date.now() - started;
       const update = ModelUpdate.create({
         experimentId: task.experimentId,
@@ -94,15 +95,4 @@ export class RunTrainingTask {
     }
   }
 
-  /** The update blob's id comes from the task, so a retried task reuses a blob stored before a crash. */
-  private async storeOnce(task: TrainingTask, bytes: Uint8Array): Promise<BlobRef> {
-    const blobId = `u${createHash('sha256').update(`${task.taskId}/${task.centreId}`).digest('hex').slice(0, 40)}`;
-    try {
-      const m = await this.blobs.manifest(blobId);
-      return { blobId, sha256: m.sha256, sizeBytes: m.sizeBytes };
-    } catch (err) {
-      if (!(err instanceof BlobNotFoundError)) throw err;
-    }
-    return this.blobs.put(bytes, { blobId });
-  }
 }
