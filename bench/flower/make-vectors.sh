@@ -6,10 +6,5 @@
 # Creates a virtualenv in bench/.venv (git-ignored) with the pinned flwr and numpy of requirements.txt on first
 # use, then runs make_vectors.py. Same versions, same seeds -> same JSON.
 set -euo pipefail
-here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-venv="$here/../.venv"
-if [ ! -x "$venv/bin/python" ]; then
-  python3 -m venv "$venv"
-fi
-"$venv/bin/pip" install --quiet --disable-pip-version-check -r "$here/requirements.txt"
+source "$(dirname "${BASH_SOURCE[0]}")/venv.sh"
 exec "$venv/bin/python" "$here/make_vectors.py"

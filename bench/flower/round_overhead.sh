@@ -8,10 +8,5 @@
 # log locations on stderr. Creates the virtualenv bench/.venv (git-ignored) with the pinned versions of
 # requirements.txt on first use, as make-vectors.sh does. See round_overhead.py for how it works.
 set -euo pipefail
-here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-venv="$here/../.venv"
-if [ ! -x "$venv/bin/python" ]; then
-  python3 -m venv "$venv"
-fi
-"$venv/bin/pip" install --quiet --disable-pip-version-check -r "$here/requirements.txt"
+source "$(dirname "${BASH_SOURCE[0]}")/venv.sh"
 exec "$venv/bin/python" "$here/round_overhead.py" "$@"
