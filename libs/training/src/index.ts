@@ -4,3 +4,4 @@ export { TfjsTrainer } from './tfjs/tfjs-trainer';
 export { ARCHITECTURES, architecture, initialWeightsOf, type ModelArchitecture } from './tfjs/architectures';
 export { initTfjs } from './tfjs/backend';
 export { exportTfjsModel, type TfjsModelFiles } from './tfjs/export';
+export { modelNames, modelSpec, registerModel, type ModelBuildOptions, type ModelSpec } from './models';
