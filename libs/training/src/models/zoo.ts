@@ -40,6 +40,6 @@ export function modelNames(): string[] {
 }
 
 /** A seeded Glorot-uniform initialiser; `offset` tells the layers of one model apart. */
-export function seededGlorot(seed: number | undefined, offset: number): tf.initializers.Initializer {
+export function seededGlorot(seed: number | undefined, offset: number): ReturnType<typeof tf.initializers.glorotUniform> {
   return tf.initializers.glorotUniform({ seed: (seed ?? 1) * 1000 + offset });
 }
