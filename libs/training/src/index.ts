@@ -5,3 +5,4 @@ export { ARCHITECTURES, architecture, initialWeightsOf, type ModelArchitecture }
 export { initTfjs } from './tfjs/backend';
 export { exportTfjsModel, type TfjsModelFiles } from './tfjs/export';
 export { modelNames, modelSpec, registerModel, type ModelBuildOptions, type ModelSpec } from './models';
+export * from './preprocess';

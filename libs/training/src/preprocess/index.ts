@@ -13,5 +13,24 @@ export {
   type LearnLandmarksOptions,
 } from './histogram';
 export { DEFAULT_NORMALISATION, normaliseInPlace, preprocessBatch, preprocessImage, type Normalisation, type PreprocessOptions } from './normalise';
+export {
+  DEFAULT_AUGMENT,
+  applyAugmentation,
+  augment,
+  augmentBatch,
+  flipHorizontal,
+  sampleAugmentation,
+  type AugmentOptions,
+  type AugmentParams,
+} from './augment';
+export {
+  LOSS_EPSILON,
+  binaryMetrics,
+  weightedMean,
+  type BinaryMetrics,
+  type MetricsSummary,
+  type NullableMetric,
+  type WeightedMetrics,
+} from './metrics';
 export { createRandomSource, deriveSeed, type RandomSource } from './random';
 export type { Image2D, Size2D } from './types';
