@@ -45,11 +45,12 @@ const BASELINES = ['naiveFedavg', 'sortMedian', 'sortTrimmed', 'naiveKrum'];
 
 type Competitor = readonly [name: string, run: (updates: CentreUpdate[]) => void];
 
-function aggregateWith(config: StrategyConfig) {
+/** Through createStrategy as the aggregator drives it, the result written into preallocated arrays as memcpy's is. */
+function aggregateWith(config: StrategyConfig, out: Float32Array[]) {
   return (updates: CentreUpdate[]) => {
     const round = createStrategy(config).begin(1, updates[0]!.tensors);
     for (const u of updates) round.add(u);
-    round.finish();
+    round.finish(out);
   };
 }
 
@@ -68,6 +69,7 @@ export async function run(args: string[]): Promise<Record<string, unknown>> {
   const centresList = values.centres.split(',').map(Number);
   const lengths = tensorLengths(params);
   const model = new Float32Array(params);
+  const out = lengths.map((n) => new Float32Array(n));
 
   const all: Competitor[] = [
     // one thread copying every update into one preallocated model-sized array
@@ -91,11 +93,11 @@ export async function run(args: string[]): Promise<Record<string, unknown>> {
         acc.finish();
       },
     ],
-    ['fedavg', aggregateWith({ kind: 'fedavg' })],
+    ['fedavg', aggregateWith({ kind: 'fedavg' }, out)],
     ['sortMedian', (updates) => void fedMedian(updates, { implementation: 'reference' })],
-    ['fedmedian', aggregateWith({ kind: 'fedmedian' })],
+    ['fedmedian', aggregateWith({ kind: 'fedmedian' }, out)],
     ['sortTrimmed', (updates) => void fedTrimmedAvg(updates, 0.2, { implementation: 'reference' })],
-    ['trimmed', aggregateWith({ kind: 'fedtrimmedavg', beta: 0.2 })],
+    ['trimmed', aggregateWith({ kind: 'fedtrimmedavg', beta: 0.2 }, out)],
     // Krum's pairwise distances as the strategy computes them, each update against the earlier ones as it arrives
     [
       'naiveKrum',

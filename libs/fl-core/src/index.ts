@@ -1,4 +1,5 @@
 export {
+  allocateWeights,
   decodeWeights,
   encodeWeights,
   WEIGHTS_ALIGNMENT,

@@ -63,6 +63,19 @@ const describeShape = (shape: readonly number[]): string => `[${shape.join(',')}
 
 /** Encodes tensors, in the given order, into one FLW1 blob. */
 export function encodeWeights(tensors: readonly WeightTensor[]): Uint8Array {
+  return encode(tensors, true);
+}
+
+/**
+ * An FLW1 blob for tensors of these names and shapes with zeros for data, and its tensors as views on it:
+ * fill the views, store the bytes (the aggregator writes the round's mean there directly: no second copy).
+ */
+export function allocateWeights(layout: readonly Pick<WeightTensor, 'name' | 'shape'>[]): { bytes: Uint8Array; tensors: WeightTensor[] } {
+  const bytes = encode(layout, false);
+  return { bytes, tensors: decodeWeights(bytes) };
+}
+
+function encode(tensors: readonly (Pick<WeightTensor, 'name' | 'shape'> & { data?: Float32Array })[], withData: boolean): Uint8Array {
   requireLittleEndianHost();
   const names = new Set<string>();
   const entries = tensors.map((t, i) => {
@@ -80,12 +93,14 @@ export function encodeWeights(tensors: readonly WeightTensor[]): Uint8Array {
         throw new WeightFormatError(`${what}: shape ${describeShape(t.shape)} has an invalid dimension ${d}`);
       }
     }
-    if (!(t.data instanceof Float32Array)) throw new WeightFormatError(`${what}: data must be a Float32Array`);
     const count = elementCount(t.shape);
-    if (count !== t.data.length) {
-      throw new WeightFormatError(`${what}: shape ${describeShape(t.shape)} holds ${count} values but data has ${t.data.length}`);
+    if (withData) {
+      if (!(t.data instanceof Float32Array)) throw new WeightFormatError(`${what}: data must be a Float32Array`);
+      if (count !== t.data.length) {
+        throw new WeightFormatError(`${what}: shape ${describeShape(t.shape)} holds ${count} values but data has ${t.data.length}`);
+      }
     }
-    return { tensor: t, nameBytes, offset: 0 };
+    return { tensor: t, count, nameBytes, offset: 0 };
   });
 
   let headerLength = FIXED_HEADER;
@@ -93,7 +108,7 @@ export function encodeWeights(tensors: readonly WeightTensor[]): Uint8Array {
   let cursor = align(headerLength);
   for (const e of entries) {
     e.offset = cursor;
-    cursor = align(cursor + e.tensor.data.length * 4);
+    cursor = align(cursor + e.count * 4);
   }
   if (!Number.isSafeInteger(cursor)) throw new WeightFormatError(`weights of ${cursor} bytes are too large to encode`);
 
@@ -116,7 +131,7 @@ export function encodeWeights(tensors: readonly WeightTensor[]): Uint8Array {
     }
     view.setBigUint64(p, BigInt(e.offset), true);
     p += 8;
-    new Float32Array(out.buffer, e.offset, e.tensor.data.length).set(e.tensor.data);
+    if (e.tensor.data) new Float32Array(out.buffer, e.offset, e.count).set(e.tensor.data);
   }
   return out;
 }

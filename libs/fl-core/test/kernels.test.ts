@@ -3,6 +3,7 @@ import { buildKernels } from '../src/kernels/build/kernels-source';
 import { GENERATED_PATH, generatedSource } from '../src/kernels/build/generate';
 import { FOLD_MAX } from '../src/kernels/abi';
 import { SimdFold } from '../src/kernels/fold';
+import { FoldWorker } from '../src/kernels/fold-worker';
 import { oddEvenMergeSort, pruneTo, type Comparator } from '../src/kernels/networks';
 import { kernelsAvailable } from '../src/kernels/runtime';
 import {
@@ -125,28 +126,39 @@ describe('FedAvg on the kernels gives the reference bits', () => {
     expectSameBits(fast.meanFloat64(), reference.meanFloat64());
   });
 
-  it('whatever the batch (1 to FOLD_MAX updates per pass over the float64 sum)', () => {
+  it('whatever the batch (1 to FOLD_MAX updates per pass over the float64 sum), on the worker thread and inline', () => {
     const updates = updatesOf(11, 7);
     const expected = fedAvg(updates, { implementation: 'reference' });
     const lengths = LENGTHS;
     for (let batch = 1; batch <= FOLD_MAX; batch++) {
-      const fold = new SimdFold(lengths, batch);
-      const total = updates.reduce((s, u) => s + u.numExamples, 0);
-      for (const u of updates) fold.add(u.tensors, u.numExamples);
-      expectSameBits(fold.meanFloat32(total), expected);
+      for (const worker of [FoldWorker.get(), null]) {
+        const fold = new SimdFold(lengths, batch, worker);
+        const total = updates.reduce((s, u) => s + u.numExamples, 0);
+        for (const u of updates) fold.add(u.tensors, u.numExamples);
+        expectSameBits(fold.meanFloat32(total), expected);
+      }
     }
+    expect(FoldWorker.get()).not.toBeNull(); // the kernels ran on the worker thread above, as they do in the aggregator
   });
 
-  it('copies what it batches: an update modified after add() does not change the result', () => {
-    const updates = updatesOf(3, 9);
+  it('reads the updates and never writes them; writes the mean into given arrays', () => {
+    const updates = updatesOf(11, 9);
+    const before = updates.map((u) => u.tensors.map((t) => t.slice()));
     const expected = fedAvg(updates, { implementation: 'reference' });
     const acc = new FedAvgAccumulator(updates[0].tensors);
-    for (const u of updates) {
-      const copy = { numExamples: u.numExamples, tensors: u.tensors.map((t) => t.slice()) };
-      acc.add(copy);
-      copy.tensors.forEach((t) => t.fill(1e6));
-    }
-    expectSameBits(acc.finish(), expected);
+    for (const u of updates) acc.add(u);
+    const into = LENGTHS.map((n) => new Float32Array(n).fill(Number.NaN));
+    const result = acc.finish(into);
+    expect(result.every((r, t) => r === into[t])).toBe(true);
+    expectSameBits(into, expected);
+    updates.forEach((u, i) => expectSameBits(u.tensors, before[i]));
+  });
+
+  it('refuses output arrays that do not match the model', () => {
+    const updates = updatesOf(2, 3);
+    const acc = new FedAvgAccumulator(updates[0].tensors);
+    for (const u of updates) acc.add(u);
+    expect(() => acc.finish(LENGTHS.map((n) => new Float32Array(n + 1)))).toThrow(/output arrays of lengths/);
   });
 
   it('on kernel memory reused from an earlier round (stale contents), and with two rounds open at once', () => {

@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { FOLD_BATCH } from '../src/kernels/fold';
 import { join } from 'node:path';
 import {
   AggregationError,
@@ -172,12 +173,13 @@ describe('FedAvg', () => {
     }
   });
 
-  it('streams: keeps no reference to an update once it is folded in', () => {
+  it('streams: keeps no reference to an update once its batch (FOLD_BATCH updates) is folded in', () => {
     const first = u(2, [1, 1]);
     const acc = new FedAvgAccumulator(first.tensors);
     acc.add(first);
-    first.tensors[0].fill(1000); // the centre's buffer is reused for something else
-    acc.add(u(2, [3, 3]));
+    for (let i = 1; i < FOLD_BATCH; i++) acc.add(u(2, [1, 1]));
+    first.tensors[0].fill(1000); // folded: the centre's buffer may now be reused for something else
+    for (let i = 0; i < FOLD_BATCH; i++) acc.add(u(2, [3, 3]));
     expect(values(acc.finish())).toEqual([[2, 2]]);
   });
 

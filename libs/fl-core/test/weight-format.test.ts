@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { decodeWeights, encodeWeights, WEIGHTS_ALIGNMENT, WeightFormatError, type WeightTensor } from '../src';
+import { allocateWeights, decodeWeights, encodeWeights, WEIGHTS_ALIGNMENT, WeightFormatError, type WeightTensor } from '../src';
 
 const model: WeightTensor[] = [
   { name: 'conv1/kernel', shape: [3, 3, 1, 2], data: Float32Array.from({ length: 18 }, (_, i) => i / 10 - 0.9) },
@@ -75,6 +75,21 @@ describe('FLW1 weights format', () => {
     misaligned.set(blob, 3);
     const copied = decodeWeights(misaligned.subarray(3)); // Float32Array needs 4-byte alignment: one copy
     expect(Array.from(copied[1].data)).toEqual([0.5, -0.25]);
+  });
+
+  it('allocates a blob to be filled in place: same bytes as encoding the filled tensors', () => {
+    const layout = [
+      { name: 'conv/kernel', shape: [3, 3, 1, 5] },
+      { name: 'conv/bias', shape: [5] },
+      { name: 'scalar', shape: [] },
+    ];
+    const { bytes, tensors } = allocateWeights(layout);
+    expect(tensors.map((t) => [t.name, t.shape])).toEqual(layout.map((l) => [l.name, l.shape]));
+    expect(tensors.every((t) => t.data.every((v) => v === 0))).toBe(true);
+    tensors.forEach((t, i) => t.data.forEach((_, j) => (t.data[j] = i * 100 + j / 7)));
+    const filled = tensors.map((t) => ({ ...t, data: t.data.slice() }));
+    expect(Buffer.from(bytes).equals(Buffer.from(encodeWeights(filled)))).toBe(true);
+    expect(decodeWeights(bytes).map((t) => Array.from(t.data))).toEqual(filled.map((t) => Array.from(t.data)));
   });
 
   it('encodes an empty model', () => {

@@ -8,13 +8,13 @@ import { KERNELS_WASM_BASE64 } from './generated/kernels-wasm';
  */
 
 interface WasmMemory {
-  readonly buffer: ArrayBuffer;
+  readonly buffer: SharedArrayBuffer;
 }
 interface WasmApi {
   validate(bytes: Uint8Array): boolean;
   Module: new (bytes: Uint8Array) => object;
   Instance: new (module: object, imports: Record<string, Record<string, unknown>>) => { readonly exports: Record<string, unknown> };
-  Memory: new (descriptor: { initial: number; maximum: number }) => WasmMemory;
+  Memory: new (descriptor: { initial: number; maximum: number; shared: boolean }) => WasmMemory;
 }
 
 /** The runtime's WebAssembly API, if there is one. */
@@ -40,7 +40,7 @@ export const MAX_KERNEL_MEMORY = 2 ** 31 - WASM_PAGE;
 
 let compiled: object | null | undefined;
 
-function kernelsModule(): object | null {
+export function kernelsModule(): object | null {
   if (compiled !== undefined) return compiled;
   const wasm = webAssembly();
   const bytes = Uint8Array.from(Buffer.from(KERNELS_WASM_BASE64, 'base64'));
@@ -61,6 +61,8 @@ export class KernelInstance {
   readonly f32: Float32Array;
   readonly f64: Float64Array;
   readonly i32: Int32Array;
+  /** The shared linear memory (a worker thread can instantiate the kernels over it). */
+  readonly memory: WasmMemory;
 
   constructor(bytes: number) {
     const wasm = webAssembly();
@@ -69,7 +71,8 @@ export class KernelInstance {
     if (bytes > MAX_KERNEL_MEMORY) throw new RangeError(`kernel memory of ${bytes} bytes exceeds ${MAX_KERNEL_MEMORY}`);
     const pages = Math.max(1, Math.ceil(bytes / WASM_PAGE));
     this.bytes = pages * WASM_PAGE;
-    const memory = new wasm.Memory({ initial: pages, maximum: pages });
+    const memory = new wasm.Memory({ initial: pages, maximum: pages, shared: true });
+    this.memory = memory;
     const { exports } = new wasm.Instance(module, { env: { memory } });
     const fn = (name: string) => exports[name] as Fn;
     this.kernels = {

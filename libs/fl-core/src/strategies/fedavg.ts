@@ -12,15 +12,16 @@ import { AggregationError, checkUpdate, checkUpdates, tensorLengths, type Centre
  * changes the result only by float64 rounding (far below the final float32 rounding).
  *
  * Two engines give the same bits: the JavaScript reference below (one float64 copy of the model) and the
- * WebAssembly SIMD fold (`kernels/fold.ts`: the float64 sum plus FOLD_BATCH − 1 float32 copies of the
- * model, updates folded in batches so the sum is read and written once per batch).
+ * WebAssembly SIMD fold (`kernels/fold.ts`: updates folded in batches of FOLD_BATCH, so the float64 sum is
+ * read and written once per batch, and not at all in a round of at most FOLD_BATCH updates). The SIMD fold
+ * keeps a reference to the updates of the current batch: their arrays must not change before `finish`.
  */
 
 /** The float64 running sum behind a FedAvgAccumulator. */
 interface SumEngine {
   add(tensors: readonly Float32Array[], numExamples: number): void;
   meanFloat64(total: number): Float64Array[];
-  meanFloat32(total: number): Float32Array[];
+  meanFloat32(total: number, out?: readonly Float32Array[]): Float32Array[];
 }
 
 /** The reference: one float64 array per tensor, `sum[i] += w[i] * n` update after update. */
@@ -44,8 +45,19 @@ class ReferenceSum implements SumEngine {
     return this.sums;
   }
 
-  meanFloat32(total: number): Float32Array[] {
-    return this.meanFloat64(total).map((m) => new Float32Array(m));
+  meanFloat32(total: number, out?: readonly Float32Array[]): Float32Array[] {
+    return this.meanFloat64(total).map((m, t) => {
+      if (!out) return new Float32Array(m);
+      out[t].set(m);
+      return out[t];
+    });
+  }
+}
+
+/** Output arrays must have the model's tensor lengths. */
+export function checkOutput(out: readonly Float32Array[], lengths: readonly number[]): void {
+  if (out.length !== lengths.length || out.some((o, t) => !(o instanceof Float32Array) || o.length !== lengths[t])) {
+    throw new AggregationError(`output arrays of lengths [${out.map((o) => o.length).join(',')}] do not match the model's tensors [${lengths.join(',')}]`);
   }
 }
 
@@ -93,10 +105,14 @@ export class FedAvgAccumulator {
     return this.engine.meanFloat64(this.examples);
   }
 
-  /** The weighted mean, rounded once to float32. Ends the accumulator. */
-  finish(): Float32Array[] {
+  /**
+   * The weighted mean, rounded once to float32, into `out` when given (one array per tensor, e.g. views on the
+   * encoded blob the aggregate is stored as: no allocation, no extra copy) or into fresh arrays. Ends the accumulator.
+   */
+  finish(out?: readonly Float32Array[]): Float32Array[] {
+    if (out) checkOutput(out, this.lengths);
     this.end();
-    return this.engine.meanFloat32(this.examples);
+    return this.engine.meanFloat32(this.examples, out);
   }
 }
 

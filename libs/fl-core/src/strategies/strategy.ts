@@ -1,5 +1,5 @@
 import { fedMedian, fedTrimmedAvg } from './coordinate-wise';
-import { FedAvgAccumulator } from './fedavg';
+import { checkOutput, FedAvgAccumulator } from './fedavg';
 import { bulyan, KrumDistances, krum, multiKrum } from './krum';
 import {
   checkOptimiserState,
@@ -83,8 +83,12 @@ export interface RoundAccumulator {
   add(update: CentreUpdate): void;
   /** Updates added so far. */
   readonly count: number;
-  /** The aggregate. Throws AggregationError when there are too few updates for the strategy (see `minUpdates`). */
-  finish(): RoundAggregate;
+  /**
+   * The aggregate. Throws AggregationError when there are too few updates for the strategy (see `minUpdates`).
+   * With `into` (one array per tensor, the model's lengths) the new weights are written there and returned as
+   * `weights`: the aggregator passes views on the blob it stores them in, saving an allocation and a copy.
+   */
+  finish(into?: readonly Float32Array[]): RoundAggregate;
 }
 
 export interface Strategy {
@@ -199,15 +203,23 @@ const isStateful = (c: ResolvedStrategyConfig): boolean =>
   c.kind === 'fedadam' || c.kind === 'fedyogi' || c.kind === 'fedadagrad' || (c.kind === 'fedavgm' && c.server_momentum > 0);
 
 /** FedAvg-based rounds: stream into a FedAvgAccumulator; `complete` takes the mean (float32 or float64) and builds the result. */
-function streaming(current: readonly Float32Array[], complete: (acc: FedAvgAccumulator) => RoundAggregate): RoundAccumulator {
+function streaming(current: readonly Float32Array[], complete: (acc: FedAvgAccumulator, into?: readonly Float32Array[]) => RoundAggregate): RoundAccumulator {
   const acc = new FedAvgAccumulator(current);
   return {
     add: (update) => acc.add(update),
     get count() {
       return acc.count;
     },
-    finish: () => complete(acc),
+    finish: (into) => complete(acc, into),
   };
+}
+
+/** The aggregate with its weights copied into `into` when given (strategies that compute them elsewhere). */
+function delivered(aggregate: RoundAggregate, current: readonly Float32Array[], into?: readonly Float32Array[]): RoundAggregate {
+  if (!into) return aggregate;
+  checkOutput(into, tensorLengths(current));
+  aggregate.weights.forEach((w, t) => into[t].set(w));
+  return { ...aggregate, weights: [...into] };
 }
 
 /** Robust rounds: buffer references (and, for the Krum family, distances as updates arrive). */
@@ -231,11 +243,11 @@ function buffered(
     get count() {
       return updates.length;
     },
-    finish() {
+    finish(into) {
       if (finished) throw new AggregationError(`${kind}: finish() called twice`);
       if (updates.length === 0) throw new AggregationError(`${kind} needs at least 1 update, got none`);
       finished = true;
-      return complete(updates, distances);
+      return delivered(complete(updates, distances), current, into);
     },
   };
 }
@@ -256,25 +268,25 @@ export function createStrategy(config: StrategyConfig): Strategy {
       switch (c.kind) {
         case 'fedavg':
         case 'fedprox':
-          return streaming(current, (acc) => ({ weights: acc.finish() }));
+          return streaming(current, (acc, into) => ({ weights: acc.finish(into) }));
         case 'fedavgm': {
           const prev = checkOptimiserState('fedavgm', round, current, persistedState);
-          return streaming(current, (acc) => {
+          return streaming(current, (acc, into) => {
             const { weights, state } = fedAvgMStep(round, current, acc.meanFloat64(), prev, c);
-            return state ? { weights, state } : { weights };
+            return delivered(state ? { weights, state } : { weights }, current, into);
           });
         }
         case 'fedadam': {
           const prev = checkOptimiserState('fedadam', round, current, persistedState);
-          return streaming(current, (acc) => fedAdamStep(round, current, acc.meanFloat64(), prev, c));
+          return streaming(current, (acc, into) => delivered(fedAdamStep(round, current, acc.meanFloat64(), prev, c), current, into));
         }
         case 'fedyogi': {
           const prev = checkOptimiserState('fedyogi', round, current, persistedState);
-          return streaming(current, (acc) => fedYogiStep(round, current, acc.meanFloat64(), prev, c));
+          return streaming(current, (acc, into) => delivered(fedYogiStep(round, current, acc.meanFloat64(), prev, c), current, into));
         }
         case 'fedadagrad': {
           const prev = checkOptimiserState('fedadagrad', round, current, persistedState);
-          return streaming(current, (acc) => fedAdagradStep(round, current, acc.meanFloat64(), prev, c));
+          return streaming(current, (acc, into) => delivered(fedAdagradStep(round, current, acc.meanFloat64(), prev, c), current, into));
         }
         case 'fedmedian':
           return buffered(c.kind, current, false, (updates) => ({ weights: fedMedian(updates) }));

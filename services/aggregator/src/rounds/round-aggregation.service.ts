@@ -11,7 +11,7 @@ import {
   type ModelUpdate,
   type RoundClose,
 } from '@fedledger/contracts';
-import { decodeWeights, encodeWeights, WeightFormatError, type WeightTensor } from '@fedledger/fl-core';
+import { allocateWeights, decodeWeights, WeightFormatError, type WeightTensor } from '@fedledger/fl-core';
 import {
   BlobCorruptedError,
   BlobNotFoundError,
@@ -76,10 +76,11 @@ export class RoundAggregationService {
     round.closing = true;
     await round.waitFor(cmd.centreIds, 120_000);
     const started = Date.now();
-    const { weights, state: optimiserState } = round.accumulator.finish();
-    const tensors: WeightTensor[] = round.global.map((g, i) => ({ name: g.name, shape: g.shape, data: weights[i]! }));
+    // The mean is written straight into the blob it is stored as.
+    const encoded = allocateWeights(round.global);
+    const { state: optimiserState } = round.accumulator.finish(encoded.tensors.map((t) => t.data));
     // Ids from the round: after a crash the same aggregate is found again instead of stored twice.
-    const aggregate = await this.blobs.putOnce(`a${digest(`${cmd.experimentId}/${cmd.round}`)}`, encodeWeights(tensors));
+    const aggregate = await this.blobs.putOnce(`a${digest(`${cmd.experimentId}/${cmd.round}`)}`, encoded.bytes);
     const strategyState = optimiserState ? await this.blobs.putOnce(`s${digest(`${cmd.experimentId}/${cmd.round}`)}`, optimiserState) : undefined;
     const results = [...round.folded.entries()].sort(([a], [b]) => (a < b ? -1 : 1)).map(([centreId, f]) => ({ centreId, ...f }));
     const message = RoundAggregated.create({

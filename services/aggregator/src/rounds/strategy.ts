@@ -4,8 +4,8 @@ import { createStrategy, decodeOptimiserState, encodeOptimiserState, type Strate
 /** What the aggregator drives per round: fold updates in as they arrive, take the aggregate once. */
 export interface RoundAccumulator {
   add(update: { tensors: readonly Float32Array[]; numExamples: number }): void;
-  /** The new global weights and, for server optimisers, the encoded state the next round starts from. */
-  finish(): { weights: Float32Array[]; state?: Uint8Array };
+  /** The new global weights (written into `into`) and, for server optimisers, the encoded state the next round starts from. */
+  finish(into: readonly Float32Array[]): { state?: Uint8Array };
 }
 
 /**
@@ -18,9 +18,9 @@ export function openAccumulator(plan: StrategyPlan, round: number, global: Float
   const acc = strategy.begin(round, global, state ? decodeOptimiserState(state) : undefined);
   return {
     add: (u) => acc.add(u),
-    finish: () => {
-      const result = acc.finish();
-      return { weights: result.weights, ...(result.state ? { state: encodeOptimiserState(result.state) } : {}) };
+    finish: (into) => {
+      const result = acc.finish(into);
+      return result.state ? { state: encodeOptimiserState(result.state) } : {};
     },
   };
 }

@@ -224,9 +224,12 @@ function squaredDistances(m: ModuleBuilder): void {
   });
 }
 
-/** The kernels module: functions over one imported, non-shared memory `env.memory`. */
+/**
+ * The kernels module: functions over one imported memory `env.memory`, shared so that the fold can run on a
+ * worker thread over the memory the main thread stages into (fold.ts). No atomics are used inside the kernels.
+ */
 export function buildKernels(): Uint8Array {
-  const m = new ModuleBuilder({ module: 'env', name: 'memory', minPages: 1, maxPages: 65536, shared: false });
+  const m = new ModuleBuilder({ module: 'env', name: 'memory', minPages: 1, maxPages: 65536, shared: true });
   for (const start of ['acc', 'zero'] as const) {
     for (const end of ['sum', 'mean64', 'mean32'] as const) {
       for (let k = start === 'acc' ? 0 : 1; k <= FOLD_MAX; k++) fold(m, start, end, k);
