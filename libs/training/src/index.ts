@@ -5,4 +5,5 @@ export { ARCHITECTURES, architecture, initialWeightsOf, type ModelArchitecture }
 export { initTfjs } from './tfjs/backend';
 export { exportTfjsModel, type TfjsModelFiles } from './tfjs/export';
 export { modelNames, modelSpec, registerModel, type ModelBuildOptions, type ModelSpec } from './models';
+export * from './data';
 export * from './preprocess';
