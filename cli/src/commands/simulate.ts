@@ -26,6 +26,7 @@ Options:
   --lr <rate>              local learning rate (default 0.1)
   --min-fit <n>            fewest updates for a round to count (default: all centres)
   --deadline-ms <ms>       round deadline (default 120000)
+  --evaluate-every <k>     the centres evaluate the aggregate every k rounds and after the last (default 0: never)
   --json                   one JSON line per event on stdout (progress stays on stderr)
   --keep                   keep the logs and data directory`;
 
@@ -57,6 +58,7 @@ export const simulateCommand: Command = {
           lr: { type: 'string' },
           'min-fit': { type: 'string' },
           'deadline-ms': { type: 'string' },
+          'evaluate-every': { type: 'string' },
           json: { type: 'boolean', default: false },
           keep: { type: 'boolean', default: false },
           help: { type: 'boolean', short: 'h' },
@@ -92,6 +94,7 @@ export const simulateCommand: Command = {
         epochs: positiveInt('--epochs', values.epochs, 1),
         minFit: Math.min(centres, positiveInt('--min-fit', values['min-fit'], centres)),
         deadlineMs: positiveInt('--deadline-ms', values['deadline-ms'], 120_000),
+        evaluateEvery: values['evaluate-every'] === '0' ? 0 : positiveInt('--evaluate-every', values['evaluate-every'], 0),
         json: values.json === true,
         keep: values.keep === true,
       },

@@ -19,6 +19,7 @@ export interface SimulationOptions {
   epochs: number;
   minFit: number;
   deadlineMs: number;
+  evaluateEvery: number;
   json: boolean;
   keep: boolean;
 }
@@ -60,6 +61,7 @@ export async function runSimulation(o: SimulationOptions, io: Io): Promise<numbe
       minAvailableCentres: o.minFit,
       roundDeadlineMs: o.deadlineMs,
       maxRoundRetries: 0,
+      evaluateEvery: o.evaluateEvery,
     });
     progress(`experiment ${experimentId}: ${o.rounds} rounds × ${o.centres} centres, ${o.trainer === 'tfjs' ? `model ${architecture}` : `${o.params} parameters`}, ${o.strategy}, trainer ${o.trainer}`);
     await federation.api(`/experiments/${experimentId}/start`);

@@ -1,7 +1,8 @@
 import './protobuf-runtime';
 import { fedledger } from './generated/fedledger';
 
-const { ExperimentCompleted, ExperimentOutcome, RejectReason, RoundCompleted, RoundStarted, UpdateAccepted, UpdateRejected } = fedledger.fl.v1;
+const { EvaluationReported, ExperimentCompleted, ExperimentOutcome, RejectReason, RoundCompleted, RoundEvaluated, RoundStarted, TaskFailed, TaskKind, UpdateAccepted, UpdateRejected } =
+  fedledger.fl.v1;
 
 /** One analyst-facing event as a plain JSON object: `event` names it, the rest are its fields. */
 export type EventRecord = { event: string; experimentId: string } & Record<string, unknown>;
@@ -39,6 +40,29 @@ export function decodeEvent(subject: string, data: Uint8Array): EventRecord {
         missing: e.missingCentres,
       };
     }
+    case 'task.failed': {
+      const e = TaskFailed.decode(data);
+      return { event: kind, experimentId: e.experimentId, round: e.round, centreId: e.centreId, task: TaskKind[e.kind], reason: e.reason };
+    }
+    case 'evaluation.reported': {
+      const e = EvaluationReported.decode(data);
+      const v = e.evaluation;
+      return { event: kind, experimentId: e.experimentId, round: e.round, centreId: v?.centreId ?? '', numExamples: v?.numExamples ?? 0, metrics: metrics(v?.metrics), durationMs: v?.durationMs ?? 0 };
+    }
+    case 'round.evaluated': {
+      const e = RoundEvaluated.decode(data);
+      return {
+        event: kind,
+        experimentId: e.experimentId,
+        round: e.round,
+        durationMs: e.durationMs,
+        centres: Object.fromEntries(e.results.map((r) => [r.centreId, { numExamples: r.numExamples, metrics: metrics(r.metrics) }])),
+        examples: e.results.reduce((n, r) => n + (r.numExamples ?? 0), 0),
+        aggregatedMetrics: metrics(e.aggregatedMetrics),
+        globalWeights: e.globalWeights?.sha256,
+        missing: e.missingCentres,
+      };
+    }
     case 'experiment.completed': {
       const e = ExperimentCompleted.decode(data);
       return {
@@ -56,6 +80,15 @@ export function decodeEvent(subject: string, data: Uint8Array): EventRecord {
   }
 }
 
+const metricText = (e: Record<string, unknown>): string => {
+  const parts = Object.entries((e.aggregatedMetrics ?? {}) as Record<string, number>).map(([k, v]) => `${k} ${Number(v.toFixed(4))}`);
+  return parts.length ? `, ${parts.join(', ')}` : '';
+};
+const missingText = (e: Record<string, unknown>): string => {
+  const missing = (e.missing ?? []) as string[];
+  return missing.length ? `, missing ${missing.join(', ')}` : '';
+};
+
 /** One readable line per event for people; `--json` prints the record itself. */
 export function describeEvent(e: EventRecord): string {
   switch (e.event) {
@@ -65,10 +98,14 @@ export function describeEvent(e: EventRecord): string {
       return `round ${e.round}: update from ${e.centreId} accepted (${e.numExamples} examples, trained in ${e.trainDurationMs} ms)`;
     case 'update.rejected':
       return `round ${e.round}: update from ${e.centreId} rejected (${e.code}): ${e.reason}`;
-    case 'round.completed': {
-      const metrics = Object.entries(e.aggregatedMetrics as Record<string, number>).map(([k, v]) => `${k} ${Number(v.toFixed(4))}`);
-      return `round ${e.round} completed in ${e.durationMs} ms: ${(e.centres as string[]).length} centres, ${e.examples} examples${metrics.length ? `, ${metrics.join(', ')}` : ''}${(e.missing as string[]).length ? `, missing ${(e.missing as string[]).join(', ')}` : ''}`;
-    }
+    case 'round.completed':
+      return `round ${e.round} completed in ${e.durationMs} ms: ${(e.centres as string[]).length} centres, ${e.examples} examples${metricText(e)}${missingText(e)}`;
+    case 'task.failed':
+      return `round ${e.round}: ${e.centreId} cannot do its ${String(e.task).replace('TASK_KIND_', '').toLowerCase()} task: ${e.reason}`;
+    case 'evaluation.reported':
+      return `round ${e.round}: ${e.centreId} evaluated the global model on ${e.numExamples} examples${metricText({ aggregatedMetrics: e.metrics })}`;
+    case 'round.evaluated':
+      return `round ${e.round} evaluated in ${e.durationMs} ms: ${Object.keys(e.centres as object).length} centres, ${e.examples} examples${metricText(e)}${missingText(e)}`;
     case 'experiment.completed':
       return `experiment ${e.experimentId} ${String(e.outcome).replace('EXPERIMENT_OUTCOME_', '').toLowerCase()} after ${e.roundsCompleted} rounds in ${e.durationMs} ms${e.reason ? `: ${e.reason}` : ''}`;
     default:

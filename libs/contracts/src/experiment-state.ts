@@ -76,12 +76,32 @@ export interface AcceptedUpdate {
   trainDurationMs: number;
 }
 
+/** A centre's evaluation of a round's aggregate on its held-out data. */
+export interface CentreEvaluationResult {
+  taskId: string;
+  numExamples: number;
+  metrics: Record<string, number>;
+  durationMs: number;
+}
+
+/** The evaluation that followed a round (every `evaluateEvery` rounds, and after the last one). */
+export interface EvaluationSummary {
+  results: Record<string, CentreEvaluationResult>;
+  /** Metrics weighted by the centres' example counts. */
+  aggregatedMetrics: Record<string, number>;
+  /** Centres asked that did not answer, with the reason when they reported a failure. */
+  missing: string[];
+  durationMs: number;
+  completedAtMs: number;
+}
+
 /** The round in progress. */
 export interface RoundProgress {
   round: number;
   /** 0 for the first try, +1 per retry after a missed quorum. */
   attempt: number;
-  phase: 'training' | 'aggregating';
+  /** Training (tasks out, updates coming back), aggregating (the aggregator is closing it), evaluating (the new aggregate at the centres). */
+  phase: 'training' | 'aggregating' | 'evaluating';
   startedAtMs: number;
   deadlineMs: number;
   /** Global weights the round's tasks start from. */
@@ -89,7 +109,10 @@ export interface RoundProgress {
   /** Centres sent a task this round. */
   selected: string[];
   accepted: Record<string, AcceptedUpdate>;
+  /** Centres whose update was rejected or that reported they cannot do the task, with the reason. */
   rejected: Record<string, string>;
+  /** Evaluation phase: the centres' results so far. */
+  evaluations?: Record<string, CentreEvaluationResult>;
   /** Set once the coordinator told the aggregator to close the round. */
   closedFor?: string[];
 }
@@ -104,6 +127,8 @@ export interface RoundSummary {
   aggregatedMetrics: Record<string, number>;
   durationMs: number;
   completedAtMs: number;
+  /** The centres' evaluation of this round's aggregate, when one was due. */
+  evaluation?: EvaluationSummary;
 }
 
 export type ExperimentStatus = 'created' | 'running' | 'paused' | 'completed' | 'failed' | 'aborted';

@@ -118,6 +118,15 @@ export const subjects = {
     return event(experimentId, 'update.rejected');
   },
   /** The ExperimentCompleted event of an experiment. */
+  taskFailed(experimentId: string): EventSubject {
+    return event(experimentId, 'task.failed');
+  },
+  evaluationReported(experimentId: string): EventSubject {
+    return event(experimentId, 'evaluation.reported');
+  },
+  roundEvaluated(experimentId: string): EventSubject {
+    return event(experimentId, 'round.evaluated');
+  },
   experimentCompleted(experimentId: string): EventSubject {
     return event(experimentId, 'experiment.completed');
   },
@@ -147,7 +156,16 @@ export const subjects = {
 } as const;
 
 /** Event kinds under fl.events.<experiment>. */
-export const EVENT_KINDS = ['round.started', 'round.completed', 'update.accepted', 'update.rejected', 'experiment.completed'] as const;
+export const EVENT_KINDS = [
+  'round.started',
+  'round.completed',
+  'update.accepted',
+  'update.rejected',
+  'task.failed',
+  'evaluation.reported',
+  'round.evaluated',
+  'experiment.completed',
+] as const;
 export type EventKind = (typeof EVENT_KINDS)[number];
 
 function event(experimentId: string, kind: EventKind): EventSubject {

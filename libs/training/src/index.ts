@@ -1,4 +1,4 @@
-export { IncompatibleJobError, type Trainer, type TrainingJob, type TrainingResult } from './trainer';
+export { IncompatibleJobError, type EvaluationJob, type EvaluationResult, type Trainer, type TrainingJob, type TrainingResult } from './trainer';
 export { NoopTrainer } from './noop-trainer';
 export { TfjsTrainer } from './tfjs/tfjs-trainer';
 export { ARCHITECTURES, architecture, initialWeightsOf, type ModelArchitecture } from './tfjs/architectures';

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { Trainer, TrainingJob, TrainingResult } from './trainer';
+import type { EvaluationJob, EvaluationResult, Trainer, TrainingJob, TrainingResult } from './trainer';
 
 /**
  * Returns the global weights plus a small deterministic perturbation (seeded by experiment, round
@@ -34,5 +34,18 @@ export class NoopTrainer implements Trainer {
       return { name: t.name, shape: [...t.shape], data };
     });
     return { weights, numExamples: this.numExamples, metrics: { loss: 0, accuracy: 0 } };
+  }
+
+  /** No data either: reports the weights' root mean square as `rms`, a real function of the model it was sent. */
+  async evaluate(job: EvaluationJob, signal?: AbortSignal): Promise<EvaluationResult> {
+    if (this.delayMs > 0) await new Promise((resolve) => setTimeout(resolve, this.delayMs));
+    signal?.throwIfAborted();
+    let sum = 0;
+    let count = 0;
+    for (const t of job.weights) {
+      for (let i = 0; i < t.data.length; i++) sum += t.data[i]! * t.data[i]!;
+      count += t.data.length;
+    }
+    return { numExamples: this.numExamples, metrics: { rms: count ? Math.sqrt(sum / count) : 0 } };
   }
 }

@@ -24,10 +24,20 @@ export interface TrainingResult {
   metrics: Record<string, number>;
 }
 
+/** An evaluation of the global model on the centre's held-out data (no training). */
+export type EvaluationJob = Pick<TrainingJob, 'experimentId' | 'round' | 'centreId' | 'modelArchitecture' | 'datasetId' | 'weights' | 'batchSize'>;
+
+export interface EvaluationResult {
+  /** Examples evaluated on (the weight of this centre in the aggregated metrics). */
+  numExamples: number;
+  metrics: Record<string, number>;
+}
+
 /** What a centre-agent runs for a task. Implementations: `noop` (overhead benchmarks), tfjs models. */
 export interface Trainer {
   readonly name: string;
   train(job: TrainingJob, signal?: AbortSignal): Promise<TrainingResult>;
+  evaluate(job: EvaluationJob, signal?: AbortSignal): Promise<EvaluationResult>;
 }
 
 /** The job cannot be run by this trainer as given (unknown architecture, weights that do not fit): retrying will not help. */

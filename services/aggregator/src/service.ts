@@ -13,8 +13,9 @@ export const aggregatorService = defineService({
   blobStore: true,
   streams: () => [{ ...streams.FL_UPDATES, maxAgeMs: 7 * 24 * 3600 * 1000, duplicateWindowMs: 3600 * 1000 }, { ...streams.FL_AGGREGATES, duplicateWindowMs: 3600 * 1000 }],
   consumers: () => [
-    // Updates stay unacked until their round is aggregated: many wait at once, kept alive while they do.
-    { handler: 'model-update', stream: streams.FL_UPDATES.name, durable: 'aggregator-updates', filterSubjects: ['fl.updates.>'], concurrency: 512, ackWaitMs: 10_000, maxDeliver: 20, backoffMs: [500, 2_000, 10_000] },
-    { handler: 'round-close', stream: streams.FL_CONTROL.name, durable: 'aggregator-control', filterSubjects: ['fl.control.*.*.close'], concurrency: 16, ackWaitMs: 30_000, maxDeliver: 20, backoffMs: [1_000, 5_000, 10_000] },
+    // Updates stay unacked until their round is aggregated: many wait at once, kept alive (working) every ackWait/2.
+    // A short ackWait brings a killed aggregator's updates back to its successor within seconds.
+    { handler: 'model-update', stream: streams.FL_UPDATES.name, durable: 'aggregator-updates', filterSubjects: ['fl.updates.>'], concurrency: 512, ackWaitMs: 4_000, maxDeliver: 20, backoffMs: [500, 2_000, 10_000] },
+    { handler: 'round-close', stream: streams.FL_CONTROL.name, durable: 'aggregator-control', filterSubjects: ['fl.control.*.*.close'], concurrency: 16, ackWaitMs: 5_000, maxDeliver: 20, backoffMs: [1_000, 5_000, 10_000] },
   ],
 });

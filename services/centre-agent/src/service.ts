@@ -28,6 +28,9 @@ export const centreAgentConfig = z.object({
 });
 export type CentreAgentConfig = z.infer<typeof centreAgentConfig>;
 
+/** Deliveries of a task before it is dead-lettered; on the last one a failure is reported to the coordinator. */
+export const TASK_MAX_DELIVER = 5;
+
 export const centreAgentService = defineService({
   name: 'centre-agent',
   module: CentreAgentModule,
@@ -40,7 +43,7 @@ export const centreAgentService = defineService({
       durable: `centre-${config.CENTRE_ID}`,
       filterSubjects: [subjects.tasksForCentre(config.CENTRE_ID)],
       ackWaitMs: config.TASK_ACK_WAIT_MS,
-      maxDeliver: 5,
+      maxDeliver: TASK_MAX_DELIVER,
       backoffMs: [1_000, 5_000, 15_000],
     },
   ],

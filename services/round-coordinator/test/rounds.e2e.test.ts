@@ -38,12 +38,13 @@ test('the coordinator killed mid-round: after a restart the same round finishes,
   expect(Object.values(info.state.subjects ?? {}).reduce((a, b) => a + b, 0)).toBe(6);
 }, 120_000);
 
-test('the aggregator restarted mid-round: no update lost or counted twice', async () => {
+test('the aggregator killed (SIGKILL) mid-round and started again: no update lost or counted twice', async () => {
   const initialWeights = await fed.putWeights(weights);
   const id = await fed.run(plan('crash-aggregator', { initialWeights, rounds: 1 }));
   const w = fed.watch(id);
   await w.until((e) => e.event === 'update.accepted');
-  await fed.federation.restart('aggregator');
+  await fed.federation.kill('aggregator');
+  await fed.federation.startPart('aggregator');
   const done = await w.until((e) => e.event === 'experiment.completed', 90_000);
   expect(done.outcome).toBe('EXPERIMENT_OUTCOME_SUCCEEDED');
   expect(completedRounds(w.events).map((e) => [e.round, e.centres, e.examples])).toEqual([[1, ['c1', 'c2', 'c3'], 300]]);

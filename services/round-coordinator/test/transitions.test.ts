@@ -1,7 +1,22 @@
 import type { AcceptedUpdate, ExperimentState } from '@fedledger/contracts';
 import { NoChange } from '@fedledger/messaging';
 import { parseExperimentPlan, InvalidExperimentPlan } from '../src/experiments/experiment-plan';
-import { abort, deadlineReached, newExperiment, pause, resume, roundAggregated, start, updateAccepted, updateRejected, InvalidTransition, selectCentres } from '../src/experiments/transitions';
+import {
+  abort,
+  deadlineReached,
+  evaluationDue,
+  evaluationReported,
+  newExperiment,
+  pause,
+  resume,
+  roundAggregated,
+  start,
+  taskFailed,
+  updateAccepted,
+  updateRejected,
+  InvalidTransition,
+  selectCentres,
+} from '../src/experiments/transitions';
 
 const weights = { blobId: 'w0', sha256: 'a'.repeat(64), sizeBytes: 10 };
 const plan = (over: Record<string, unknown> = {}) =>
@@ -111,4 +126,83 @@ test('resuming gives the round in progress a fresh deadline; abort ends the expe
   expect(s).toMatchObject({ status: 'aborted', reason: 'centre b withdrew its grant', endedAtMs: 10_500 });
   expect(() => resume(s, 11_000)).toThrow(InvalidTransition);
   expect(() => pause(s)).toThrow(InvalidTransition);
+});
+
+describe('task failures reported by centres', () => {
+  test('a centre that cannot train counts as answered: the round closes without waiting for the deadline', () => {
+    let s = running();
+    s = updateAccepted(s, 1, 'a', update(10, 1), 1);
+    s = updateAccepted(s, 1, 'b', update(10, 1), 2);
+    s = taskFailed(s, 1, 'c', 'train', "unknown model 'resnet-9000'", 3);
+    expect(s.current).toMatchObject({ phase: 'aggregating', closedFor: ['a', 'b'], rejected: { c: "cannot train: unknown model 'resnet-9000'" } });
+  });
+
+  test('failures of other rounds, of centres not asked, or twice change nothing', () => {
+    const s = taskFailed(running(), 1, 'c', 'train', 'no data', 1);
+    expect(() => taskFailed(s, 1, 'c', 'train', 'no data', 2)).toThrow(NoChange);
+    expect(() => taskFailed(s, 2, 'a', 'train', 'no data', 2)).toThrow(NoChange);
+    expect(() => taskFailed(s, 1, 'zz', 'train', 'no data', 2)).toThrow(NoChange);
+    expect(() => taskFailed(s, 1, 'a', 'evaluate', 'no data', 2)).toThrow(NoChange); // not evaluating
+  });
+
+  test('when failures leave the round short of its quorum it is retried at once, naming why', () => {
+    let s = updateAccepted(running(), 1, 'a', update(10, 1), 1);
+    s = taskFailed(s, 1, 'b', 'train', 'dataset d1 is empty', 2);
+    s = taskFailed(s, 1, 'c', 'train', 'dataset d1 is empty', 3);
+    expect(s.current).toMatchObject({ phase: 'training', attempt: 1 });
+    expect(s.reason).toContain('missing b (rejected: cannot train: dataset d1 is empty)');
+  });
+});
+
+describe('evaluation rounds', () => {
+  const evaluation = (n: number, accuracy: number) => ({ taskId: 'e', numExamples: n, metrics: { accuracy }, durationMs: 3 });
+  const aggregated = (s: ExperimentState, round: number, now: number) =>
+    roundAggregated(s, round, { ...weights, blobId: `agg${round}` }, undefined, { a: update(10, 1), b: update(10, 1), c: update(10, 1) }, now);
+  const trainRound = (s: ExperimentState, round: number, now: number) => {
+    for (const c of ['a', 'b', 'c']) s = updateAccepted(s, round, c, update(10, 1), now);
+    return aggregated(s, round, now);
+  };
+
+  test('due every k rounds and after the last one, never when k is 0', () => {
+    expect([1, 2, 3, 4, 5].map((r) => evaluationDue(plan({ rounds: 5, evaluateEvery: 2 }), r))).toEqual([false, true, false, true, true]);
+    expect([1, 2].map((r) => evaluationDue(plan({ evaluateEvery: 0 }), r))).toEqual([false, false]);
+  });
+
+  test('after an aggregated round every centre evaluates the aggregate; weighted metrics are recorded, then the next round starts', () => {
+    let s = trainRound(running({ evaluateEvery: 1 }), 1, 10);
+    expect(s.current).toMatchObject({ round: 1, phase: 'evaluating', selected: ['a', 'b', 'c'], globalWeights: { blobId: 'agg1' }, deadlineMs: 1_010 });
+    s = evaluationReported(s, 1, 'a', evaluation(100, 0.5), 20);
+    expect(() => evaluationReported(s, 1, 'a', evaluation(100, 0.9), 21)).toThrow(NoChange); // once per centre
+    s = evaluationReported(s, 1, 'b', evaluation(300, 0.9), 30);
+    expect(s.current?.phase).toBe('evaluating');
+    s = taskFailed(s, 1, 'c', 'evaluate', 'no held-out images', 40);
+    expect(s.current).toMatchObject({ round: 2, phase: 'training', globalWeights: { blobId: 'agg1' } });
+    expect(s.completedRounds[0]!.evaluation).toEqual({
+      results: { a: evaluation(100, 0.5), b: evaluation(300, 0.9) },
+      aggregatedMetrics: { accuracy: (100 * 0.5 + 300 * 0.9) / 400 },
+      missing: ['c (cannot evaluate: no held-out images)'],
+      durationMs: 30,
+      completedAtMs: 40,
+    });
+  });
+
+  test('at the deadline the evaluation records who answered; after the last round the experiment completes', () => {
+    let s = trainRound(running({ evaluateEvery: 5 }), 1, 10);
+    expect(s.current).toMatchObject({ round: 2, phase: 'training' }); // 1 is not a multiple of 5 and not the last
+    s = trainRound(s, 2, 20);
+    expect(s.current).toMatchObject({ round: 2, phase: 'evaluating' }); // the last round
+    s = evaluationReported(s, 2, 'b', evaluation(50, 0.7), 25);
+    expect(() => deadlineReached(s, 2, 0, 1_019)).toThrow(NoChange);
+    s = deadlineReached(s, 2, 0, 1_020);
+    expect(s.status).toBe('completed');
+    expect(s.current).toBeUndefined();
+    expect(s.completedRounds[1]!.evaluation).toMatchObject({ aggregatedMetrics: { accuracy: 0.7 }, missing: ['a', 'c'] });
+  });
+
+  test('pause and resume in the evaluation phase restart its deadline', () => {
+    let s = pause(trainRound(running({ evaluateEvery: 1 }), 1, 10));
+    s = evaluationReported(s, 1, 'a', evaluation(10, 1), 20); // answers keep counting while paused
+    s = resume(s, 500);
+    expect(s.current).toMatchObject({ phase: 'evaluating', deadlineMs: 1_500 });
+  });
 });

@@ -1399,6 +1399,452 @@ export namespace fedledger {
                 public static getTypeUrl(typeUrlPrefix?: string): string;
             }
 
+            /** Properties of a TaskFailed. */
+            interface ITaskFailed {
+
+                /** Experiment. */
+                experimentId?: (string|null);
+
+                /** Round. */
+                round?: (number|null);
+
+                /** The centre. */
+                centreId?: (string|null);
+
+                /** The task. */
+                taskId?: (string|null);
+
+                /** Train or evaluate. */
+                kind?: (fedledger.fl.v1.TaskKind|null);
+
+                /** Why, in words a person can act on. */
+                reason?: (string|null);
+
+                /** When it failed (Unix ms). */
+                failedAtUnixMs?: (number|null);
+            }
+
+            /**
+             * Centre -> coordinator, on fl.events.<experiment>.task.failed: the centre cannot do its task (the model
+             * does not fit its trainer, its data is unusable, ...) and has dead-lettered it; the round need not wait for it.
+             */
+            class TaskFailed implements ITaskFailed {
+
+                /**
+                 * Constructs a new TaskFailed.
+                 * @param [properties] Properties to set
+                 */
+                constructor(properties?: fedledger.fl.v1.ITaskFailed);
+
+                /** Experiment. */
+                public experimentId: string;
+
+                /** Round. */
+                public round: number;
+
+                /** The centre. */
+                public centreId: string;
+
+                /** The task. */
+                public taskId: string;
+
+                /** Train or evaluate. */
+                public kind: fedledger.fl.v1.TaskKind;
+
+                /** Why, in words a person can act on. */
+                public reason: string;
+
+                /** When it failed (Unix ms). */
+                public failedAtUnixMs: number;
+
+                /**
+                 * Creates a new TaskFailed instance using the specified properties.
+                 * @param [properties] Properties to set
+                 * @returns TaskFailed instance
+                 */
+                public static create(properties?: fedledger.fl.v1.ITaskFailed): fedledger.fl.v1.TaskFailed;
+
+                /**
+                 * Encodes the specified TaskFailed message. Does not implicitly {@link fedledger.fl.v1.TaskFailed.verify|verify} messages.
+                 * @param message TaskFailed message or plain object to encode
+                 * @param [writer] Writer to encode to
+                 * @returns Writer
+                 */
+                public static encode(message: fedledger.fl.v1.ITaskFailed, writer?: $protobuf.Writer): $protobuf.Writer;
+
+                /**
+                 * Decodes a TaskFailed message from the specified reader or buffer.
+                 * @param reader Reader or buffer to decode from
+                 * @param [length] Message length if known beforehand
+                 * @returns TaskFailed
+                 * @throws {Error} If the payload is not a reader or valid buffer
+                 * @throws {$protobuf.util.ProtocolError} If required fields are missing
+                 */
+                public static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): fedledger.fl.v1.TaskFailed;
+
+                /**
+                 * Verifies a TaskFailed message.
+                 * @param message Plain object to verify
+                 * @returns `null` if valid, otherwise the reason why it is not
+                 */
+                public static verify(message: { [k: string]: any }): (string|null);
+
+                /**
+                 * Creates a TaskFailed message from a plain object. Also converts values to their respective internal types.
+                 * @param object Plain object
+                 * @returns TaskFailed
+                 */
+                public static fromObject(object: { [k: string]: any }): fedledger.fl.v1.TaskFailed;
+
+                /**
+                 * Creates a plain object from a TaskFailed message. Also converts values to other types if specified.
+                 * @param message TaskFailed
+                 * @param [options] Conversion options
+                 * @returns Plain object
+                 */
+                public static toObject(message: fedledger.fl.v1.TaskFailed, options?: $protobuf.IConversionOptions): { [k: string]: any };
+
+                /**
+                 * Converts this TaskFailed to JSON.
+                 * @returns JSON object
+                 */
+                public toJSON(): { [k: string]: any };
+
+                /**
+                 * Gets the default type url for TaskFailed
+                 * @param [typeUrlPrefix] your custom typeUrlPrefix(default "type.googleapis.com")
+                 * @returns The default type url
+                 */
+                public static getTypeUrl(typeUrlPrefix?: string): string;
+            }
+
+            /** Properties of a CentreEvaluation. */
+            interface ICentreEvaluation {
+
+                /** The centre. */
+                centreId?: (string|null);
+
+                /** The evaluation task. */
+                taskId?: (string|null);
+
+                /** Examples evaluated on (the weight of this centre in the aggregated metrics). */
+                numExamples?: (number|null);
+
+                /** Metrics, e.g. loss, accuracy, auc, sensitivity, specificity. */
+                metrics?: (fedledger.common.v1.IMetric[]|null);
+
+                /** Time the evaluation took at the centre (ms). */
+                durationMs?: (number|null);
+            }
+
+            /** A centre's evaluation of the global model on its own held-out data. */
+            class CentreEvaluation implements ICentreEvaluation {
+
+                /**
+                 * Constructs a new CentreEvaluation.
+                 * @param [properties] Properties to set
+                 */
+                constructor(properties?: fedledger.fl.v1.ICentreEvaluation);
+
+                /** The centre. */
+                public centreId: string;
+
+                /** The evaluation task. */
+                public taskId: string;
+
+                /** Examples evaluated on (the weight of this centre in the aggregated metrics). */
+                public numExamples: number;
+
+                /** Metrics, e.g. loss, accuracy, auc, sensitivity, specificity. */
+                public metrics: fedledger.common.v1.IMetric[];
+
+                /** Time the evaluation took at the centre (ms). */
+                public durationMs: number;
+
+                /**
+                 * Creates a new CentreEvaluation instance using the specified properties.
+                 * @param [properties] Properties to set
+                 * @returns CentreEvaluation instance
+                 */
+                public static create(properties?: fedledger.fl.v1.ICentreEvaluation): fedledger.fl.v1.CentreEvaluation;
+
+                /**
+                 * Encodes the specified CentreEvaluation message. Does not implicitly {@link fedledger.fl.v1.CentreEvaluation.verify|verify} messages.
+                 * @param message CentreEvaluation message or plain object to encode
+                 * @param [writer] Writer to encode to
+                 * @returns Writer
+                 */
+                public static encode(message: fedledger.fl.v1.ICentreEvaluation, writer?: $protobuf.Writer): $protobuf.Writer;
+
+                /**
+                 * Decodes a CentreEvaluation message from the specified reader or buffer.
+                 * @param reader Reader or buffer to decode from
+                 * @param [length] Message length if known beforehand
+                 * @returns CentreEvaluation
+                 * @throws {Error} If the payload is not a reader or valid buffer
+                 * @throws {$protobuf.util.ProtocolError} If required fields are missing
+                 */
+                public static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): fedledger.fl.v1.CentreEvaluation;
+
+                /**
+                 * Verifies a CentreEvaluation message.
+                 * @param message Plain object to verify
+                 * @returns `null` if valid, otherwise the reason why it is not
+                 */
+                public static verify(message: { [k: string]: any }): (string|null);
+
+                /**
+                 * Creates a CentreEvaluation message from a plain object. Also converts values to their respective internal types.
+                 * @param object Plain object
+                 * @returns CentreEvaluation
+                 */
+                public static fromObject(object: { [k: string]: any }): fedledger.fl.v1.CentreEvaluation;
+
+                /**
+                 * Creates a plain object from a CentreEvaluation message. Also converts values to other types if specified.
+                 * @param message CentreEvaluation
+                 * @param [options] Conversion options
+                 * @returns Plain object
+                 */
+                public static toObject(message: fedledger.fl.v1.CentreEvaluation, options?: $protobuf.IConversionOptions): { [k: string]: any };
+
+                /**
+                 * Converts this CentreEvaluation to JSON.
+                 * @returns JSON object
+                 */
+                public toJSON(): { [k: string]: any };
+
+                /**
+                 * Gets the default type url for CentreEvaluation
+                 * @param [typeUrlPrefix] your custom typeUrlPrefix(default "type.googleapis.com")
+                 * @returns The default type url
+                 */
+                public static getTypeUrl(typeUrlPrefix?: string): string;
+            }
+
+            /** Properties of an EvaluationReported. */
+            interface IEvaluationReported {
+
+                /** Experiment. */
+                experimentId?: (string|null);
+
+                /** Round whose aggregate was evaluated. */
+                round?: (number|null);
+
+                /** The evaluation. */
+                evaluation?: (fedledger.fl.v1.ICentreEvaluation|null);
+
+                /** When sent (Unix ms). */
+                reportedAtUnixMs?: (number|null);
+            }
+
+            /** Centre -> coordinator, on fl.events.<experiment>.evaluation.reported: one centre's evaluation. */
+            class EvaluationReported implements IEvaluationReported {
+
+                /**
+                 * Constructs a new EvaluationReported.
+                 * @param [properties] Properties to set
+                 */
+                constructor(properties?: fedledger.fl.v1.IEvaluationReported);
+
+                /** Experiment. */
+                public experimentId: string;
+
+                /** Round whose aggregate was evaluated. */
+                public round: number;
+
+                /** The evaluation. */
+                public evaluation?: (fedledger.fl.v1.ICentreEvaluation|null);
+
+                /** When sent (Unix ms). */
+                public reportedAtUnixMs: number;
+
+                /**
+                 * Creates a new EvaluationReported instance using the specified properties.
+                 * @param [properties] Properties to set
+                 * @returns EvaluationReported instance
+                 */
+                public static create(properties?: fedledger.fl.v1.IEvaluationReported): fedledger.fl.v1.EvaluationReported;
+
+                /**
+                 * Encodes the specified EvaluationReported message. Does not implicitly {@link fedledger.fl.v1.EvaluationReported.verify|verify} messages.
+                 * @param message EvaluationReported message or plain object to encode
+                 * @param [writer] Writer to encode to
+                 * @returns Writer
+                 */
+                public static encode(message: fedledger.fl.v1.IEvaluationReported, writer?: $protobuf.Writer): $protobuf.Writer;
+
+                /**
+                 * Decodes an EvaluationReported message from the specified reader or buffer.
+                 * @param reader Reader or buffer to decode from
+                 * @param [length] Message length if known beforehand
+                 * @returns EvaluationReported
+                 * @throws {Error} If the payload is not a reader or valid buffer
+                 * @throws {$protobuf.util.ProtocolError} If required fields are missing
+                 */
+                public static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): fedledger.fl.v1.EvaluationReported;
+
+                /**
+                 * Verifies an EvaluationReported message.
+                 * @param message Plain object to verify
+                 * @returns `null` if valid, otherwise the reason why it is not
+                 */
+                public static verify(message: { [k: string]: any }): (string|null);
+
+                /**
+                 * Creates an EvaluationReported message from a plain object. Also converts values to their respective internal types.
+                 * @param object Plain object
+                 * @returns EvaluationReported
+                 */
+                public static fromObject(object: { [k: string]: any }): fedledger.fl.v1.EvaluationReported;
+
+                /**
+                 * Creates a plain object from an EvaluationReported message. Also converts values to other types if specified.
+                 * @param message EvaluationReported
+                 * @param [options] Conversion options
+                 * @returns Plain object
+                 */
+                public static toObject(message: fedledger.fl.v1.EvaluationReported, options?: $protobuf.IConversionOptions): { [k: string]: any };
+
+                /**
+                 * Converts this EvaluationReported to JSON.
+                 * @returns JSON object
+                 */
+                public toJSON(): { [k: string]: any };
+
+                /**
+                 * Gets the default type url for EvaluationReported
+                 * @param [typeUrlPrefix] your custom typeUrlPrefix(default "type.googleapis.com")
+                 * @returns The default type url
+                 */
+                public static getTypeUrl(typeUrlPrefix?: string): string;
+            }
+
+            /** Properties of a RoundEvaluated. */
+            interface IRoundEvaluated {
+
+                /** Experiment. */
+                experimentId?: (string|null);
+
+                /** Round whose aggregate was evaluated. */
+                round?: (number|null);
+
+                /** One per centre that answered. */
+                results?: (fedledger.fl.v1.ICentreEvaluation[]|null);
+
+                /** Centre metrics combined, weighted by num_examples. */
+                aggregatedMetrics?: (fedledger.common.v1.IMetric[]|null);
+
+                /** The weights evaluated (the round's aggregate). */
+                globalWeights?: (fedledger.common.v1.IBlobRef|null);
+
+                /** Centres asked that did not answer (with the reason when they reported a failure). */
+                missingCentres?: (string[]|null);
+
+                /** From the evaluation tasks to the last answer or the deadline (ms). */
+                durationMs?: (number|null);
+
+                /** When the evaluation completed (Unix ms). */
+                evaluatedAtUnixMs?: (number|null);
+            }
+
+            /**
+             * Coordinator -> analysts, on fl.events.<experiment>.round.evaluated: the global model after a round,
+             * evaluated by the centres on their held-out data.
+             */
+            class RoundEvaluated implements IRoundEvaluated {
+
+                /**
+                 * Constructs a new RoundEvaluated.
+                 * @param [properties] Properties to set
+                 */
+                constructor(properties?: fedledger.fl.v1.IRoundEvaluated);
+
+                /** Experiment. */
+                public experimentId: string;
+
+                /** Round whose aggregate was evaluated. */
+                public round: number;
+
+                /** One per centre that answered. */
+                public results: fedledger.fl.v1.ICentreEvaluation[];
+
+                /** Centre metrics combined, weighted by num_examples. */
+                public aggregatedMetrics: fedledger.common.v1.IMetric[];
+
+                /** The weights evaluated (the round's aggregate). */
+                public globalWeights?: (fedledger.common.v1.IBlobRef|null);
+
+                /** Centres asked that did not answer (with the reason when they reported a failure). */
+                public missingCentres: string[];
+
+                /** From the evaluation tasks to the last answer or the deadline (ms). */
+                public durationMs: number;
+
+                /** When the evaluation completed (Unix ms). */
+                public evaluatedAtUnixMs: number;
+
+                /**
+                 * Creates a new RoundEvaluated instance using the specified properties.
+                 * @param [properties] Properties to set
+                 * @returns RoundEvaluated instance
+                 */
+                public static create(properties?: fedledger.fl.v1.IRoundEvaluated): fedledger.fl.v1.RoundEvaluated;
+
+                /**
+                 * Encodes the specified RoundEvaluated message. Does not implicitly {@link fedledger.fl.v1.RoundEvaluated.verify|verify} messages.
+                 * @param message RoundEvaluated message or plain object to encode
+                 * @param [writer] Writer to encode to
+                 * @returns Writer
+                 */
+                public static encode(message: fedledger.fl.v1.IRoundEvaluated, writer?: $protobuf.Writer): $protobuf.Writer;
+
+                /**
+                 * Decodes a RoundEvaluated message from the specified reader or buffer.
+                 * @param reader Reader or buffer to decode from
+                 * @param [length] Message length if known beforehand
+                 * @returns RoundEvaluated
+                 * @throws {Error} If the payload is not a reader or valid buffer
+                 * @throws {$protobuf.util.ProtocolError} If required fields are missing
+                 */
+                public static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): fedledger.fl.v1.RoundEvaluated;
+
+                /**
+                 * Verifies a RoundEvaluated message.
+                 * @param message Plain object to verify
+                 * @returns `null` if valid, otherwise the reason why it is not
+                 */
+                public static verify(message: { [k: string]: any }): (string|null);
+
+                /**
+                 * Creates a RoundEvaluated message from a plain object. Also converts values to their respective internal types.
+                 * @param object Plain object
+                 * @returns RoundEvaluated
+                 */
+                public static fromObject(object: { [k: string]: any }): fedledger.fl.v1.RoundEvaluated;
+
+                /**
+                 * Creates a plain object from a RoundEvaluated message. Also converts values to other types if specified.
+                 * @param message RoundEvaluated
+                 * @param [options] Conversion options
+                 * @returns Plain object
+                 */
+                public static toObject(message: fedledger.fl.v1.RoundEvaluated, options?: $protobuf.IConversionOptions): { [k: string]: any };
+
+                /**
+                 * Converts this RoundEvaluated to JSON.
+                 * @returns JSON object
+                 */
+                public toJSON(): { [k: string]: any };
+
+                /**
+                 * Gets the default type url for RoundEvaluated
+                 * @param [typeUrlPrefix] your custom typeUrlPrefix(default "type.googleapis.com")
+                 * @returns The default type url
+                 */
+                public static getTypeUrl(typeUrlPrefix?: string): string;
+            }
+
             /** Why an update was not aggregated. */
             enum RejectReason {
                 REJECT_REASON_UNSPECIFIED = 0,

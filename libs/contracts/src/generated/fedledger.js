@@ -4848,6 +4848,1520 @@ $root.fedledger = (function() {
                 return RoundCompleted;
             })();
 
+            v1.TaskFailed = (function() {
+
+                /**
+                 * Properties of a TaskFailed.
+                 * @memberof fedledger.fl.v1
+                 * @interface ITaskFailed
+                 * @property {string|null} [experimentId] Experiment.
+                 * @property {number|null} [round] Round.
+                 * @property {string|null} [centreId] The centre.
+                 * @property {string|null} [taskId] The task.
+                 * @property {fedledger.fl.v1.TaskKind|null} [kind] Train or evaluate.
+                 * @property {string|null} [reason] Why, in words a person can act on.
+                 * @property {number|null} [failedAtUnixMs] When it failed (Unix ms).
+                 */
+
+                /**
+                 * Constructs a new TaskFailed.
+                 * @memberof fedledger.fl.v1
+                 * @classdesc Centre -> coordinator, on fl.events.<experiment>.task.failed: the centre cannot do its task (the model
+                 * does not fit its trainer, its data is unusable, ...) and has dead-lettered it; the round need not wait for it.
+                 * @implements ITaskFailed
+                 * @constructor
+                 * @param {fedledger.fl.v1.ITaskFailed=} [properties] Properties to set
+                 */
+                function TaskFailed(properties) {
+                    if (properties)
+                        for (var keys = Object.keys(properties), i = 0; i < keys.length; ++i)
+                            if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                                this[keys[i]] = properties[keys[i]];
+                }
+
+                /**
+                 * Experiment.
+                 * @member {string} experimentId
+                 * @memberof fedledger.fl.v1.TaskFailed
+                 * @instance
+                 */
+                TaskFailed.prototype.experimentId = "";
+
+                /**
+                 * Round.
+                 * @member {number} round
+                 * @memberof fedledger.fl.v1.TaskFailed
+                 * @instance
+                 */
+                TaskFailed.prototype.round = 0;
+
+                /**
+                 * The centre.
+                 * @member {string} centreId
+                 * @memberof fedledger.fl.v1.TaskFailed
+                 * @instance
+                 */
+                TaskFailed.prototype.centreId = "";
+
+                /**
+                 * The task.
+                 * @member {string} taskId
+                 * @memberof fedledger.fl.v1.TaskFailed
+                 * @instance
+                 */
+                TaskFailed.prototype.taskId = "";
+
+                /**
+                 * Train or evaluate.
+                 * @member {fedledger.fl.v1.TaskKind} kind
+                 * @memberof fedledger.fl.v1.TaskFailed
+                 * @instance
+                 */
+                TaskFailed.prototype.kind = 0;
+
+                /**
+                 * Why, in words a person can act on.
+                 * @member {string} reason
+                 * @memberof fedledger.fl.v1.TaskFailed
+                 * @instance
+                 */
+                TaskFailed.prototype.reason = "";
+
+                /**
+                 * When it failed (Unix ms).
+                 * @member {number} failedAtUnixMs
+                 * @memberof fedledger.fl.v1.TaskFailed
+                 * @instance
+                 */
+                TaskFailed.prototype.failedAtUnixMs = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+                /**
+                 * Creates a new TaskFailed instance using the specified properties.
+                 * @function create
+                 * @memberof fedledger.fl.v1.TaskFailed
+                 * @static
+                 * @param {fedledger.fl.v1.ITaskFailed=} [properties] Properties to set
+                 * @returns {fedledger.fl.v1.TaskFailed} TaskFailed instance
+                 */
+                TaskFailed.create = function create(properties) {
+                    return new TaskFailed(properties);
+                };
+
+                /**
+                 * Encodes the specified TaskFailed message. Does not implicitly {@link fedledger.fl.v1.TaskFailed.verify|verify} messages.
+                 * @function encode
+                 * @memberof fedledger.fl.v1.TaskFailed
+                 * @static
+                 * @param {fedledger.fl.v1.ITaskFailed} message TaskFailed message or plain object to encode
+                 * @param {$protobuf.Writer} [writer] Writer to encode to
+                 * @returns {$protobuf.Writer} Writer
+                 */
+                TaskFailed.encode = function encode(message, writer, q) {
+                    if (!writer)
+                        writer = $Writer.create();
+                    if (q === undefined)
+                        q = 0;
+                    if (q > $util.recursionLimit)
+                        throw Error("max depth exceeded");
+                    if (message.experimentId != null && Object.hasOwnProperty.call(message, "experimentId"))
+                        writer.uint32(/* id 1, wireType 2 =*/10).string(message.experimentId);
+                    if (message.round != null && Object.hasOwnProperty.call(message, "round"))
+                        writer.uint32(/* id 2, wireType 0 =*/16).uint32(message.round);
+                    if (message.centreId != null && Object.hasOwnProperty.call(message, "centreId"))
+                        writer.uint32(/* id 3, wireType 2 =*/26).string(message.centreId);
+                    if (message.taskId != null && Object.hasOwnProperty.call(message, "taskId"))
+                        writer.uint32(/* id 4, wireType 2 =*/34).string(message.taskId);
+                    if (message.kind != null && Object.hasOwnProperty.call(message, "kind"))
+                        writer.uint32(/* id 5, wireType 0 =*/40).int32(message.kind);
+                    if (message.reason != null && Object.hasOwnProperty.call(message, "reason"))
+                        writer.uint32(/* id 6, wireType 2 =*/50).string(message.reason);
+                    if (message.failedAtUnixMs != null && Object.hasOwnProperty.call(message, "failedAtUnixMs"))
+                        writer.uint32(/* id 7, wireType 0 =*/56).uint64(message.failedAtUnixMs);
+                    return writer;
+                };
+
+                /**
+                 * Decodes a TaskFailed message from the specified reader or buffer.
+                 * @function decode
+                 * @memberof fedledger.fl.v1.TaskFailed
+                 * @static
+                 * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+                 * @param {number} [length] Message length if known beforehand
+                 * @returns {fedledger.fl.v1.TaskFailed} TaskFailed
+                 * @throws {Error} If the payload is not a reader or valid buffer
+                 * @throws {$protobuf.util.ProtocolError} If required fields are missing
+                 */
+                TaskFailed.decode = function decode(reader, length, error, long) {
+                    if (!(reader instanceof $Reader))
+                        reader = $Reader.create(reader);
+                    if (long === undefined)
+                        long = 0;
+                    if (long > $Reader.recursionLimit)
+                        throw Error("maximum nesting depth exceeded");
+                    var end, message;
+                    if (length === undefined)
+                        end = reader.len;
+                    else {
+                        end = reader.pos + length;
+                        if (end > reader.len)
+                            throw RangeError("index out of range");
+                        length = reader.len;
+                        reader.len = end;
+                    }
+                    message = new $root.fedledger.fl.v1.TaskFailed();
+                    while (reader.pos < end) {
+                        var tag = reader.uint32();
+                        if (tag === error)
+                            break;
+                        switch (tag >>> 3) {
+                        case 1: {
+                                message.experimentId = reader.string();
+                                break;
+                            }
+                        case 2: {
+                                message.round = reader.uint32();
+                                break;
+                            }
+                        case 3: {
+                                message.centreId = reader.string();
+                                break;
+                            }
+                        case 4: {
+                                message.taskId = reader.string();
+                                break;
+                            }
+                        case 5: {
+                                message.kind = reader.int32();
+                                break;
+                            }
+                        case 6: {
+                                message.reason = reader.string();
+                                break;
+                            }
+                        case 7: {
+                                message.failedAtUnixMs = reader.uint64();
+                                break;
+                            }
+                        default:
+                            reader.skipType(tag & 7, long);
+                            break;
+                        }
+                    }
+                    if (length !== undefined) {
+                        if (reader.pos !== end)
+                            throw RangeError("index out of range");
+                        reader.len = length;
+                    }
+                    return message;
+                };
+
+                /**
+                 * Verifies a TaskFailed message.
+                 * @function verify
+                 * @memberof fedledger.fl.v1.TaskFailed
+                 * @static
+                 * @param {Object.<string,*>} message Plain object to verify
+                 * @returns {string|null} `null` if valid, otherwise the reason why it is not
+                 */
+                TaskFailed.verify = function verify(message, long) {
+                    if (typeof message !== "object" || message === null)
+                        return "object expected";
+                    if (long === undefined)
+                        long = 0;
+                    if (long > $util.recursionLimit)
+                        return "maximum nesting depth exceeded";
+                    if (message.experimentId != null && Object.hasOwnProperty.call(message, "experimentId"))
+                        if (!$util.isString(message.experimentId))
+                            return "experimentId: string expected";
+                    if (message.round != null && Object.hasOwnProperty.call(message, "round"))
+                        if (!$util.isInteger(message.round))
+                            return "round: integer expected";
+                    if (message.centreId != null && Object.hasOwnProperty.call(message, "centreId"))
+                        if (!$util.isString(message.centreId))
+                            return "centreId: string expected";
+                    if (message.taskId != null && Object.hasOwnProperty.call(message, "taskId"))
+                        if (!$util.isString(message.taskId))
+                            return "taskId: string expected";
+                    if (message.kind != null && Object.hasOwnProperty.call(message, "kind"))
+                        switch (message.kind) {
+                        default:
+                            return "kind: enum value expected";
+                        case 0:
+                        case 1:
+                        case 2:
+                            break;
+                        }
+                    if (message.reason != null && Object.hasOwnProperty.call(message, "reason"))
+                        if (!$util.isString(message.reason))
+                            return "reason: string expected";
+                    if (message.failedAtUnixMs != null && Object.hasOwnProperty.call(message, "failedAtUnixMs"))
+                        if (!$util.isInteger(message.failedAtUnixMs) && !(message.failedAtUnixMs && $util.isInteger(message.failedAtUnixMs.low) && $util.isInteger(message.failedAtUnixMs.high)))
+                            return "failedAtUnixMs: integer|Long expected";
+                    return null;
+                };
+
+                /**
+                 * Creates a TaskFailed message from a plain object. Also converts values to their respective internal types.
+                 * @function fromObject
+                 * @memberof fedledger.fl.v1.TaskFailed
+                 * @static
+                 * @param {Object.<string,*>} object Plain object
+                 * @returns {fedledger.fl.v1.TaskFailed} TaskFailed
+                 */
+                TaskFailed.fromObject = function fromObject(object, long) {
+                    if (object instanceof $root.fedledger.fl.v1.TaskFailed)
+                        return object;
+                    if (!$util.isObject(object))
+                        throw TypeError(".fedledger.fl.v1.TaskFailed: object expected");
+                    if (long === undefined)
+                        long = 0;
+                    if (long > $util.recursionLimit)
+                        throw Error("maximum nesting depth exceeded");
+                    var message = new $root.fedledger.fl.v1.TaskFailed();
+                    if (object.experimentId != null)
+                        message.experimentId = String(object.experimentId);
+                    if (object.round != null)
+                        message.round = object.round >>> 0;
+                    if (object.centreId != null)
+                        message.centreId = String(object.centreId);
+                    if (object.taskId != null)
+                        message.taskId = String(object.taskId);
+                    switch (object.kind) {
+                    default:
+                        if (typeof object.kind === "number") {
+                            message.kind = object.kind;
+                            break;
+                        }
+                        break;
+                    case "TASK_KIND_UNSPECIFIED":
+                    case 0:
+                        message.kind = 0;
+                        break;
+                    case "TASK_KIND_TRAIN":
+                    case 1:
+                        message.kind = 1;
+                        break;
+                    case "TASK_KIND_EVALUATE":
+                    case 2:
+                        message.kind = 2;
+                        break;
+                    }
+                    if (object.reason != null)
+                        message.reason = String(object.reason);
+                    if (object.failedAtUnixMs != null)
+                        if ($util.Long)
+                            message.failedAtUnixMs = $util.Long.fromValue(object.failedAtUnixMs, true);
+                        else if (typeof object.failedAtUnixMs === "string")
+                            message.failedAtUnixMs = parseInt(object.failedAtUnixMs, 10);
+                        else if (typeof object.failedAtUnixMs === "number")
+                            message.failedAtUnixMs = object.failedAtUnixMs;
+                        else if (typeof object.failedAtUnixMs === "object")
+                            message.failedAtUnixMs = new $util.LongBits(object.failedAtUnixMs.low >>> 0, object.failedAtUnixMs.high >>> 0).toNumber(true);
+                    return message;
+                };
+
+                /**
+                 * Creates a plain object from a TaskFailed message. Also converts values to other types if specified.
+                 * @function toObject
+                 * @memberof fedledger.fl.v1.TaskFailed
+                 * @static
+                 * @param {fedledger.fl.v1.TaskFailed} message TaskFailed
+                 * @param {$protobuf.IConversionOptions} [options] Conversion options
+                 * @returns {Object.<string,*>} Plain object
+                 */
+                TaskFailed.toObject = function toObject(message, options, q) {
+                    if (!options)
+                        options = {};
+                    if (q === undefined)
+                        q = 0;
+                    if (q > $util.recursionLimit)
+                        throw Error("max depth exceeded");
+                    var object = {};
+                    if (options.defaults) {
+                        object.experimentId = "";
+                        object.round = 0;
+                        object.centreId = "";
+                        object.taskId = "";
+                        object.kind = options.enums === String ? "TASK_KIND_UNSPECIFIED" : 0;
+                        object.reason = "";
+                        if ($util.Long) {
+                            var long = new $util.Long(0, 0, true);
+                            object.failedAtUnixMs = options.longs === String ? long.toString() : options.longs === Number ? long.toNumber() : typeof BigInt !== "undefined" && options.longs === BigInt ? long.toBigInt() : long;
+                        } else
+                            object.failedAtUnixMs = options.longs === String ? "0" : typeof BigInt !== "undefined" && options.longs === BigInt ? BigInt("0") : 0;
+                    }
+                    if (message.experimentId != null && Object.hasOwnProperty.call(message, "experimentId"))
+                        object.experimentId = message.experimentId;
+                    if (message.round != null && Object.hasOwnProperty.call(message, "round"))
+                        object.round = message.round;
+                    if (message.centreId != null && Object.hasOwnProperty.call(message, "centreId"))
+                        object.centreId = message.centreId;
+                    if (message.taskId != null && Object.hasOwnProperty.call(message, "taskId"))
+                        object.taskId = message.taskId;
+                    if (message.kind != null && Object.hasOwnProperty.call(message, "kind"))
+                        object.kind = options.enums === String ? $root.fedledger.fl.v1.TaskKind[message.kind] === undefined ? message.kind : $root.fedledger.fl.v1.TaskKind[message.kind] : message.kind;
+                    if (message.reason != null && Object.hasOwnProperty.call(message, "reason"))
+                        object.reason = message.reason;
+                    if (message.failedAtUnixMs != null && Object.hasOwnProperty.call(message, "failedAtUnixMs"))
+                        if (typeof BigInt !== "undefined" && options.longs === BigInt)
+                            object.failedAtUnixMs = typeof message.failedAtUnixMs === "number" ? BigInt(message.failedAtUnixMs) : $util.Long.fromBits(message.failedAtUnixMs.low >>> 0, message.failedAtUnixMs.high >>> 0, true).toBigInt();
+                        else if (typeof message.failedAtUnixMs === "number")
+                            object.failedAtUnixMs = options.longs === String ? String(message.failedAtUnixMs) : message.failedAtUnixMs;
+                        else
+                            object.failedAtUnixMs = options.longs === String ? $util.Long.prototype.toString.call(message.failedAtUnixMs) : options.longs === Number ? new $util.LongBits(message.failedAtUnixMs.low >>> 0, message.failedAtUnixMs.high >>> 0).toNumber(true) : message.failedAtUnixMs;
+                    return object;
+                };
+
+                /**
+                 * Converts this TaskFailed to JSON.
+                 * @function toJSON
+                 * @memberof fedledger.fl.v1.TaskFailed
+                 * @instance
+                 * @returns {Object.<string,*>} JSON object
+                 */
+                TaskFailed.prototype.toJSON = function toJSON() {
+                    return this.constructor.toObject(this, $protobuf.util.toJSONOptions);
+                };
+
+                /**
+                 * Gets the default type url for TaskFailed
+                 * @function getTypeUrl
+                 * @memberof fedledger.fl.v1.TaskFailed
+                 * @static
+                 * @param {string} [typeUrlPrefix] your custom typeUrlPrefix(default "type.googleapis.com")
+                 * @returns {string} The default type url
+                 */
+                TaskFailed.getTypeUrl = function getTypeUrl(typeUrlPrefix) {
+                    if (typeUrlPrefix === undefined) {
+                        typeUrlPrefix = "type.googleapis.com";
+                    }
+                    return typeUrlPrefix + "/fedledger.fl.v1.TaskFailed";
+                };
+
+                return TaskFailed;
+            })();
+
+            v1.CentreEvaluation = (function() {
+
+                /**
+                 * Properties of a CentreEvaluation.
+                 * @memberof fedledger.fl.v1
+                 * @interface ICentreEvaluation
+                 * @property {string|null} [centreId] The centre.
+                 * @property {string|null} [taskId] The evaluation task.
+                 * @property {number|null} [numExamples] Examples evaluated on (the weight of this centre in the aggregated metrics).
+                 * @property {Array.<fedledger.common.v1.IMetric>|null} [metrics] Metrics, e.g. loss, accuracy, auc, sensitivity, specificity.
+                 * @property {number|null} [durationMs] Time the evaluation took at the centre (ms).
+                 */
+
+                /**
+                 * Constructs a new CentreEvaluation.
+                 * @memberof fedledger.fl.v1
+                 * @classdesc A centre's evaluation of the global model on its own held-out data.
+                 * @implements ICentreEvaluation
+                 * @constructor
+                 * @param {fedledger.fl.v1.ICentreEvaluation=} [properties] Properties to set
+                 */
+                function CentreEvaluation(properties) {
+                    this.metrics = [];
+                    if (properties)
+                        for (var keys = Object.keys(properties), i = 0; i < keys.length; ++i)
+                            if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                                this[keys[i]] = properties[keys[i]];
+                }
+
+                /**
+                 * The centre.
+                 * @member {string} centreId
+                 * @memberof fedledger.fl.v1.CentreEvaluation
+                 * @instance
+                 */
+                CentreEvaluation.prototype.centreId = "";
+
+                /**
+                 * The evaluation task.
+                 * @member {string} taskId
+                 * @memberof fedledger.fl.v1.CentreEvaluation
+                 * @instance
+                 */
+                CentreEvaluation.prototype.taskId = "";
+
+                /**
+                 * Examples evaluated on (the weight of this centre in the aggregated metrics).
+                 * @member {number} numExamples
+                 * @memberof fedledger.fl.v1.CentreEvaluation
+                 * @instance
+                 */
+                CentreEvaluation.prototype.numExamples = 0;
+
+                /**
+                 * Metrics, e.g. loss, accuracy, auc, sensitivity, specificity.
+                 * @member {Array.<fedledger.common.v1.IMetric>} metrics
+                 * @memberof fedledger.fl.v1.CentreEvaluation
+                 * @instance
+                 */
+                CentreEvaluation.prototype.metrics = $util.emptyArray;
+
+                /**
+                 * Time the evaluation took at the centre (ms).
+                 * @member {number} durationMs
+                 * @memberof fedledger.fl.v1.CentreEvaluation
+                 * @instance
+                 */
+                CentreEvaluation.prototype.durationMs = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+                /**
+                 * Creates a new CentreEvaluation instance using the specified properties.
+                 * @function create
+                 * @memberof fedledger.fl.v1.CentreEvaluation
+                 * @static
+                 * @param {fedledger.fl.v1.ICentreEvaluation=} [properties] Properties to set
+                 * @returns {fedledger.fl.v1.CentreEvaluation} CentreEvaluation instance
+                 */
+                CentreEvaluation.create = function create(properties) {
+                    return new CentreEvaluation(properties);
+                };
+
+                /**
+                 * Encodes the specified CentreEvaluation message. Does not implicitly {@link fedledger.fl.v1.CentreEvaluation.verify|verify} messages.
+                 * @function encode
+                 * @memberof fedledger.fl.v1.CentreEvaluation
+                 * @static
+                 * @param {fedledger.fl.v1.ICentreEvaluation} message CentreEvaluation message or plain object to encode
+                 * @param {$protobuf.Writer} [writer] Writer to encode to
+                 * @returns {$protobuf.Writer} Writer
+                 */
+                CentreEvaluation.encode = function encode(message, writer, q) {
+                    if (!writer)
+                        writer = $Writer.create();
+                    if (q === undefined)
+                        q = 0;
+                    if (q > $util.recursionLimit)
+                        throw Error("max depth exceeded");
+                    if (message.centreId != null && Object.hasOwnProperty.call(message, "centreId"))
+                        writer.uint32(/* id 1, wireType 2 =*/10).string(message.centreId);
+                    if (message.taskId != null && Object.hasOwnProperty.call(message, "taskId"))
+                        writer.uint32(/* id 2, wireType 2 =*/18).string(message.taskId);
+                    if (message.numExamples != null && Object.hasOwnProperty.call(message, "numExamples"))
+                        writer.uint32(/* id 3, wireType 0 =*/24).uint32(message.numExamples);
+                    if (message.metrics != null && message.metrics.length)
+                        for (var i = 0; i < message.metrics.length; ++i)
+                            $root.fedledger.common.v1.Metric.encode(message.metrics[i], writer.uint32(/* id 4, wireType 2 =*/34).fork(), q + 1).ldelim();
+                    if (message.durationMs != null && Object.hasOwnProperty.call(message, "durationMs"))
+                        writer.uint32(/* id 5, wireType 0 =*/40).uint64(message.durationMs);
+                    return writer;
+                };
+
+                /**
+                 * Decodes a CentreEvaluation message from the specified reader or buffer.
+                 * @function decode
+                 * @memberof fedledger.fl.v1.CentreEvaluation
+                 * @static
+                 * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+                 * @param {number} [length] Message length if known beforehand
+                 * @returns {fedledger.fl.v1.CentreEvaluation} CentreEvaluation
+                 * @throws {Error} If the payload is not a reader or valid buffer
+                 * @throws {$protobuf.util.ProtocolError} If required fields are missing
+                 */
+                CentreEvaluation.decode = function decode(reader, length, error, long) {
+                    if (!(reader instanceof $Reader))
+                        reader = $Reader.create(reader);
+                    if (long === undefined)
+                        long = 0;
+                    if (long > $Reader.recursionLimit)
+                        throw Error("maximum nesting depth exceeded");
+                    var end, message;
+                    if (length === undefined)
+                        end = reader.len;
+                    else {
+                        end = reader.pos + length;
+                        if (end > reader.len)
+                            throw RangeError("index out of range");
+                        length = reader.len;
+                        reader.len = end;
+                    }
+                    message = new $root.fedledger.fl.v1.CentreEvaluation();
+                    while (reader.pos < end) {
+                        var tag = reader.uint32();
+                        if (tag === error)
+                            break;
+                        switch (tag >>> 3) {
+                        case 1: {
+                                message.centreId = reader.string();
+                                break;
+                            }
+                        case 2: {
+                                message.taskId = reader.string();
+                                break;
+                            }
+                        case 3: {
+                                message.numExamples = reader.uint32();
+                                break;
+                            }
+                        case 4: {
+                                if (!(message.metrics && message.metrics.length))
+                                    message.metrics = [];
+                                message.metrics.push($root.fedledger.common.v1.Metric.decode(reader, reader.uint32(), undefined, long + 1));
+                                break;
+                            }
+                        case 5: {
+                                message.durationMs = reader.uint64();
+                                break;
+                            }
+                        default:
+                            reader.skipType(tag & 7, long);
+                            break;
+                        }
+                    }
+                    if (length !== undefined) {
+                        if (reader.pos !== end)
+                            throw RangeError("index out of range");
+                        reader.len = length;
+                    }
+                    return message;
+                };
+
+                /**
+                 * Verifies a CentreEvaluation message.
+                 * @function verify
+                 * @memberof fedledger.fl.v1.CentreEvaluation
+                 * @static
+                 * @param {Object.<string,*>} message Plain object to verify
+                 * @returns {string|null} `null` if valid, otherwise the reason why it is not
+                 */
+                CentreEvaluation.verify = function verify(message, long) {
+                    if (typeof message !== "object" || message === null)
+                        return "object expected";
+                    if (long === undefined)
+                        long = 0;
+                    if (long > $util.recursionLimit)
+                        return "maximum nesting depth exceeded";
+                    if (message.centreId != null && Object.hasOwnProperty.call(message, "centreId"))
+                        if (!$util.isString(message.centreId))
+                            return "centreId: string expected";
+                    if (message.taskId != null && Object.hasOwnProperty.call(message, "taskId"))
+                        if (!$util.isString(message.taskId))
+                            return "taskId: string expected";
+                    if (message.numExamples != null && Object.hasOwnProperty.call(message, "numExamples"))
+                        if (!$util.isInteger(message.numExamples))
+                            return "numExamples: integer expected";
+                    if (message.metrics != null && Object.hasOwnProperty.call(message, "metrics")) {
+                        if (!Array.isArray(message.metrics))
+                            return "metrics: array expected";
+                        for (var i = 0; i < message.metrics.length; ++i) {
+                            var error = $root.fedledger.common.v1.Metric.verify(message.metrics[i], long + 1);
+                            if (error)
+                                return "metrics." + error;
+                        }
+                    }
+                    if (message.durationMs != null && Object.hasOwnProperty.call(message, "durationMs"))
+                        if (!$util.isInteger(message.durationMs) && !(message.durationMs && $util.isInteger(message.durationMs.low) && $util.isInteger(message.durationMs.high)))
+                            return "durationMs: integer|Long expected";
+                    return null;
+                };
+
+                /**
+                 * Creates a CentreEvaluation message from a plain object. Also converts values to their respective internal types.
+                 * @function fromObject
+                 * @memberof fedledger.fl.v1.CentreEvaluation
+                 * @static
+                 * @param {Object.<string,*>} object Plain object
+                 * @returns {fedledger.fl.v1.CentreEvaluation} CentreEvaluation
+                 */
+                CentreEvaluation.fromObject = function fromObject(object, long) {
+                    if (object instanceof $root.fedledger.fl.v1.CentreEvaluation)
+                        return object;
+                    if (!$util.isObject(object))
+                        throw TypeError(".fedledger.fl.v1.CentreEvaluation: object expected");
+                    if (long === undefined)
+                        long = 0;
+                    if (long > $util.recursionLimit)
+                        throw Error("maximum nesting depth exceeded");
+                    var message = new $root.fedledger.fl.v1.CentreEvaluation();
+                    if (object.centreId != null)
+                        message.centreId = String(object.centreId);
+                    if (object.taskId != null)
+                        message.taskId = String(object.taskId);
+                    if (object.numExamples != null)
+                        message.numExamples = object.numExamples >>> 0;
+                    if (object.metrics) {
+                        if (!Array.isArray(object.metrics))
+                            throw TypeError(".fedledger.fl.v1.CentreEvaluation.metrics: array expected");
+                        message.metrics = [];
+                        for (var i = 0; i < object.metrics.length; ++i) {
+                            if (!$util.isObject(object.metrics[i]))
+                                throw TypeError(".fedledger.fl.v1.CentreEvaluation.metrics: object expected");
+                            message.metrics[i] = $root.fedledger.common.v1.Metric.fromObject(object.metrics[i], long + 1);
+                        }
+                    }
+                    if (object.durationMs != null)
+                        if ($util.Long)
+                            message.durationMs = $util.Long.fromValue(object.durationMs, true);
+                        else if (typeof object.durationMs === "string")
+                            message.durationMs = parseInt(object.durationMs, 10);
+                        else if (typeof object.durationMs === "number")
+                            message.durationMs = object.durationMs;
+                        else if (typeof object.durationMs === "object")
+                            message.durationMs = new $util.LongBits(object.durationMs.low >>> 0, object.durationMs.high >>> 0).toNumber(true);
+                    return message;
+                };
+
+                /**
+                 * Creates a plain object from a CentreEvaluation message. Also converts values to other types if specified.
+                 * @function toObject
+                 * @memberof fedledger.fl.v1.CentreEvaluation
+                 * @static
+                 * @param {fedledger.fl.v1.CentreEvaluation} message CentreEvaluation
+                 * @param {$protobuf.IConversionOptions} [options] Conversion options
+                 * @returns {Object.<string,*>} Plain object
+                 */
+                CentreEvaluation.toObject = function toObject(message, options, q) {
+                    if (!options)
+                        options = {};
+                    if (q === undefined)
+                        q = 0;
+                    if (q > $util.recursionLimit)
+                        throw Error("max depth exceeded");
+                    var object = {};
+                    if (options.arrays || options.defaults)
+                        object.metrics = [];
+                    if (options.defaults) {
+                        object.centreId = "";
+                        object.taskId = "";
+                        object.numExamples = 0;
+                        if ($util.Long) {
+                            var long = new $util.Long(0, 0, true);
+                            object.durationMs = options.longs === String ? long.toString() : options.longs === Number ? long.toNumber() : typeof BigInt !== "undefined" && options.longs === BigInt ? long.toBigInt() : long;
+                        } else
+                            object.durationMs = options.longs === String ? "0" : typeof BigInt !== "undefined" && options.longs === BigInt ? BigInt("0") : 0;
+                    }
+                    if (message.centreId != null && Object.hasOwnProperty.call(message, "centreId"))
+                        object.centreId = message.centreId;
+                    if (message.taskId != null && Object.hasOwnProperty.call(message, "taskId"))
+                        object.taskId = message.taskId;
+                    if (message.numExamples != null && Object.hasOwnProperty.call(message, "numExamples"))
+                        object.numExamples = message.numExamples;
+                    if (message.metrics && message.metrics.length) {
+                        object.metrics = [];
+                        for (var j = 0; j < message.metrics.length; ++j)
+                            object.metrics[j] = $root.fedledger.common.v1.Metric.toObject(message.metrics[j], options, q + 1);
+                    }
+                    if (message.durationMs != null && Object.hasOwnProperty.call(message, "durationMs"))
+                        if (typeof BigInt !== "undefined" && options.longs === BigInt)
+                            object.durationMs = typeof message.durationMs === "number" ? BigInt(message.durationMs) : $util.Long.fromBits(message.durationMs.low >>> 0, message.durationMs.high >>> 0, true).toBigInt();
+                        else if (typeof message.durationMs === "number")
+                            object.durationMs = options.longs === String ? String(message.durationMs) : message.durationMs;
+                        else
+                            object.durationMs = options.longs === String ? $util.Long.prototype.toString.call(message.durationMs) : options.longs === Number ? new $util.LongBits(message.durationMs.low >>> 0, message.durationMs.high >>> 0).toNumber(true) : message.durationMs;
+                    return object;
+                };
+
+                /**
+                 * Converts this CentreEvaluation to JSON.
+                 * @function toJSON
+                 * @memberof fedledger.fl.v1.CentreEvaluation
+                 * @instance
+                 * @returns {Object.<string,*>} JSON object
+                 */
+                CentreEvaluation.prototype.toJSON = function toJSON() {
+                    return this.constructor.toObject(this, $protobuf.util.toJSONOptions);
+                };
+
+                /**
+                 * Gets the default type url for CentreEvaluation
+                 * @function getTypeUrl
+                 * @memberof fedledger.fl.v1.CentreEvaluation
+                 * @static
+                 * @param {string} [typeUrlPrefix] your custom typeUrlPrefix(default "type.googleapis.com")
+                 * @returns {string} The default type url
+                 */
+                CentreEvaluation.getTypeUrl = function getTypeUrl(typeUrlPrefix) {
+                    if (typeUrlPrefix === undefined) {
+                        typeUrlPrefix = "type.googleapis.com";
+                    }
+                    return typeUrlPrefix + "/fedledger.fl.v1.CentreEvaluation";
+                };
+
+                return CentreEvaluation;
+            })();
+
+            v1.EvaluationReported = (function() {
+
+                /**
+                 * Properties of an EvaluationReported.
+                 * @memberof fedledger.fl.v1
+                 * @interface IEvaluationReported
+                 * @property {string|null} [experimentId] Experiment.
+                 * @property {number|null} [round] Round whose aggregate was evaluated.
+                 * @property {fedledger.fl.v1.ICentreEvaluation|null} [evaluation] The evaluation.
+                 * @property {number|null} [reportedAtUnixMs] When sent (Unix ms).
+                 */
+
+                /**
+                 * Constructs a new EvaluationReported.
+                 * @memberof fedledger.fl.v1
+                 * @classdesc Centre -> coordinator, on fl.events.<experiment>.evaluation.reported: one centre's evaluation.
+                 * @implements IEvaluationReported
+                 * @constructor
+                 * @param {fedledger.fl.v1.IEvaluationReported=} [properties] Properties to set
+                 */
+                function EvaluationReported(properties) {
+                    if (properties)
+                        for (var keys = Object.keys(properties), i = 0; i < keys.length; ++i)
+                            if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                                this[keys[i]] = properties[keys[i]];
+                }
+
+                /**
+                 * Experiment.
+                 * @member {string} experimentId
+                 * @memberof fedledger.fl.v1.EvaluationReported
+                 * @instance
+                 */
+                EvaluationReported.prototype.experimentId = "";
+
+                /**
+                 * Round whose aggregate was evaluated.
+                 * @member {number} round
+                 * @memberof fedledger.fl.v1.EvaluationReported
+                 * @instance
+                 */
+                EvaluationReported.prototype.round = 0;
+
+                /**
+                 * The evaluation.
+                 * @member {fedledger.fl.v1.ICentreEvaluation|null|undefined} evaluation
+                 * @memberof fedledger.fl.v1.EvaluationReported
+                 * @instance
+                 */
+                EvaluationReported.prototype.evaluation = null;
+
+                /**
+                 * When sent (Unix ms).
+                 * @member {number} reportedAtUnixMs
+                 * @memberof fedledger.fl.v1.EvaluationReported
+                 * @instance
+                 */
+                EvaluationReported.prototype.reportedAtUnixMs = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+                /**
+                 * Creates a new EvaluationReported instance using the specified properties.
+                 * @function create
+                 * @memberof fedledger.fl.v1.EvaluationReported
+                 * @static
+                 * @param {fedledger.fl.v1.IEvaluationReported=} [properties] Properties to set
+                 * @returns {fedledger.fl.v1.EvaluationReported} EvaluationReported instance
+                 */
+                EvaluationReported.create = function create(properties) {
+                    return new EvaluationReported(properties);
+                };
+
+                /**
+                 * Encodes the specified EvaluationReported message. Does not implicitly {@link fedledger.fl.v1.EvaluationReported.verify|verify} messages.
+                 * @function encode
+                 * @memberof fedledger.fl.v1.EvaluationReported
+                 * @static
+                 * @param {fedledger.fl.v1.IEvaluationReported} message EvaluationReported message or plain object to encode
+                 * @param {$protobuf.Writer} [writer] Writer to encode to
+                 * @returns {$protobuf.Writer} Writer
+                 */
+                EvaluationReported.encode = function encode(message, writer, q) {
+                    if (!writer)
+                        writer = $Writer.create();
+                    if (q === undefined)
+                        q = 0;
+                    if (q > $util.recursionLimit)
+                        throw Error("max depth exceeded");
+                    if (message.experimentId != null && Object.hasOwnProperty.call(message, "experimentId"))
+                        writer.uint32(/* id 1, wireType 2 =*/10).string(message.experimentId);
+                    if (message.round != null && Object.hasOwnProperty.call(message, "round"))
+                        writer.uint32(/* id 2, wireType 0 =*/16).uint32(message.round);
+                    if (message.evaluation != null && Object.hasOwnProperty.call(message, "evaluation"))
+                        $root.fedledger.fl.v1.CentreEvaluation.encode(message.evaluation, writer.uint32(/* id 3, wireType 2 =*/26).fork(), q + 1).ldelim();
+                    if (message.reportedAtUnixMs != null && Object.hasOwnProperty.call(message, "reportedAtUnixMs"))
+                        writer.uint32(/* id 4, wireType 0 =*/32).uint64(message.reportedAtUnixMs);
+                    return writer;
+                };
+
+                /**
+                 * Decodes an EvaluationReported message from the specified reader or buffer.
+                 * @function decode
+                 * @memberof fedledger.fl.v1.EvaluationReported
+                 * @static
+                 * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+                 * @param {number} [length] Message length if known beforehand
+                 * @returns {fedledger.fl.v1.EvaluationReported} EvaluationReported
+                 * @throws {Error} If the payload is not a reader or valid buffer
+                 * @throws {$protobuf.util.ProtocolError} If required fields are missing
+                 */
+                EvaluationReported.decode = function decode(reader, length, error, long) {
+                    if (!(reader instanceof $Reader))
+                        reader = $Reader.create(reader);
+                    if (long === undefined)
+                        long = 0;
+                    if (long > $Reader.recursionLimit)
+                        throw Error("maximum nesting depth exceeded");
+                    var end, message;
+                    if (length === undefined)
+                        end = reader.len;
+                    else {
+                        end = reader.pos + length;
+                        if (end > reader.len)
+                            throw RangeError("index out of range");
+                        length = reader.len;
+                        reader.len = end;
+                    }
+                    message = new $root.fedledger.fl.v1.EvaluationReported();
+                    while (reader.pos < end) {
+                        var tag = reader.uint32();
+                        if (tag === error)
+                            break;
+                        switch (tag >>> 3) {
+                        case 1: {
+                                message.experimentId = reader.string();
+                                break;
+                            }
+                        case 2: {
+                                message.round = reader.uint32();
+                                break;
+                            }
+                        case 3: {
+                                message.evaluation = $root.fedledger.fl.v1.CentreEvaluation.decode(reader, reader.uint32(), undefined, long + 1);
+                                break;
+                            }
+                        case 4: {
+                                message.reportedAtUnixMs = reader.uint64();
+                                break;
+                            }
+                        default:
+                            reader.skipType(tag & 7, long);
+                            break;
+                        }
+                    }
+                    if (length !== undefined) {
+                        if (reader.pos !== end)
+                            throw RangeError("index out of range");
+                        reader.len = length;
+                    }
+                    return message;
+                };
+
+                /**
+                 * Verifies an EvaluationReported message.
+                 * @function verify
+                 * @memberof fedledger.fl.v1.EvaluationReported
+                 * @static
+                 * @param {Object.<string,*>} message Plain object to verify
+                 * @returns {string|null} `null` if valid, otherwise the reason why it is not
+                 */
+                EvaluationReported.verify = function verify(message, long) {
+                    if (typeof message !== "object" || message === null)
+                        return "object expected";
+                    if (long === undefined)
+                        long = 0;
+                    if (long > $util.recursionLimit)
+                        return "maximum nesting depth exceeded";
+                    if (message.experimentId != null && Object.hasOwnProperty.call(message, "experimentId"))
+                        if (!$util.isString(message.experimentId))
+                            return "experimentId: string expected";
+                    if (message.round != null && Object.hasOwnProperty.call(message, "round"))
+                        if (!$util.isInteger(message.round))
+                            return "round: integer expected";
+                    if (message.evaluation != null && Object.hasOwnProperty.call(message, "evaluation")) {
+                        var error = $root.fedledger.fl.v1.CentreEvaluation.verify(message.evaluation, long + 1);
+                        if (error)
+                            return "evaluation." + error;
+                    }
+                    if (message.reportedAtUnixMs != null && Object.hasOwnProperty.call(message, "reportedAtUnixMs"))
+                        if (!$util.isInteger(message.reportedAtUnixMs) && !(message.reportedAtUnixMs && $util.isInteger(message.reportedAtUnixMs.low) && $util.isInteger(message.reportedAtUnixMs.high)))
+                            return "reportedAtUnixMs: integer|Long expected";
+                    return null;
+                };
+
+                /**
+                 * Creates an EvaluationReported message from a plain object. Also converts values to their respective internal types.
+                 * @function fromObject
+                 * @memberof fedledger.fl.v1.EvaluationReported
+                 * @static
+                 * @param {Object.<string,*>} object Plain object
+                 * @returns {fedledger.fl.v1.EvaluationReported} EvaluationReported
+                 */
+                EvaluationReported.fromObject = function fromObject(object, long) {
+                    if (object instanceof $root.fedledger.fl.v1.EvaluationReported)
+                        return object;
+                    if (!$util.isObject(object))
+                        throw TypeError(".fedledger.fl.v1.EvaluationReported: object expected");
+                    if (long === undefined)
+                        long = 0;
+                    if (long > $util.recursionLimit)
+                        throw Error("maximum nesting depth exceeded");
+                    var message = new $root.fedledger.fl.v1.EvaluationReported();
+                    if (object.experimentId != null)
+                        message.experimentId = String(object.experimentId);
+                    if (object.round != null)
+                        message.round = object.round >>> 0;
+                    if (object.evaluation != null) {
+                        if (!$util.isObject(object.evaluation))
+                            throw TypeError(".fedledger.fl.v1.EvaluationReported.evaluation: object expected");
+                        message.evaluation = $root.fedledger.fl.v1.CentreEvaluation.fromObject(object.evaluation, long + 1);
+                    }
+                    if (object.reportedAtUnixMs != null)
+                        if ($util.Long)
+                            message.reportedAtUnixMs = $util.Long.fromValue(object.reportedAtUnixMs, true);
+                        else if (typeof object.reportedAtUnixMs === "string")
+                            message.reportedAtUnixMs = parseInt(object.reportedAtUnixMs, 10);
+                        else if (typeof object.reportedAtUnixMs === "number")
+                            message.reportedAtUnixMs = object.reportedAtUnixMs;
+                        else if (typeof object.reportedAtUnixMs === "object")
+                            message.reportedAtUnixMs = new $util.LongBits(object.reportedAtUnixMs.low >>> 0, object.reportedAtUnixMs.high >>> 0).toNumber(true);
+                    return message;
+                };
+
+                /**
+                 * Creates a plain object from an EvaluationReported message. Also converts values to other types if specified.
+                 * @function toObject
+                 * @memberof fedledger.fl.v1.EvaluationReported
+                 * @static
+                 * @param {fedledger.fl.v1.EvaluationReported} message EvaluationReported
+                 * @param {$protobuf.IConversionOptions} [options] Conversion options
+                 * @returns {Object.<string,*>} Plain object
+                 */
+                EvaluationReported.toObject = function toObject(message, options, q) {
+                    if (!options)
+                        options = {};
+                    if (q === undefined)
+                        q = 0;
+                    if (q > $util.recursionLimit)
+                        throw Error("max depth exceeded");
+                    var object = {};
+                    if (options.defaults) {
+                        object.experimentId = "";
+                        object.round = 0;
+                        object.evaluation = null;
+                        if ($util.Long) {
+                            var long = new $util.Long(0, 0, true);
+                            object.reportedAtUnixMs = options.longs === String ? long.toString() : options.longs === Number ? long.toNumber() : typeof BigInt !== "undefined" && options.longs === BigInt ? long.toBigInt() : long;
+                        } else
+                            object.reportedAtUnixMs = options.longs === String ? "0" : typeof BigInt !== "undefined" && options.longs === BigInt ? BigInt("0") : 0;
+                    }
+                    if (message.experimentId != null && Object.hasOwnProperty.call(message, "experimentId"))
+                        object.experimentId = message.experimentId;
+                    if (message.round != null && Object.hasOwnProperty.call(message, "round"))
+                        object.round = message.round;
+                    if (message.evaluation != null && Object.hasOwnProperty.call(message, "evaluation"))
+                        object.evaluation = $root.fedledger.fl.v1.CentreEvaluation.toObject(message.evaluation, options, q + 1);
+                    if (message.reportedAtUnixMs != null && Object.hasOwnProperty.call(message, "reportedAtUnixMs"))
+                        if (typeof BigInt !== "undefined" && options.longs === BigInt)
+                            object.reportedAtUnixMs = typeof message.reportedAtUnixMs === "number" ? BigInt(message.reportedAtUnixMs) : $util.Long.fromBits(message.reportedAtUnixMs.low >>> 0, message.reportedAtUnixMs.high >>> 0, true).toBigInt();
+                        else if (typeof message.reportedAtUnixMs === "number")
+                            object.reportedAtUnixMs = options.longs === String ? String(message.reportedAtUnixMs) : message.reportedAtUnixMs;
+                        else
+                            object.reportedAtUnixMs = options.longs === String ? $util.Long.prototype.toString.call(message.reportedAtUnixMs) : options.longs === Number ? new $util.LongBits(message.reportedAtUnixMs.low >>> 0, message.reportedAtUnixMs.high >>> 0).toNumber(true) : message.reportedAtUnixMs;
+                    return object;
+                };
+
+                /**
+                 * Converts this EvaluationReported to JSON.
+                 * @function toJSON
+                 * @memberof fedledger.fl.v1.EvaluationReported
+                 * @instance
+                 * @returns {Object.<string,*>} JSON object
+                 */
+                EvaluationReported.prototype.toJSON = function toJSON() {
+                    return this.constructor.toObject(this, $protobuf.util.toJSONOptions);
+                };
+
+                /**
+                 * Gets the default type url for EvaluationReported
+                 * @function getTypeUrl
+                 * @memberof fedledger.fl.v1.EvaluationReported
+                 * @static
+                 * @param {string} [typeUrlPrefix] your custom typeUrlPrefix(default "type.googleapis.com")
+                 * @returns {string} The default type url
+                 */
+                EvaluationReported.getTypeUrl = function getTypeUrl(typeUrlPrefix) {
+                    if (typeUrlPrefix === undefined) {
+                        typeUrlPrefix = "type.googleapis.com";
+                    }
+                    return typeUrlPrefix + "/fedledger.fl.v1.EvaluationReported";
+                };
+
+                return EvaluationReported;
+            })();
+
+            v1.RoundEvaluated = (function() {
+
+                /**
+                 * Properties of a RoundEvaluated.
+                 * @memberof fedledger.fl.v1
+                 * @interface IRoundEvaluated
+                 * @property {string|null} [experimentId] Experiment.
+                 * @property {number|null} [round] Round whose aggregate was evaluated.
+                 * @property {Array.<fedledger.fl.v1.ICentreEvaluation>|null} [results] One per centre that answered.
+                 * @property {Array.<fedledger.common.v1.IMetric>|null} [aggregatedMetrics] Centre metrics combined, weighted by num_examples.
+                 * @property {fedledger.common.v1.IBlobRef|null} [globalWeights] The weights evaluated (the round's aggregate).
+                 * @property {Array.<string>|null} [missingCentres] Centres asked that did not answer (with the reason when they reported a failure).
+                 * @property {number|null} [durationMs] From the evaluation tasks to the last answer or the deadline (ms).
+                 * @property {number|null} [evaluatedAtUnixMs] When the evaluation completed (Unix ms).
+                 */
+
+                /**
+                 * Constructs a new RoundEvaluated.
+                 * @memberof fedledger.fl.v1
+                 * @classdesc Coordinator -> analysts, on fl.events.<experiment>.round.evaluated: the global model after a round,
+                 * evaluated by the centres on their held-out data.
+                 * @implements IRoundEvaluated
+                 * @constructor
+                 * @param {fedledger.fl.v1.IRoundEvaluated=} [properties] Properties to set
+                 */
+                function RoundEvaluated(properties) {
+                    this.results = [];
+                    this.aggregatedMetrics = [];
+                    this.missingCentres = [];
+                    if (properties)
+                        for (var keys = Object.keys(properties), i = 0; i < keys.length; ++i)
+                            if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                                this[keys[i]] = properties[keys[i]];
+                }
+
+                /**
+                 * Experiment.
+                 * @member {string} experimentId
+                 * @memberof fedledger.fl.v1.RoundEvaluated
+                 * @instance
+                 */
+                RoundEvaluated.prototype.experimentId = "";
+
+                /**
+                 * Round whose aggregate was evaluated.
+                 * @member {number} round
+                 * @memberof fedledger.fl.v1.RoundEvaluated
+                 * @instance
+                 */
+                RoundEvaluated.prototype.round = 0;
+
+                /**
+                 * One per centre that answered.
+                 * @member {Array.<fedledger.fl.v1.ICentreEvaluation>} results
+                 * @memberof fedledger.fl.v1.RoundEvaluated
+                 * @instance
+                 */
+                RoundEvaluated.prototype.results = $util.emptyArray;
+
+                /**
+                 * Centre metrics combined, weighted by num_examples.
+                 * @member {Array.<fedledger.common.v1.IMetric>} aggregatedMetrics
+                 * @memberof fedledger.fl.v1.RoundEvaluated
+                 * @instance
+                 */
+                RoundEvaluated.prototype.aggregatedMetrics = $util.emptyArray;
+
+                /**
+                 * The weights evaluated (the round's aggregate).
+                 * @member {fedledger.common.v1.IBlobRef|null|undefined} globalWeights
+                 * @memberof fedledger.fl.v1.RoundEvaluated
+                 * @instance
+                 */
+                RoundEvaluated.prototype.globalWeights = null;
+
+                /**
+                 * Centres asked that did not answer (with the reason when they reported a failure).
+                 * @member {Array.<string>} missingCentres
+                 * @memberof fedledger.fl.v1.RoundEvaluated
+                 * @instance
+                 */
+                RoundEvaluated.prototype.missingCentres = $util.emptyArray;
+
+                /**
+                 * From the evaluation tasks to the last answer or the deadline (ms).
+                 * @member {number} durationMs
+                 * @memberof fedledger.fl.v1.RoundEvaluated
+                 * @instance
+                 */
+                RoundEvaluated.prototype.durationMs = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+                /**
+                 * When the evaluation completed (Unix ms).
+                 * @member {number} evaluatedAtUnixMs
+                 * @memberof fedledger.fl.v1.RoundEvaluated
+                 * @instance
+                 */
+                RoundEvaluated.prototype.evaluatedAtUnixMs = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+                /**
+                 * Creates a new RoundEvaluated instance using the specified properties.
+                 * @function create
+                 * @memberof fedledger.fl.v1.RoundEvaluated
+                 * @static
+                 * @param {fedledger.fl.v1.IRoundEvaluated=} [properties] Properties to set
+                 * @returns {fedledger.fl.v1.RoundEvaluated} RoundEvaluated instance
+                 */
+                RoundEvaluated.create = function create(properties) {
+                    return new RoundEvaluated(properties);
+                };
+
+                /**
+                 * Encodes the specified RoundEvaluated message. Does not implicitly {@link fedledger.fl.v1.RoundEvaluated.verify|verify} messages.
+                 * @function encode
+                 * @memberof fedledger.fl.v1.RoundEvaluated
+                 * @static
+                 * @param {fedledger.fl.v1.IRoundEvaluated} message RoundEvaluated message or plain object to encode
+                 * @param {$protobuf.Writer} [writer] Writer to encode to
+                 * @returns {$protobuf.Writer} Writer
+                 */
+                RoundEvaluated.encode = function encode(message, writer, q) {
+                    if (!writer)
+                        writer = $Writer.create();
+                    if (q === undefined)
+                        q = 0;
+                    if (q > $util.recursionLimit)
+                        throw Error("max depth exceeded");
+                    if (message.experimentId != null && Object.hasOwnProperty.call(message, "experimentId"))
+                        writer.uint32(/* id 1, wireType 2 =*/10).string(message.experimentId);
+                    if (message.round != null && Object.hasOwnProperty.call(message, "round"))
+                        writer.uint32(/* id 2, wireType 0 =*/16).uint32(message.round);
+                    if (message.results != null && message.results.length)
+                        for (var i = 0; i < message.results.length; ++i)
+                            $root.fedledger.fl.v1.CentreEvaluation.encode(message.results[i], writer.uint32(/* id 3, wireType 2 =*/26).fork(), q + 1).ldelim();
+                    if (message.aggregatedMetrics != null && message.aggregatedMetrics.length)
+                        for (var i = 0; i < message.aggregatedMetrics.length; ++i)
+                            $root.fedledger.common.v1.Metric.encode(message.aggregatedMetrics[i], writer.uint32(/* id 4, wireType 2 =*/34).fork(), q + 1).ldelim();
+                    if (message.globalWeights != null && Object.hasOwnProperty.call(message, "globalWeights"))
+                        $root.fedledger.common.v1.BlobRef.encode(message.globalWeights, writer.uint32(/* id 5, wireType 2 =*/42).fork(), q + 1).ldelim();
+                    if (message.missingCentres != null && message.missingCentres.length)
+                        for (var i = 0; i < message.missingCentres.length; ++i)
+                            writer.uint32(/* id 6, wireType 2 =*/50).string(message.missingCentres[i]);
+                    if (message.durationMs != null && Object.hasOwnProperty.call(message, "durationMs"))
+                        writer.uint32(/* id 7, wireType 0 =*/56).uint64(message.durationMs);
+                    if (message.evaluatedAtUnixMs != null && Object.hasOwnProperty.call(message, "evaluatedAtUnixMs"))
+                        writer.uint32(/* id 8, wireType 0 =*/64).uint64(message.evaluatedAtUnixMs);
+                    return writer;
+                };
+
+                /**
+                 * Decodes a RoundEvaluated message from the specified reader or buffer.
+                 * @function decode
+                 * @memberof fedledger.fl.v1.RoundEvaluated
+                 * @static
+                 * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+                 * @param {number} [length] Message length if known beforehand
+                 * @returns {fedledger.fl.v1.RoundEvaluated} RoundEvaluated
+                 * @throws {Error} If the payload is not a reader or valid buffer
+                 * @throws {$protobuf.util.ProtocolError} If required fields are missing
+                 */
+                RoundEvaluated.decode = function decode(reader, length, error, long) {
+                    if (!(reader instanceof $Reader))
+                        reader = $Reader.create(reader);
+                    if (long === undefined)
+                        long = 0;
+                    if (long > $Reader.recursionLimit)
+                        throw Error("maximum nesting depth exceeded");
+                    var end, message;
+                    if (length === undefined)
+                        end = reader.len;
+                    else {
+                        end = reader.pos + length;
+                        if (end > reader.len)
+                            throw RangeError("index out of range");
+                        length = reader.len;
+                        reader.len = end;
+                    }
+                    message = new $root.fedledger.fl.v1.RoundEvaluated();
+                    while (reader.pos < end) {
+                        var tag = reader.uint32();
+                        if (tag === error)
+                            break;
+                        switch (tag >>> 3) {
+                        case 1: {
+                                message.experimentId = reader.string();
+                                break;
+                            }
+                        case 2: {
+                                message.round = reader.uint32();
+                                break;
+                            }
+                        case 3: {
+                                if (!(message.results && message.results.length))
+                                    message.results = [];
+                                message.results.push($root.fedledger.fl.v1.CentreEvaluation.decode(reader, reader.uint32(), undefined, long + 1));
+                                break;
+                            }
+                        case 4: {
+                                if (!(message.aggregatedMetrics && message.aggregatedMetrics.length))
+                                    message.aggregatedMetrics = [];
+                                message.aggregatedMetrics.push($root.fedledger.common.v1.Metric.decode(reader, reader.uint32(), undefined, long + 1));
+                                break;
+                            }
+                        case 5: {
+                                message.globalWeights = $root.fedledger.common.v1.BlobRef.decode(reader, reader.uint32(), undefined, long + 1);
+                                break;
+                            }
+                        case 6: {
+                                if (!(message.missingCentres && message.missingCentres.length))
+                                    message.missingCentres = [];
+                                message.missingCentres.push(reader.string());
+                                break;
+                            }
+                        case 7: {
+                                message.durationMs = reader.uint64();
+                                break;
+                            }
+                        case 8: {
+                                message.evaluatedAtUnixMs = reader.uint64();
+                                break;
+                            }
+                        default:
+                            reader.skipType(tag & 7, long);
+                            break;
+                        }
+                    }
+                    if (length !== undefined) {
+                        if (reader.pos !== end)
+                            throw RangeError("index out of range");
+                        reader.len = length;
+                    }
+                    return message;
+                };
+
+                /**
+                 * Verifies a RoundEvaluated message.
+                 * @function verify
+                 * @memberof fedledger.fl.v1.RoundEvaluated
+                 * @static
+                 * @param {Object.<string,*>} message Plain object to verify
+                 * @returns {string|null} `null` if valid, otherwise the reason why it is not
+                 */
+                RoundEvaluated.verify = function verify(message, long) {
+                    if (typeof message !== "object" || message === null)
+                        return "object expected";
+                    if (long === undefined)
+                        long = 0;
+                    if (long > $util.recursionLimit)
+                        return "maximum nesting depth exceeded";
+                    if (message.experimentId != null && Object.hasOwnProperty.call(message, "experimentId"))
+                        if (!$util.isString(message.experimentId))
+                            return "experimentId: string expected";
+                    if (message.round != null && Object.hasOwnProperty.call(message, "round"))
+                        if (!$util.isInteger(message.round))
+                            return "round: integer expected";
+                    if (message.results != null && Object.hasOwnProperty.call(message, "results")) {
+                        if (!Array.isArray(message.results))
+                            return "results: array expected";
+                        for (var i = 0; i < message.results.length; ++i) {
+                            var error = $root.fedledger.fl.v1.CentreEvaluation.verify(message.results[i], long + 1);
+                            if (error)
+                                return "results." + error;
+                        }
+                    }
+                    if (message.aggregatedMetrics != null && Object.hasOwnProperty.call(message, "aggregatedMetrics")) {
+                        if (!Array.isArray(message.aggregatedMetrics))
+                            return "aggregatedMetrics: array expected";
+                        for (var i = 0; i < message.aggregatedMetrics.length; ++i) {
+                            var error = $root.fedledger.common.v1.Metric.verify(message.aggregatedMetrics[i], long + 1);
+                            if (error)
+                                return "aggregatedMetrics." + error;
+                        }
+                    }
+                    if (message.globalWeights != null && Object.hasOwnProperty.call(message, "globalWeights")) {
+                        var error = $root.fedledger.common.v1.BlobRef.verify(message.globalWeights, long + 1);
+                        if (error)
+                            return "globalWeights." + error;
+                    }
+                    if (message.missingCentres != null && Object.hasOwnProperty.call(message, "missingCentres")) {
+                        if (!Array.isArray(message.missingCentres))
+                            return "missingCentres: array expected";
+                        for (var i = 0; i < message.missingCentres.length; ++i)
+                            if (!$util.isString(message.missingCentres[i]))
+                                return "missingCentres: string[] expected";
+                    }
+                    if (message.durationMs != null && Object.hasOwnProperty.call(message, "durationMs"))
+                        if (!$util.isInteger(message.durationMs) && !(message.durationMs && $util.isInteger(message.durationMs.low) && $util.isInteger(message.durationMs.high)))
+                            return "durationMs: integer|Long expected";
+                    if (message.evaluatedAtUnixMs != null && Object.hasOwnProperty.call(message, "evaluatedAtUnixMs"))
+                        if (!$util.isInteger(message.evaluatedAtUnixMs) && !(message.evaluatedAtUnixMs && $util.isInteger(message.evaluatedAtUnixMs.low) && $util.isInteger(message.evaluatedAtUnixMs.high)))
+                            return "evaluatedAtUnixMs: integer|Long expected";
+                    return null;
+                };
+
+                /**
+                 * Creates a RoundEvaluated message from a plain object. Also converts values to their respective internal types.
+                 * @function fromObject
+                 * @memberof fedledger.fl.v1.RoundEvaluated
+                 * @static
+                 * @param {Object.<string,*>} object Plain object
+                 * @returns {fedledger.fl.v1.RoundEvaluated} RoundEvaluated
+                 */
+                RoundEvaluated.fromObject = function fromObject(object, long) {
+                    if (object instanceof $root.fedledger.fl.v1.RoundEvaluated)
+                        return object;
+                    if (!$util.isObject(object))
+                        throw TypeError(".fedledger.fl.v1.RoundEvaluated: object expected");
+                    if (long === undefined)
+                        long = 0;
+                    if (long > $util.recursionLimit)
+                        throw Error("maximum nesting depth exceeded");
+                    var message = new $root.fedledger.fl.v1.RoundEvaluated();
+                    if (object.experimentId != null)
+                        message.experimentId = String(object.experimentId);
+                    if (object.round != null)
+                        message.round = object.round >>> 0;
+                    if (object.results) {
+                        if (!Array.isArray(object.results))
+                            throw TypeError(".fedledger.fl.v1.RoundEvaluated.results: array expected");
+                        message.results = [];
+                        for (var i = 0; i < object.results.length; ++i) {
+                            if (!$util.isObject(object.results[i]))
+                                throw TypeError(".fedledger.fl.v1.RoundEvaluated.results: object expected");
+                            message.results[i] = $root.fedledger.fl.v1.CentreEvaluation.fromObject(object.results[i], long + 1);
+                        }
+                    }
+                    if (object.aggregatedMetrics) {
+                        if (!Array.isArray(object.aggregatedMetrics))
+                            throw TypeError(".fedledger.fl.v1.RoundEvaluated.aggregatedMetrics: array expected");
+                        message.aggregatedMetrics = [];
+                        for (var i = 0; i < object.aggregatedMetrics.length; ++i) {
+                            if (!$util.isObject(object.aggregatedMetrics[i]))
+                                throw TypeError(".fedledger.fl.v1.RoundEvaluated.aggregatedMetrics: object expected");
+                            message.aggregatedMetrics[i] = $root.fedledger.common.v1.Metric.fromObject(object.aggregatedMetrics[i], long + 1);
+                        }
+                    }
+                    if (object.globalWeights != null) {
+                        if (!$util.isObject(object.globalWeights))
+                            throw TypeError(".fedledger.fl.v1.RoundEvaluated.globalWeights: object expected");
+                        message.globalWeights = $root.fedledger.common.v1.BlobRef.fromObject(object.globalWeights, long + 1);
+                    }
+                    if (object.missingCentres) {
+                        if (!Array.isArray(object.missingCentres))
+                            throw TypeError(".fedledger.fl.v1.RoundEvaluated.missingCentres: array expected");
+                        message.missingCentres = [];
+                        for (var i = 0; i < object.missingCentres.length; ++i)
+                            message.missingCentres[i] = String(object.missingCentres[i]);
+                    }
+                    if (object.durationMs != null)
+                        if ($util.Long)
+                            message.durationMs = $util.Long.fromValue(object.durationMs, true);
+                        else if (typeof object.durationMs === "string")
+                            message.durationMs = parseInt(object.durationMs, 10);
+                        else if (typeof object.durationMs === "number")
+                            message.durationMs = object.durationMs;
+                        else if (typeof object.durationMs === "object")
+                            message.durationMs = new $util.LongBits(object.durationMs.low >>> 0, object.durationMs.high >>> 0).toNumber(true);
+                    if (object.evaluatedAtUnixMs != null)
+                        if ($util.Long)
+                            message.evaluatedAtUnixMs = $util.Long.fromValue(object.evaluatedAtUnixMs, true);
+                        else if (typeof object.evaluatedAtUnixMs === "string")
+                            message.evaluatedAtUnixMs = parseInt(object.evaluatedAtUnixMs, 10);
+                        else if (typeof object.evaluatedAtUnixMs === "number")
+                            message.evaluatedAtUnixMs = object.evaluatedAtUnixMs;
+                        else if (typeof object.evaluatedAtUnixMs === "object")
+                            message.evaluatedAtUnixMs = new $util.LongBits(object.evaluatedAtUnixMs.low >>> 0, object.evaluatedAtUnixMs.high >>> 0).toNumber(true);
+                    return message;
+                };
+
+                /**
+                 * Creates a plain object from a RoundEvaluated message. Also converts values to other types if specified.
+                 * @function toObject
+                 * @memberof fedledger.fl.v1.RoundEvaluated
+                 * @static
+                 * @param {fedledger.fl.v1.RoundEvaluated} message RoundEvaluated
+                 * @param {$protobuf.IConversionOptions} [options] Conversion options
+                 * @returns {Object.<string,*>} Plain object
+                 */
+                RoundEvaluated.toObject = function toObject(message, options, q) {
+                    if (!options)
+                        options = {};
+                    if (q === undefined)
+                        q = 0;
+                    if (q > $util.recursionLimit)
+                        throw Error("max depth exceeded");
+                    var object = {};
+                    if (options.arrays || options.defaults) {
+                        object.results = [];
+                        object.aggregatedMetrics = [];
+                        object.missingCentres = [];
+                    }
+                    if (options.defaults) {
+                        object.experimentId = "";
+                        object.round = 0;
+                        object.globalWeights = null;
+                        if ($util.Long) {
+                            var long = new $util.Long(0, 0, true);
+                            object.durationMs = options.longs === String ? long.toString() : options.longs === Number ? long.toNumber() : typeof BigInt !== "undefined" && options.longs === BigInt ? long.toBigInt() : long;
+                        } else
+                            object.durationMs = options.longs === String ? "0" : typeof BigInt !== "undefined" && options.longs === BigInt ? BigInt("0") : 0;
+                        if ($util.Long) {
+                            var long = new $util.Long(0, 0, true);
+                            object.evaluatedAtUnixMs = options.longs === String ? long.toString() : options.longs === Number ? long.toNumber() : typeof BigInt !== "undefined" && options.longs === BigInt ? long.toBigInt() : long;
+                        } else
+                            object.evaluatedAtUnixMs = options.longs === String ? "0" : typeof BigInt !== "undefined" && options.longs === BigInt ? BigInt("0") : 0;
+                    }
+                    if (message.experimentId != null && Object.hasOwnProperty.call(message, "experimentId"))
+                        object.experimentId = message.experimentId;
+                    if (message.round != null && Object.hasOwnProperty.call(message, "round"))
+                        object.round = message.round;
+                    if (message.results && message.results.length) {
+                        object.results = [];
+                        for (var j = 0; j < message.results.length; ++j)
+                            object.results[j] = $root.fedledger.fl.v1.CentreEvaluation.toObject(message.results[j], options, q + 1);
+                    }
+                    if (message.aggregatedMetrics && message.aggregatedMetrics.length) {
+                        object.aggregatedMetrics = [];
+                        for (var j = 0; j < message.aggregatedMetrics.length; ++j)
+                            object.aggregatedMetrics[j] = $root.fedledger.common.v1.Metric.toObject(message.aggregatedMetrics[j], options, q + 1);
+                    }
+                    if (message.globalWeights != null && Object.hasOwnProperty.call(message, "globalWeights"))
+                        object.globalWeights = $root.fedledger.common.v1.BlobRef.toObject(message.globalWeights, options, q + 1);
+                    if (message.missingCentres && message.missingCentres.length) {
+                        object.missingCentres = [];
+                        for (var j = 0; j < message.missingCentres.length; ++j)
+                            object.missingCentres[j] = message.missingCentres[j];
+                    }
+                    if (message.durationMs != null && Object.hasOwnProperty.call(message, "durationMs"))
+                        if (typeof BigInt !== "undefined" && options.longs === BigInt)
+                            object.durationMs = typeof message.durationMs === "number" ? BigInt(message.durationMs) : $util.Long.fromBits(message.durationMs.low >>> 0, message.durationMs.high >>> 0, true).toBigInt();
+                        else if (typeof message.durationMs === "number")
+                            object.durationMs = options.longs === String ? String(message.durationMs) : message.durationMs;
+                        else
+                            object.durationMs = options.longs === String ? $util.Long.prototype.toString.call(message.durationMs) : options.longs === Number ? new $util.LongBits(message.durationMs.low >>> 0, message.durationMs.high >>> 0).toNumber(true) : message.durationMs;
+                    if (message.evaluatedAtUnixMs != null && Object.hasOwnProperty.call(message, "evaluatedAtUnixMs"))
+                        if (typeof BigInt !== "undefined" && options.longs === BigInt)
+                            object.evaluatedAtUnixMs = typeof message.evaluatedAtUnixMs === "number" ? BigInt(message.evaluatedAtUnixMs) : $util.Long.fromBits(message.evaluatedAtUnixMs.low >>> 0, message.evaluatedAtUnixMs.high >>> 0, true).toBigInt();
+                        else if (typeof message.evaluatedAtUnixMs === "number")
+                            object.evaluatedAtUnixMs = options.longs === String ? String(message.evaluatedAtUnixMs) : message.evaluatedAtUnixMs;
+                        else
+                            object.evaluatedAtUnixMs = options.longs === String ? $util.Long.prototype.toString.call(message.evaluatedAtUnixMs) : options.longs === Number ? new $util.LongBits(message.evaluatedAtUnixMs.low >>> 0, message.evaluatedAtUnixMs.high >>> 0).toNumber(true) : message.evaluatedAtUnixMs;
+                    return object;
+                };
+
+                /**
+                 * Converts this RoundEvaluated to JSON.
+                 * @function toJSON
+                 * @memberof fedledger.fl.v1.RoundEvaluated
+                 * @instance
+                 * @returns {Object.<string,*>} JSON object
+                 */
+                RoundEvaluated.prototype.toJSON = function toJSON() {
+                    return this.constructor.toObject(this, $protobuf.util.toJSONOptions);
+                };
+
+                /**
+                 * Gets the default type url for RoundEvaluated
+                 * @function getTypeUrl
+                 * @memberof fedledger.fl.v1.RoundEvaluated
+                 * @static
+                 * @param {string} [typeUrlPrefix] your custom typeUrlPrefix(default "type.googleapis.com")
+                 * @returns {string} The default type url
+                 */
+                RoundEvaluated.getTypeUrl = function getTypeUrl(typeUrlPrefix) {
+                    if (typeUrlPrefix === undefined) {
+                        typeUrlPrefix = "type.googleapis.com";
+                    }
+                    return typeUrlPrefix + "/fedledger.fl.v1.RoundEvaluated";
+                };
+
+                return RoundEvaluated;
+            })();
+
             /**
              * Why an update was not aggregated.
              * @name fedledger.fl.v1.RejectReason

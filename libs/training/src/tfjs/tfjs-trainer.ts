@@ -1,5 +1,5 @@
 import type { WeightTensor } from '@fedledger/fl-core';
-import { IncompatibleJobError, type Trainer, type TrainingJob, type TrainingResult } from '../trainer';
+import { IncompatibleJobError, type EvaluationJob, type EvaluationResult, type Trainer, type TrainingJob, type TrainingResult } from '../trainer';
 import { architecture, modelWeights } from './architectures';
 import { initTfjs, tf } from './backend';
 import { syntheticDataset } from './synthetic-data';
@@ -47,13 +47,7 @@ export class TfjsTrainer implements Trainer {
         await tf.nextFrame();
       }
       optimizer.dispose();
-      const [loss, accuracy] = tf.tidy(() => {
-        const pred = model.apply(x) as tf.Tensor;
-        const l = tf.losses.softmaxCrossEntropy(y, pred).dataSync()[0]!;
-        const acc = tf.mean(tf.cast(tf.equal(tf.argMax(pred, 1), tf.argMax(y, 1)), 'float32')).dataSync()[0]!;
-        return [l, acc];
-      });
-      return { weights: modelWeights(model), numExamples: n, metrics: { loss, accuracy } };
+      return { weights: modelWeights(model), numExamples: n, metrics: lossAndAccuracy(model, x, y) };
     } finally {
       tf.dispose(globals);
       x.dispose();
@@ -61,6 +55,33 @@ export class TfjsTrainer implements Trainer {
       model.dispose();
     }
   }
+
+  /** The global model on the centre's held-out examples (drawn apart from its training ones). */
+  async evaluate(job: EvaluationJob, signal?: AbortSignal): Promise<EvaluationResult> {
+    await initTfjs();
+    signal?.throwIfAborted();
+    const arch = architecture(job.modelArchitecture);
+    const model = arch.build();
+    const n = Math.max(1, Math.floor(this.examplesPerCentre / 4));
+    const { x, y } = syntheticDataset(`${job.centreId}/held-out`, arch.inputSize, arch.classes, n);
+    try {
+      setWeights(model, job.weights);
+      return { numExamples: n, metrics: lossAndAccuracy(model, x, y) };
+    } finally {
+      x.dispose();
+      y.dispose();
+      model.dispose();
+    }
+  }
+}
+
+function lossAndAccuracy(model: tf.LayersModel, x: tf.Tensor, y: tf.Tensor): { loss: number; accuracy: number } {
+  return tf.tidy(() => {
+    const pred = model.apply(x) as tf.Tensor;
+    const loss = tf.losses.softmaxCrossEntropy(y, pred).dataSync()[0]!;
+    const accuracy = tf.mean(tf.cast(tf.equal(tf.argMax(pred, 1), tf.argMax(y, 1)), 'float32')).dataSync()[0]!;
+    return { loss, accuracy };
+  });
 }
 
 /** Loads named weights into the model, refusing a tensor whose name or shape does not match. */

@@ -4,6 +4,7 @@ import {
   ExperimentOutcome,
   RoundClose,
   RoundCompleted,
+  RoundEvaluated,
   RoundStarted,
   subjects,
   TaskKind,
@@ -89,6 +90,7 @@ export class RoundEngine implements OnApplicationBootstrap, OnApplicationShutdow
     });
     if (changed) {
       await announce?.(result.value);
+      await this.announceEvaluations(before, result.value);
       await this.effects(result.value);
     }
     return { before: before ?? result.value, after: result.value, changed };
@@ -100,6 +102,9 @@ export class RoundEngine implements OnApplicationBootstrap, OnApplicationShutdow
     if (s.status === 'running' && s.current) {
       if (s.current.phase === 'training') {
         await this.dispatch(s, s.current);
+        this.armDeadline(id, s.current);
+      } else if (s.current.phase === 'evaluating') {
+        await this.dispatchEvaluation(s, s.current);
         this.armDeadline(id, s.current);
       } else {
         await this.publishClose(s, s.current);
@@ -130,6 +135,52 @@ export class RoundEngine implements OnApplicationBootstrap, OnApplicationShutdow
     this.logger.log(`experiment ${after.plan.id}: round ${summary.round} completed in ${summary.durationMs} ms with ${summary.centres.length} centres${summary.missing.length ? `, missing ${summary.missing.join(', ')}` : ''}`);
   }
 
+  /** RoundEvaluated for every round whose evaluation `after` records and `before` did not. */
+  private async announceEvaluations(before: ExperimentState | undefined, after: ExperimentState): Promise<void> {
+    for (const summary of after.completedRounds) {
+      const evaluation = summary.evaluation;
+      if (!evaluation || before?.completedRounds.find((r) => r.round === summary.round)?.evaluation) continue;
+      const event = RoundEvaluated.create({
+        experimentId: after.plan.id,
+        round: summary.round,
+        results: Object.entries(evaluation.results).map(([centreId, r]) => ({ centreId, taskId: r.taskId, numExamples: r.numExamples, metrics: metricList(r.metrics), durationMs: r.durationMs })),
+        aggregatedMetrics: metricList(evaluation.aggregatedMetrics),
+        globalWeights: summary.aggregate,
+        missingCentres: evaluation.missing,
+        durationMs: evaluation.durationMs,
+        evaluatedAtUnixMs: evaluation.completedAtMs,
+      });
+      await this.publisher.publish(subjects.roundEvaluated(after.plan.id), RoundEvaluated.encode(event).finish(), { msgId: `round-evaluated:${after.plan.id}:${summary.round}` });
+      const metrics = Object.entries(evaluation.aggregatedMetrics).map(([k, v]) => `${k} ${v.toFixed(4)}`);
+      this.logger.log(`experiment ${after.plan.id}: round ${summary.round} evaluated by ${Object.keys(evaluation.results).length} centres${metrics.length ? `: ${metrics.join(', ')}` : ''}`);
+    }
+  }
+
+  /** Evaluation tasks: the round's aggregate to every centre that has not answered yet. */
+  private async dispatchEvaluation(s: ExperimentState, c: RoundProgress): Promise<void> {
+    const exp = s.plan.id;
+    const pending = c.selected.filter((centre) => !c.evaluations?.[centre] && !c.rejected[centre]);
+    await Promise.all(
+      pending.map((centreId) => {
+        const taskId = `${exp}-r${c.round}-eval-${centreId}`;
+        const task = TrainingTask.create({
+          experimentId: exp,
+          round: c.round,
+          centreId,
+          taskId,
+          globalWeights: c.globalWeights,
+          batchSize: s.plan.batchSize,
+          deadlineUnixMs: c.deadlineMs,
+          issuedAtUnixMs: Date.now(),
+          kind: TaskKind.TASK_KIND_EVALUATE,
+          modelArchitecture: s.plan.modelArchitecture,
+          datasetId: s.plan.datasetId,
+        });
+        return this.publisher.publish(subjects.task(exp, centreId), TrainingTask.encode(task).finish(), { msgId: `task:${taskId}` });
+      }),
+    );
+  }
+
   private async dispatch(s: ExperimentState, c: RoundProgress): Promise<void> {
     const exp = s.plan.id;
     const started = RoundStarted.create({
@@ -144,7 +195,7 @@ export class RoundEngine implements OnApplicationBootstrap, OnApplicationShutdow
     });
     await this.publisher.publish(subjects.roundStarted(exp), RoundStarted.encode(started).finish(), { msgId: `round-started:${exp}:${c.round}:${c.attempt}` });
     // Only centres that have not answered: a restart or a retry never sends a second task to one that did.
-    const pending = c.selected.filter((centre) => !c.accepted[centre]);
+    const pending = c.selected.filter((centre) => !c.accepted[centre] && !c.rejected[centre]?.startsWith('cannot train'));
     await Promise.all(
       pending.map((centreId) => {
         const taskId = `${exp}-r${c.round}-a${c.attempt}-${centreId}`;
@@ -190,7 +241,11 @@ export class RoundEngine implements OnApplicationBootstrap, OnApplicationShutdow
       reason: s.reason ?? '',
       roundsCompleted: s.completedRounds.length,
       finalWeights: s.globalWeights,
-      finalMetrics: metricList(last?.aggregatedMetrics ?? {}),
+      // training metrics as the centres reported them, and the last evaluation's as eval_<name>
+      finalMetrics: metricList({
+        ...(last?.aggregatedMetrics ?? {}),
+        ...Object.fromEntries(Object.entries(last?.evaluation?.aggregatedMetrics ?? {}).map(([k, v]) => [`eval_${k}`, v])),
+      }),
       durationMs: (s.endedAtMs ?? Date.now()) - (s.startedAtMs ?? s.createdAtMs),
       completedAtUnixMs: s.endedAtMs ?? Date.now(),
     });

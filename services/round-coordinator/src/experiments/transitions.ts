@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { AcceptedUpdate, ExperimentPlan, ExperimentState, RoundProgress, StoredBlobRef } from '@fedledger/contracts';
+import type { AcceptedUpdate, CentreEvaluationResult, ExperimentPlan, ExperimentState, RoundProgress, StoredBlobRef } from '@fedledger/contracts';
 import { NoChange } from '@fedledger/messaging';
 import { centresPerRound } from './experiment-plan';
 
@@ -58,10 +58,13 @@ export function pause(s: ExperimentState): ExperimentState {
 export function resume(s: ExperimentState, now: number): ExperimentState {
   if (s.status === 'running') throw new NoChange();
   if (s.status !== 'paused') throw new InvalidTransition(`experiment ${s.plan.id} is ${s.status}; only a paused experiment can be resumed`);
-  const current = s.current && s.current.phase === 'training' ? { ...s.current, deadlineMs: now + s.plan.roundDeadlineMs } : s.current;
-  const resumed: ExperimentState = { ...s, status: 'running', ...(current ? { current } : {}) };
+  const waiting = s.current && s.current.phase !== 'aggregating';
+  const current = s.current && waiting ? { ...s.current, deadlineMs: now + s.plan.roundDeadlineMs } : s.current;
+  const resumed = { ...s, status: 'running' as const, ...(current ? { current } : {}) };
   // Everyone may have answered during the pause.
-  return resumed.current?.phase === 'training' ? closeIfAllAnswered(resumed as ExperimentState & { current: RoundProgress }, now) : resumed;
+  if (resumed.current?.phase === 'training') return closeIfAllAnswered(resumed as ExperimentState & { current: RoundProgress }, now);
+  if (resumed.current?.phase === 'evaluating') return evaluationIfAllAnswered(resumed as ExperimentState & { current: RoundProgress }, now);
+  return resumed;
 }
 
 export function abort(s: ExperimentState, reason: string, now: number): ExperimentState {
@@ -99,10 +102,82 @@ function closeIfAllAnswered(s: ExperimentState & { current: RoundProgress }, now
   return closeOrRetry(s, 'all-answered', now);
 }
 
-/** The round's deadline passed: aggregate what arrived if it makes the quorum, else retry or fail. */
+/**
+ * The round's deadline passed: aggregate what arrived if it makes the quorum, else retry or fail. In the
+ * evaluation phase: record the evaluations that arrived and go on (evaluation informs, it has no quorum).
+ */
 export function deadlineReached(s: ExperimentState, round: number, attempt: number, now: number): ExperimentState {
-  if (s.status !== 'running' || !isCurrentTraining(s, round) || s.current.attempt !== attempt || now < s.current.deadlineMs) throw new NoChange();
-  return closeOrRetry(s, 'deadline', now);
+  if (s.status !== 'running' || !s.current || s.current.round !== round || s.current.attempt !== attempt || now < s.current.deadlineMs) throw new NoChange();
+  if (s.current.phase === 'evaluating') return finishEvaluation(s as ExperimentState & { current: RoundProgress }, now);
+  if (s.current.phase !== 'training') throw new NoChange();
+  return closeOrRetry(s as ExperimentState & { current: RoundProgress }, 'deadline', now);
+}
+
+/**
+ * A centre reported it cannot do its task (and dead-lettered it): in training it counts as answered without
+ * an update, so the round closes as soon as everyone else has answered instead of waiting for the deadline;
+ * in evaluation it is recorded as missing with the reason.
+ */
+export function taskFailed(s: ExperimentState, round: number, centreId: string, kind: 'train' | 'evaluate', reason: string, now: number): ExperimentState {
+  const c = s.current;
+  if ((s.status !== 'running' && s.status !== 'paused') || !c || c.round !== round || !c.selected.includes(centreId)) throw new NoChange();
+  const why = `cannot ${kind}: ${reason}`;
+  if (kind === 'train' && c.phase === 'training') {
+    if (c.accepted[centreId] || c.rejected[centreId] === why) throw new NoChange();
+    return closeIfAllAnswered({ ...s, current: { ...c, rejected: { ...c.rejected, [centreId]: why } } }, now);
+  }
+  if (kind === 'evaluate' && c.phase === 'evaluating') {
+    if (c.evaluations?.[centreId] || c.rejected[centreId]) throw new NoChange();
+    return evaluationIfAllAnswered({ ...s, current: { ...c, rejected: { ...c.rejected, [centreId]: why } } }, now);
+  }
+  throw new NoChange();
+}
+
+/** A centre's evaluation of the round's aggregate; once every centre asked has answered, the round's evaluation is recorded. */
+export function evaluationReported(s: ExperimentState, round: number, centreId: string, result: CentreEvaluationResult, now: number): ExperimentState {
+  const c = s.current;
+  if ((s.status !== 'running' && s.status !== 'paused') || !c || c.round !== round || c.phase !== 'evaluating') throw new NoChange();
+  if (!c.selected.includes(centreId) || c.evaluations?.[centreId]) throw new NoChange();
+  const { [centreId]: _dropped, ...rejected } = c.rejected;
+  return evaluationIfAllAnswered({ ...s, current: { ...c, evaluations: { ...c.evaluations, [centreId]: result }, rejected } }, now);
+}
+
+function evaluationIfAllAnswered(s: ExperimentState & { current: RoundProgress }, now: number): ExperimentState {
+  if (s.status !== 'running') return s;
+  const c = s.current;
+  const answered = c.selected.filter((id) => c.evaluations?.[id] || c.rejected[id]).length;
+  return answered < c.selected.length ? s : finishEvaluation(s, now);
+}
+
+/** Evaluation every `evaluateEvery` rounds and after the last one (when evaluation is on at all). */
+export function evaluationDue(plan: ExperimentPlan, round: number): boolean {
+  return plan.evaluateEvery > 0 && (round % plan.evaluateEvery === 0 || round === plan.rounds);
+}
+
+/** Records the evaluation on the round's summary, then starts the next round or completes the experiment. */
+function finishEvaluation(s: ExperimentState & { current: RoundProgress }, now: number): ExperimentState {
+  const c = s.current;
+  const results = c.evaluations ?? {};
+  const centres = Object.keys(results).sort();
+  const evaluation = {
+    results,
+    aggregatedMetrics: weightedMetrics(results, centres),
+    missing: c.selected.filter((id) => !results[id]).map((id) => (c.rejected[id] ? `${id} (${c.rejected[id]})` : id)),
+    durationMs: now - c.startedAtMs,
+    completedAtMs: now,
+  };
+  const next: ExperimentState = { ...s, completedRounds: s.completedRounds.map((r) => (r.round === c.round ? { ...r, evaluation } : r)) };
+  return afterRound(next, c.round, now);
+}
+
+/** The round is done (aggregated, and evaluated if due): the next round, or the end of the experiment. */
+function afterRound(s: ExperimentState, round: number, now: number): ExperimentState {
+  if (round >= s.plan.rounds) {
+    const done = { ...s, status: 'completed' as const, endedAtMs: now };
+    delete done.current;
+    return done;
+  }
+  return { ...s, current: beginRound(s, round + 1, now) };
 }
 
 function closeOrRetry(s: ExperimentState & { current: RoundProgress }, why: string, now: number): ExperimentState {
@@ -154,15 +229,27 @@ export function roundAggregated(
     completedRounds: [...s.completedRounds, summary],
   };
   delete next.reason;
-  if (round >= s.plan.rounds) {
-    delete next.current;
-    return { ...next, status: 'completed', endedAtMs: now };
+  if (evaluationDue(s.plan, round)) {
+    // every centre of the plan evaluates the new model on its held-out data
+    const evaluating: RoundProgress = {
+      round,
+      attempt: 0,
+      phase: 'evaluating',
+      startedAtMs: now,
+      deadlineMs: now + s.plan.roundDeadlineMs,
+      globalWeights: aggregate,
+      selected: [...s.plan.centres],
+      accepted: {},
+      rejected: {},
+      evaluations: {},
+    };
+    return { ...next, current: evaluating };
   }
-  return { ...next, current: beginRound(next, round + 1, now) };
+  return afterRound(next, round, now);
 }
 
 /** Metrics averaged over centres, weighted by their example counts (Flower's weighted_loss_avg for every metric). */
-export function weightedMetrics(accepted: Record<string, AcceptedUpdate>, centres: readonly string[]): Record<string, number> {
+export function weightedMetrics(accepted: Record<string, { numExamples: number; metrics: Record<string, number> }>, centres: readonly string[]): Record<string, number> {
   const sums: Record<string, { total: number; examples: number }> = {};
   for (const id of centres) {
     const u = accepted[id];

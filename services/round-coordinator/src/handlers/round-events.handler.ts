@@ -1,10 +1,10 @@
 import { Controller, Logger } from '@nestjs/common';
 import { Payload } from '@nestjs/microservices';
-import { RoundAggregated, UpdateAccepted, UpdateRejected } from '@fedledger/contracts';
+import { EvaluationReported, RoundAggregated, TaskFailed, TaskKind, UpdateAccepted, UpdateRejected } from '@fedledger/contracts';
 import { JetStreamEvent, protobufCodec } from '@fedledger/messaging';
 import { ExperimentNotFound } from '../experiments/experiment.store';
 import { RoundEngine } from '../experiments/round-engine';
-import { roundAggregated, updateAccepted, updateRejected } from '../experiments/transitions';
+import { evaluationReported, roundAggregated, taskFailed, updateAccepted, updateRejected } from '../experiments/transitions';
 
 const metricsOf = (list: { name?: string | null; value?: number | null }[] | null | undefined) =>
   Object.fromEntries((list ?? []).map((m) => [m.name ?? '', m.value ?? 0]));
@@ -31,6 +31,25 @@ export class RoundEventsHandler {
   @JetStreamEvent('update-rejected', protobufCodec(UpdateRejected, 'fedledger.fl.v1.UpdateRejected'))
   async rejected(@Payload() e: UpdateRejected): Promise<void> {
     await this.forExperiment(() => this.engine.apply(e.experimentId, (s) => updateRejected(s, e.round, e.centreId, e.reason, Date.now())));
+  }
+
+  @JetStreamEvent('task-failed', protobufCodec(TaskFailed, 'fedledger.fl.v1.TaskFailed'))
+  async failed(@Payload() e: TaskFailed): Promise<void> {
+    const kind = e.kind === TaskKind.TASK_KIND_EVALUATE ? 'evaluate' : 'train';
+    this.logger.warn(`experiment ${e.experimentId} round ${e.round}: centre ${e.centreId} cannot ${kind}: ${e.reason}`);
+    await this.forExperiment(() => this.engine.apply(e.experimentId, (s) => taskFailed(s, e.round, e.centreId, kind, e.reason, Date.now())));
+  }
+
+  @JetStreamEvent('evaluation-reported', protobufCodec(EvaluationReported, 'fedledger.fl.v1.EvaluationReported'))
+  async evaluated(@Payload() e: EvaluationReported): Promise<void> {
+    const v = e.evaluation;
+    const centreId = v?.centreId;
+    if (!v || !centreId) {
+      this.logger.error(`experiment ${e.experimentId} round ${e.round}: evaluation without a centre ignored`);
+      return;
+    }
+    const result = { taskId: v.taskId ?? '', numExamples: v.numExamples ?? 0, metrics: metricsOf(v.metrics), durationMs: Number(v.durationMs ?? 0) };
+    await this.forExperiment(() => this.engine.apply(e.experimentId, (s) => evaluationReported(s, e.round, centreId, result, Date.now())));
   }
 
   @JetStreamEvent('round-aggregated', protobufCodec(RoundAggregated, 'fedledger.fl.v1.RoundAggregated'))

@@ -1,11 +1,11 @@
 import { createHash } from 'node:crypto';
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import { ModelUpdate, subjects, TaskKind, type TrainingTask } from '@fedledger/contracts';
+import { EvaluationReported, ModelUpdate, subjects, TaskFailed, TaskKind, type TrainingTask } from '@fedledger/contracts';
 import { decodeWeights, encodeWeights } from '@fedledger/fl-core';
 import { BlobStore, JetStreamPublisher, JetStreamConnection, PoisonMessageError } from '@fedledger/messaging';
 import { SERVICE_CONFIG } from '@fedledger/service-kit';
 import { IncompatibleJobError, type Trainer, type TrainingJob, type TrainingResult } from '@fedledger/training';
-import type { CentreAgentConfig } from '../../service';
+import { TASK_MAX_DELIVER, type CentreAgentConfig } from '../../service';
 
 export const TRAINER = Symbol('TRAINER');
 
@@ -33,18 +33,49 @@ export class RunTrainingTask {
     return this.activeTaskId;
   }
 
+  /**
+   * Runs a task. A task this centre cannot do (PoisonMessageError: dead-lettered at once) or that failed on
+   * its last delivery is reported to the coordinator (TaskFailed), so the round does not wait for it.
+   */
   async execute(task: TrainingTask, delivery: number, shutdown?: AbortSignal): Promise<void> {
+    try {
+      await this.run(task, delivery, shutdown);
+    } catch (err) {
+      const last = err instanceof PoisonMessageError || delivery >= TASK_MAX_DELIVER;
+      if (last && !shutdown?.aborted && task.centreId === this.config.CENTRE_ID && task.experimentId) {
+        const reason = err instanceof PoisonMessageError ? err.message : `gave up after ${delivery} attempts: ${(err as Error).message}`;
+        await this.reportFailure(task, reason);
+      }
+      throw err;
+    }
+  }
+
+  private async reportFailure(task: TrainingTask, reason: string): Promise<void> {
+    const failed = TaskFailed.create({ experimentId: task.experimentId, round: task.round, centreId: task.centreId, taskId: task.taskId, kind: task.kind, reason, failedAtUnixMs: Date.now() });
+    try {
+      await this.publisher.publish(subjects.taskFailed(task.experimentId), TaskFailed.encode(failed).finish(), { msgId: `task-failed:${task.taskId}` });
+      this.logger.warn(`task ${task.taskId}: reported to the coordinator as failed: ${reason}`);
+    } catch (err) {
+      // the dead letter still records it; the round falls back on its deadline
+      this.logger.error(`task ${task.taskId}: could not report the failure (${(err as Error).message}); the round will wait for its deadline`);
+    }
+  }
+
+  private async run(task: TrainingTask, delivery: number, shutdown?: AbortSignal): Promise<void> {
     const where = `task ${task.taskId} (experiment ${task.experimentId}, round ${task.round})`;
     if (task.centreId !== this.config.CENTRE_ID) {
       throw new PoisonMessageError(`${where} is addressed to centre ${task.centreId}, this agent is ${this.config.CENTRE_ID}`);
     }
-    if (task.kind !== TaskKind.TASK_KIND_TRAIN) throw new PoisonMessageError(`${where}: task kind ${task.kind} is not supported by this agent`);
+    if (task.kind !== TaskKind.TASK_KIND_TRAIN && task.kind !== TaskKind.TASK_KIND_EVALUATE) {
+      throw new PoisonMessageError(`${where}: task kind ${task.kind} is not supported by this agent`);
+    }
     const ref = task.globalWeights;
     if (!ref?.blobId || !ref.sha256) throw new PoisonMessageError(`${where} has no global weights reference`);
     if (task.deadlineUnixMs && Date.now() > task.deadlineUnixMs) {
       this.logger.warn(`${where}: deadline passed ${Date.now() - task.deadlineUnixMs} ms ago, skipped`);
       return;
     }
+    if (task.kind === TaskKind.TASK_KIND_EVALUATE) return this.evaluate(task, where, shutdown);
 
     this.activeTaskId = task.taskId;
     try {
@@ -80,6 +111,32 @@ export class RunTrainingTask {
         msgId: `update:${task.taskId}`,
       });
       this.logger.log(`${where}: trained on ${result.numExamples} examples in ${trainDurationMs} ms (delivery ${delivery}), update ${weights.blobId} sent`);
+    } finally {
+      this.activeTaskId = undefined;
+    }
+  }
+
+  /** Evaluates the global model on this centre's held-out data and reports the metrics. */
+  private async evaluate(task: TrainingTask, where: string, shutdown?: AbortSignal): Promise<void> {
+    const ref = task.globalWeights!;
+    this.activeTaskId = task.taskId;
+    try {
+      const started = Date.now();
+      const weights = decodeWeights(await this.blobs.getBytes({ blobId: ref.blobId!, sha256: ref.sha256!, sizeBytes: ref.sizeBytes ?? 0 }));
+      const job = { experimentId: task.experimentId, round: task.round, centreId: task.centreId, modelArchitecture: task.modelArchitecture, datasetId: task.datasetId, weights, batchSize: task.batchSize };
+      const result = await this.trainer.evaluate(job, shutdown).catch((err: unknown) => {
+        if (err instanceof IncompatibleJobError) throw new PoisonMessageError(`${where}: ${err.message}`);
+        throw err;
+      });
+      const durationMs = Date.now() - started;
+      const reported = EvaluationReported.create({
+        experimentId: task.experimentId,
+        round: task.round,
+        evaluation: { centreId: task.centreId, taskId: task.taskId, numExamples: result.numExamples, metrics: Object.entries(result.metrics).map(([name, value]) => ({ name, value })), durationMs },
+        reportedAtUnixMs: Date.now(),
+      });
+      await this.publisher.publish(subjects.evaluationReported(task.experimentId), EvaluationReported.encode(reported).finish(), { msgId: `evaluation:${task.taskId}` });
+      this.logger.log(`${where}: evaluated on ${result.numExamples} examples in ${durationMs} ms`);
     } finally {
       this.activeTaskId = undefined;
     }
