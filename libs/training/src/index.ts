@@ -6,4 +6,5 @@ export { initTfjs } from './tfjs/backend';
 export { exportTfjsModel, type TfjsModelFiles } from './tfjs/export';
 export { modelNames, modelSpec, registerModel, type ModelBuildOptions, type ModelSpec } from './models';
 export * from './data';
+export * from './synth';
 export * from './preprocess';
