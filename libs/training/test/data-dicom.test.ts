@@ -54,6 +54,8 @@ describe('writeDicomImage: a DICOM Part 10 file that dicom-parser reads back', (
     expect(parsed.string('x0020000d')).toBe(UIDS.studyInstanceUid);
     expect(parsed.string('x0020000e')).toBe(UIDS.seriesInstanceUid);
     expect(parsed.string('x00280004')).toBe('MONOCHROME2');
+    expect(parsed.string('x20500020')).toBe('IDENTITY');
+    expect(parsed.string('x00180015')).toBe('BREAST');
     expect([parsed.uint16('x00280010'), parsed.uint16('x00280011'), parsed.uint16('x00280100'), parsed.uint16('x00280101'), parsed.uint16('x00280102'), parsed.uint16('x00280103'), parsed.uint16('x00280002')]).toEqual([2, 2, 16, 12, 11, 0, 1]);
     expect(parsed.floatString('x00281050')).toBe(2048);
     expect(parsed.elements.x00080070!.vr).toBe('LO');
@@ -88,6 +90,7 @@ describe('writeDicomImage: a DICOM Part 10 file that dicom-parser reads back', (
     const mono2 = readDicomImage(writeDicomImage(spec16(pixels, { windowCenter: 2000, windowWidth: 3000 })));
     const mono1 = readDicomImage(writeDicomImage(spec16(pixels, { photometric: 'MONOCHROME1', windowCenter: 2000, windowWidth: 3000 })));
     expect(mono1.meta.photometric).toBe('MONOCHROME1');
+    expect(parseDicom(writeDicomImage(spec16(pixels, { photometric: 'MONOCHROME1' }))).string('x20500020')).toBe('INVERSE');
     close(mono1.data, Array.from(mono2.data, (v) => 1 - v));
     expect(mono1.data[0]).toBeCloseTo(1, 5); // stored 0 is white in MONOCHROME1
   });

@@ -218,6 +218,7 @@ export function writeDicomImage(spec: DicomImageSpec): Uint8Array {
     { tag: 0x00080070, vr: 'LO', value: spec.manufacturer ?? '' },
     { tag: 0x00100010, vr: 'PN', value: spec.patientName ?? spec.patientId },
     { tag: 0x00100020, vr: 'LO', value: spec.patientId },
+    { tag: 0x00180015, vr: 'CS', value: 'BREAST' },
     { tag: 0x0020000d, vr: 'UI', value: spec.studyInstanceUid },
     { tag: 0x0020000e, vr: 'UI', value: spec.seriesInstanceUid },
     { tag: 0x00200011, vr: 'IS', value: String(spec.seriesNumber ?? 1) },
@@ -233,6 +234,9 @@ export function writeDicomImage(spec: DicomImageSpec): Uint8Array {
     { tag: 0x00281052, vr: 'DS', value: ds(spec.rescaleIntercept ?? 0) },
     { tag: 0x00281053, vr: 'DS', value: ds(spec.rescaleSlope ?? 1) },
     { tag: 0x00281054, vr: 'LO', value: 'US' }, // RescaleType: unspecified
+    { tag: 0x00280301, vr: 'CS', value: 'NO' }, // BurnedInAnnotation
+    // PS3.3 C.8.11.7: IDENTITY with MONOCHROME2, INVERSE with MONOCHROME1.
+    { tag: 0x20500020, vr: 'CS', value: spec.photometric === 'MONOCHROME1' ? 'INVERSE' : 'IDENTITY' },
     spec.bitsAllocated === 8 ? { tag: 0x7fe00010, vr: 'OB', value: spec.pixels as Uint8Array } : { tag: 0x7fe00010, vr: 'OW', value: spec.pixels as Uint16Array | Int16Array },
   ];
   if (spec.manufacturerModelName !== undefined) elements.push({ tag: 0x00081090, vr: 'LO', value: spec.manufacturerModelName });
