@@ -33,13 +33,18 @@ test('fedledger simulate: a 3-round experiment with 3 centres completes and prin
 }, 180_000);
 
 test('fedledger simulate --trainer tfjs: centres really train, and the federated loss goes down', async () => {
-  const { code, stdout, stderr } = await fedledger(['simulate', '--trainer', 'tfjs', '--centres', '3', '--rounds', '3', '--epochs', '2', '--json']);
+  const { code, stdout, stderr } = await fedledger(['simulate', '--trainer', 'tfjs', '--centres', '3', '--rounds', '3', '--epochs', '2', '--evaluate-every', '1', '--json']);
   expect({ code, stderr: code === 0 ? '' : stderr }).toEqual({ code: 0, stderr: '' });
-  const rounds = stdout.trim().split('\n').map((l) => JSON.parse(l) as { event: string; aggregatedMetrics?: { loss: number; accuracy: number } }).filter((e) => e.event === 'round.completed');
+  const events = stdout.trim().split('\n').map((l) => JSON.parse(l) as { event: string; aggregatedMetrics?: { loss: number; accuracy: number } });
+  const rounds = events.filter((e) => e.event === 'round.completed');
   expect(rounds).toHaveLength(3);
   const loss = rounds.map((r) => r.aggregatedMetrics!.loss);
   expect(loss[2]).toBeLessThan(loss[0]!);
-  expect(rounds[2]!.aggregatedMetrics!.accuracy).toBeGreaterThan(0.5);
+  // the centres' evaluations of each round's aggregate on their held-out examples
+  const evaluated = events.filter((e) => e.event === 'round.evaluated');
+  expect(evaluated).toHaveLength(3);
+  expect(evaluated[2]!.aggregatedMetrics!.loss).toBeLessThan(evaluated[0]!.aggregatedMetrics!.loss);
+  expect(evaluated[2]!.aggregatedMetrics!.accuracy).toBeGreaterThan(0.6);
 }, 180_000);
 
 test('fedledger simulate refuses a bad strategy with a usage error', async () => {

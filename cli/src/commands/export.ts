@@ -42,7 +42,7 @@ export const exportCommand: Command = {
     try {
       const store = await BlobStore.open(connection, { stream: streams.FL_BLOBS.name, subjectPrefix: subjects.blobPrefix });
       const weights = decodeWeights(await store.getBytes(round.aggregate)); // digest checked against the round's record
-      const files = await exportTfjsModel(state.plan.modelArchitecture, weights);
+      const files = await exportTfjsModel(state.plan.modelArchitecture, weights, state.plan.data?.inputShape);
       await mkdir(dir, { recursive: true });
       await writeFile(path.join(dir, 'model.json'), files.modelJson);
       await writeFile(path.join(dir, 'weights.bin'), files.weightsBin);

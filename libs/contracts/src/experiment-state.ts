@@ -50,6 +50,8 @@ export interface ExperimentPlan {
   epochsPerRound: number;
   batchSize: number;
   learningRate: number;
+  /** Local optimiser at the centres (its state starts afresh every round). */
+  localOptimizer: 'sgd' | 'adam';
   /** Centres taking part. */
   centres: string[];
   /** Fraction of the available centres asked to train each round (Flower's fraction_fit). */
@@ -66,6 +68,27 @@ export interface ExperimentPlan {
   evaluateEvery: number;
   /** Dataset id the centres train on (their grants must allow it). */
   datasetId: string;
+  /** How the centres prepare their data; absent: the trainer's own (synthetic) data. */
+  data?: DataPlan;
+}
+
+/** Nyúl–Udupa landmarks (see DataSpec in fl.proto). */
+export interface LandmarkPlan {
+  percentiles: number[];
+  standard: number[];
+  foregroundThreshold: number;
+}
+
+/** How every centre prepares its data for the model (see DataSpec in fl.proto). */
+export interface DataPlan {
+  /** [height, width, channels] for images, [features] for tables. */
+  inputShape: number[];
+  landmarks?: LandmarkPlan;
+  normalisation: 'zscore' | 'minmax' | 'none';
+  validationFraction: number;
+  testFraction: number;
+  splitSeed: number;
+  augment: boolean;
 }
 
 export interface AcceptedUpdate {

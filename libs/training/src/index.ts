@@ -1,10 +1,10 @@
 export { IncompatibleJobError, type EvaluationJob, type EvaluationResult, type Trainer, type TrainingJob, type TrainingResult } from './trainer';
 export { NoopTrainer } from './noop-trainer';
-export { TfjsTrainer } from './tfjs/tfjs-trainer';
-export { ARCHITECTURES, architecture, initialWeightsOf, type ModelArchitecture } from './tfjs/architectures';
+export { metricsOf, predict, TfjsTrainer, type TfjsTrainerOptions } from './tfjs/tfjs-trainer';
+export { centreKind, prepareCentreData, type DataPreparation, type PrepareOptions, type PreparedDataset, type PreparedSplit } from './centre/prepared';
 export { initTfjs } from './tfjs/backend';
 export { exportTfjsModel, type TfjsModelFiles } from './tfjs/export';
-export { modelNames, modelSpec, registerModel, type ModelBuildOptions, type ModelSpec } from './models';
+export { buildModel, CLASSES, initialWeightsOf, modelNames, modelSpec, modelWeights, registerModel, setModelWeights, type ModelBuildOptions, type ModelSpec } from './models';
 export * from './data';
 export * from './synth';
 export * from './preprocess';

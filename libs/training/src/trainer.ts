@@ -1,4 +1,5 @@
 import type { WeightTensor } from '@fedledger/fl-core';
+import type { DataPreparation } from './centre/prepared';
 
 /** One round of local work a centre is asked to do. */
 export interface TrainingJob {
@@ -14,6 +15,10 @@ export interface TrainingJob {
   learningRate: number;
   /** FedProx: adds mu/2 * ||w - w_global||^2 to the local loss (0 = plain FedAvg). */
   proximalMu: number;
+  /** Local optimiser (default sgd). */
+  optimizer?: 'sgd' | 'adam';
+  /** How to prepare the centre's data (the experiment's); absent: the trainer's synthetic data. */
+  data?: DataPreparation;
 }
 
 export interface TrainingResult {
@@ -25,7 +30,10 @@ export interface TrainingResult {
 }
 
 /** An evaluation of the global model on the centre's held-out data (no training). */
-export type EvaluationJob = Pick<TrainingJob, 'experimentId' | 'round' | 'centreId' | 'modelArchitecture' | 'datasetId' | 'weights' | 'batchSize'>;
+export type EvaluationJob = Pick<TrainingJob, 'experimentId' | 'round' | 'centreId' | 'modelArchitecture' | 'datasetId' | 'weights' | 'batchSize' | 'data'> & {
+  /** The validation patients (evaluation rounds, the default) or the held-out test patients. */
+  split?: 'validation' | 'test';
+};
 
 export interface EvaluationResult {
   /** Examples evaluated on (the weight of this centre in the aggregated metrics). */

@@ -18,20 +18,25 @@ const job = (weights: readonly WeightTensor[], over: Partial<TrainingJob> = {}):
 const distance = (a: readonly WeightTensor[], b: readonly WeightTensor[]) =>
   Math.sqrt(a.reduce((s, t, i) => s + t.data.reduce((u, v, j) => u + (v - b[i]!.data[j]!) ** 2, 0), 0));
 
-test('the tfjs trainer changes the weights and lowers the loss round after round', async () => {
-  const trainer = new TfjsTrainer(256);
+test('the tfjs trainer changes the weights and lowers the loss round after round; evaluation sees it', async () => {
+  const trainer = new TfjsTrainer({ syntheticExamples: 256 });
   const start = await initialWeightsOf('dense-test');
+  const before = await trainer.evaluate(job(start));
   const first = await trainer.train(job(start, { epochs: 5, learningRate: 0.5 }));
   expect(first.numExamples).toBe(256);
   expect(first.weights.map((w) => [w.name, w.shape])).toEqual(start.map((w) => [w.name, w.shape]));
   expect(distance(first.weights, start)).toBeGreaterThan(0.01);
   const second = await trainer.train(job(first.weights, { round: 2, epochs: 5, learningRate: 0.5 }));
   expect(second.metrics.loss).toBeLessThan(first.metrics.loss);
-  expect(second.metrics.accuracy).toBeGreaterThan(0.8);
+  const after = await trainer.evaluate(job(second.weights));
+  expect(after.numExamples).toBe(64); // the held-out quarter
+  expect(after.metrics.accuracy).toBeGreaterThan(0.8);
+  expect(after.metrics.auc).toBeGreaterThan(before.metrics.auc!);
+  expect(after.metrics.loss).toBeLessThan(before.metrics.loss!);
 }, 60_000);
 
 test('FedProx: a large mu keeps the local weights close to the global ones', async () => {
-  const trainer = new TfjsTrainer(256);
+  const trainer = new TfjsTrainer({ syntheticExamples: 256 });
   const start = await initialWeightsOf('dense-test');
   const free = await trainer.train(job(start, { proximalMu: 0 }));
   const held = await trainer.train(job(start, { proximalMu: 10 }));
@@ -40,9 +45,13 @@ test('FedProx: a large mu keeps the local weights close to the global ones', asy
 
 test('weights that do not fit the architecture are refused, naming the tensor', async () => {
   const start = await initialWeightsOf('dense-test');
-  const wrong = start.map((w) => (w.name === 'dense1/kernel' ? { ...w, shape: [16, 8] } : w));
-  await expect(new TfjsTrainer(64).train(job(wrong))).rejects.toThrow('global tensor dense1/kernel has shape [16,8], the model expects [8,16]');
-  await expect(new TfjsTrainer(64).train(job(start, { modelArchitecture: 'resnet-9000' }))).rejects.toThrow("unknown model architecture 'resnet-9000' (known: dense-test)");
+  const wrong = start.map((w: WeightTensor) => (w.name === 'dense1/kernel' ? { ...w, shape: [16, 8] } : w));
+  const trainer = new TfjsTrainer({ syntheticExamples: 64 });
+  await expect(trainer.train(job(wrong))).rejects.toThrow('tensor dense1/kernel has shape [16,8], model dense_test expects [8,16]');
+  await expect(trainer.train(job(start, { modelArchitecture: 'resnet-9000' }))).rejects.toThrow(/unknown model 'resnet-9000' \(known: .*dense-test/);
+  await expect(trainer.train(job(start, { data: { inputShape: [32, 32, 1], normalisation: 'zscore', validationFraction: 0.2, testFraction: 0.2, splitSeed: 1, augment: false } }))).rejects.toThrow(
+    'the experiment brings a data specification but centre stmary has no data folder configured (DATA_DIR)',
+  );
 }, 60_000);
 
 test('the noop trainer perturbs deterministically per centre and round, and leaves the input alone', async () => {

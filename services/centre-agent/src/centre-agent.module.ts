@@ -1,4 +1,4 @@
-import { Module } from '@nestjs/common';
+import { Logger, Module } from '@nestjs/common';
 import { SERVICE_CONFIG } from '@fedledger/service-kit';
 import { NoopTrainer, TfjsTrainer, type Trainer } from '@fedledger/training';
 import { TrainingTaskHandler } from './handlers/training-task.handler';
@@ -19,8 +19,15 @@ import { RunTrainingTask, TRAINER } from './usecases/run-training-task/run-train
         switch (config.TRAINER) {
           case 'noop':
             return new NoopTrainer(config.NOOP_EXAMPLES, config.NOOP_DELAY_MS);
-          case 'tfjs':
-            return new TfjsTrainer(config.TFJS_EXAMPLES);
+          case 'tfjs': {
+            const logger = new Logger('TfjsTrainer');
+            return new TfjsTrainer({
+              syntheticExamples: config.TFJS_EXAMPLES,
+              onDataError: config.DATA_ON_ERROR,
+              ...(config.DATA_DIR ? { dataDir: config.DATA_DIR } : {}),
+              log: (line) => logger.log(line),
+            });
+          }
         }
       },
     },

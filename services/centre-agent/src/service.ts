@@ -1,3 +1,4 @@
+import { existsSync, statSync } from 'node:fs';
 import { z } from 'zod';
 import { envInt } from '@fedledger/config';
 import { streams, subjects } from '@fedledger/contracts';
@@ -14,7 +15,18 @@ export const centreAgentConfig = z.object({
    * slightly perturbed (overhead benchmarks).
    */
   TRAINER: z.enum(['tfjs', 'noop']).default('tfjs'),
-  /** Examples in this centre's synthetic dataset (tfjs trainer). */
+  /**
+   * This centre's data folder (tfjs trainer): labels.csv + DICOM/PNG images, or data.csv for a table. Read
+   * only here: nothing but weights leaves the centre. Experiments with a data specification need it.
+   */
+  DATA_DIR: z
+    .string()
+    .min(1)
+    .refine((dir) => existsSync(dir) && statSync(dir).isDirectory(), 'no such directory')
+    .optional(),
+  /** A malformed row or unreadable image: leave it out and report it (`skip`), or refuse the task (`fail`). */
+  DATA_ON_ERROR: z.enum(['skip', 'fail']).default('skip'),
+  /** Examples in this centre's synthetic dataset (tfjs trainer, experiments without a data specification). */
   TFJS_EXAMPLES: envInt(1, 10_000_000).default(512),
   /** Examples the noop trainer claims per task. */
   NOOP_EXAMPLES: envInt(1, 1_000_000_000).default(100),

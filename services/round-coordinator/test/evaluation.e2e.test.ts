@@ -41,7 +41,7 @@ test('a centre that cannot do its task reports it: rounds close without waiting 
       [2, 'c3', 'TASK_KIND_EVALUATE'],
     ]),
   );
-  expect(String(failed[0]!.reason)).toContain("unknown model architecture 'not-a-model'");
+  expect(String(failed[0]!.reason)).toContain("unknown model 'not-a-model'");
 
   // every round completed with the two others, well before the deadline
   const completed = ofKind(w.events, 'round.completed');

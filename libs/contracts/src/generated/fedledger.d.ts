@@ -422,6 +422,12 @@ export namespace fedledger {
 
                 /** Dataset at the centre to use; its ledger grant must allow this experiment. */
                 datasetId?: (string|null);
+
+                /** How the centre prepares its data for the model (absent: the trainer's synthetic data). */
+                data?: (fedledger.fl.v1.IDataSpec|null);
+
+                /** Local optimiser: "sgd" (default) or "adam"; its state starts afresh every round. */
+                optimizer?: (string|null);
             }
 
             /** Coordinator -> one centre, on fl.tasks.<experiment>.<centre>: train (or evaluate) for one round. */
@@ -474,6 +480,12 @@ export namespace fedledger {
 
                 /** Dataset at the centre to use; its ledger grant must allow this experiment. */
                 public datasetId: string;
+
+                /** How the centre prepares its data for the model (absent: the trainer's synthetic data). */
+                public data?: (fedledger.fl.v1.IDataSpec|null);
+
+                /** Local optimiser: "sgd" (default) or "adam"; its state starts afresh every round. */
+                public optimizer: string;
 
                 /**
                  * Creates a new TrainingTask instance using the specified properties.
@@ -530,6 +542,217 @@ export namespace fedledger {
 
                 /**
                  * Gets the default type url for TrainingTask
+                 * @param [typeUrlPrefix] your custom typeUrlPrefix(default "type.googleapis.com")
+                 * @returns The default type url
+                 */
+                public static getTypeUrl(typeUrlPrefix?: string): string;
+            }
+
+            /** Properties of a Landmarks. */
+            interface ILandmarks {
+
+                /** Percentiles of the image's foreground, in [0, 100], strictly increasing, e.g. 1, 10, 20, ..., 90, 99. */
+                percentiles?: (number[]|null);
+
+                /** Target value of each percentile, strictly increasing. */
+                standard?: (number[]|null);
+
+                /** Pixels at or below this (display value in [0, 1]) are background and do not count. */
+                foregroundThreshold?: (number|null);
+            }
+
+            /**
+             * Nyúl–Udupa standardisation: each image's intensity percentiles are mapped piecewise-linearly onto
+             * `standard`, so every centre's scanner lands on the same scale.
+             */
+            class Landmarks implements ILandmarks {
+
+                /**
+                 * Constructs a new Landmarks.
+                 * @param [properties] Properties to set
+                 */
+                constructor(properties?: fedledger.fl.v1.ILandmarks);
+
+                /** Percentiles of the image's foreground, in [0, 100], strictly increasing, e.g. 1, 10, 20, ..., 90, 99. */
+                public percentiles: number[];
+
+                /** Target value of each percentile, strictly increasing. */
+                public standard: number[];
+
+                /** Pixels at or below this (display value in [0, 1]) are background and do not count. */
+                public foregroundThreshold: number;
+
+                /**
+                 * Creates a new Landmarks instance using the specified properties.
+                 * @param [properties] Properties to set
+                 * @returns Landmarks instance
+                 */
+                public static create(properties?: fedledger.fl.v1.ILandmarks): fedledger.fl.v1.Landmarks;
+
+                /**
+                 * Encodes the specified Landmarks message. Does not implicitly {@link fedledger.fl.v1.Landmarks.verify|verify} messages.
+                 * @param message Landmarks message or plain object to encode
+                 * @param [writer] Writer to encode to
+                 * @returns Writer
+                 */
+                public static encode(message: fedledger.fl.v1.ILandmarks, writer?: $protobuf.Writer): $protobuf.Writer;
+
+                /**
+                 * Decodes a Landmarks message from the specified reader or buffer.
+                 * @param reader Reader or buffer to decode from
+                 * @param [length] Message length if known beforehand
+                 * @returns Landmarks
+                 * @throws {Error} If the payload is not a reader or valid buffer
+                 * @throws {$protobuf.util.ProtocolError} If required fields are missing
+                 */
+                public static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): fedledger.fl.v1.Landmarks;
+
+                /**
+                 * Verifies a Landmarks message.
+                 * @param message Plain object to verify
+                 * @returns `null` if valid, otherwise the reason why it is not
+                 */
+                public static verify(message: { [k: string]: any }): (string|null);
+
+                /**
+                 * Creates a Landmarks message from a plain object. Also converts values to their respective internal types.
+                 * @param object Plain object
+                 * @returns Landmarks
+                 */
+                public static fromObject(object: { [k: string]: any }): fedledger.fl.v1.Landmarks;
+
+                /**
+                 * Creates a plain object from a Landmarks message. Also converts values to other types if specified.
+                 * @param message Landmarks
+                 * @param [options] Conversion options
+                 * @returns Plain object
+                 */
+                public static toObject(message: fedledger.fl.v1.Landmarks, options?: $protobuf.IConversionOptions): { [k: string]: any };
+
+                /**
+                 * Converts this Landmarks to JSON.
+                 * @returns JSON object
+                 */
+                public toJSON(): { [k: string]: any };
+
+                /**
+                 * Gets the default type url for Landmarks
+                 * @param [typeUrlPrefix] your custom typeUrlPrefix(default "type.googleapis.com")
+                 * @returns The default type url
+                 */
+                public static getTypeUrl(typeUrlPrefix?: string): string;
+            }
+
+            /** Properties of a DataSpec. */
+            interface IDataSpec {
+
+                /** Model input without the batch axis: [height, width, channels] for images, [features] for tables. */
+                inputShape?: (number[]|null);
+
+                /** Histogram matching; absent: none. */
+                landmarks?: (fedledger.fl.v1.ILandmarks|null);
+
+                /** Intensity normalisation after resizing: "zscore" (default), "minmax" or "none". */
+                normalisation?: (string|null);
+
+                /** Patients held out for validation (evaluation rounds), a fraction of each centre's patients. */
+                validationFraction?: (number|null);
+
+                /** Patients held out for the final test (never trained on), a fraction of each centre's patients. */
+                testFraction?: (number|null);
+
+                /** Seed of the patient-level split and of augmentation. */
+                splitSeed?: (number|null);
+
+                /** Light augmentation of training images (flips, small shifts, brightness/contrast). */
+                augment?: (boolean|null);
+            }
+
+            /** How a centre turns its data into model inputs; part of the experiment definition, the same at every centre. */
+            class DataSpec implements IDataSpec {
+
+                /**
+                 * Constructs a new DataSpec.
+                 * @param [properties] Properties to set
+                 */
+                constructor(properties?: fedledger.fl.v1.IDataSpec);
+
+                /** Model input without the batch axis: [height, width, channels] for images, [features] for tables. */
+                public inputShape: number[];
+
+                /** Histogram matching; absent: none. */
+                public landmarks?: (fedledger.fl.v1.ILandmarks|null);
+
+                /** Intensity normalisation after resizing: "zscore" (default), "minmax" or "none". */
+                public normalisation: string;
+
+                /** Patients held out for validation (evaluation rounds), a fraction of each centre's patients. */
+                public validationFraction: number;
+
+                /** Patients held out for the final test (never trained on), a fraction of each centre's patients. */
+                public testFraction: number;
+
+                /** Seed of the patient-level split and of augmentation. */
+                public splitSeed: number;
+
+                /** Light augmentation of training images (flips, small shifts, brightness/contrast). */
+                public augment: boolean;
+
+                /**
+                 * Creates a new DataSpec instance using the specified properties.
+                 * @param [properties] Properties to set
+                 * @returns DataSpec instance
+                 */
+                public static create(properties?: fedledger.fl.v1.IDataSpec): fedledger.fl.v1.DataSpec;
+
+                /**
+                 * Encodes the specified DataSpec message. Does not implicitly {@link fedledger.fl.v1.DataSpec.verify|verify} messages.
+                 * @param message DataSpec message or plain object to encode
+                 * @param [writer] Writer to encode to
+                 * @returns Writer
+                 */
+                public static encode(message: fedledger.fl.v1.IDataSpec, writer?: $protobuf.Writer): $protobuf.Writer;
+
+                /**
+                 * Decodes a DataSpec message from the specified reader or buffer.
+                 * @param reader Reader or buffer to decode from
+                 * @param [length] Message length if known beforehand
+                 * @returns DataSpec
+                 * @throws {Error} If the payload is not a reader or valid buffer
+                 * @throws {$protobuf.util.ProtocolError} If required fields are missing
+                 */
+                public static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): fedledger.fl.v1.DataSpec;
+
+                /**
+                 * Verifies a DataSpec message.
+                 * @param message Plain object to verify
+                 * @returns `null` if valid, otherwise the reason why it is not
+                 */
+                public static verify(message: { [k: string]: any }): (string|null);
+
+                /**
+                 * Creates a DataSpec message from a plain object. Also converts values to their respective internal types.
+                 * @param object Plain object
+                 * @returns DataSpec
+                 */
+                public static fromObject(object: { [k: string]: any }): fedledger.fl.v1.DataSpec;
+
+                /**
+                 * Creates a plain object from a DataSpec message. Also converts values to other types if specified.
+                 * @param message DataSpec
+                 * @param [options] Conversion options
+                 * @returns Plain object
+                 */
+                public static toObject(message: fedledger.fl.v1.DataSpec, options?: $protobuf.IConversionOptions): { [k: string]: any };
+
+                /**
+                 * Converts this DataSpec to JSON.
+                 * @returns JSON object
+                 */
+                public toJSON(): { [k: string]: any };
+
+                /**
+                 * Gets the default type url for DataSpec
                  * @param [typeUrlPrefix] your custom typeUrlPrefix(default "type.googleapis.com")
                  * @returns The default type url
                  */

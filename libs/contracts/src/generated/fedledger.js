@@ -1185,6 +1185,8 @@ $root.fedledger = (function() {
                  * @property {fedledger.fl.v1.TaskKind|null} [kind] Train or evaluate.
                  * @property {string|null} [modelArchitecture] Registered model architecture to instantiate, e.g. "cnn-chest-xray-v1".
                  * @property {string|null} [datasetId] Dataset at the centre to use; its ledger grant must allow this experiment.
+                 * @property {fedledger.fl.v1.IDataSpec|null} [data] How the centre prepares its data for the model (absent: the trainer's synthetic data).
+                 * @property {string|null} [optimizer] Local optimiser: "sgd" (default) or "adam"; its state starts afresh every round.
                  */
 
                 /**
@@ -1315,6 +1317,22 @@ $root.fedledger = (function() {
                 TrainingTask.prototype.datasetId = "";
 
                 /**
+                 * How the centre prepares its data for the model (absent: the trainer's synthetic data).
+                 * @member {fedledger.fl.v1.IDataSpec|null|undefined} data
+                 * @memberof fedledger.fl.v1.TrainingTask
+                 * @instance
+                 */
+                TrainingTask.prototype.data = null;
+
+                /**
+                 * Local optimiser: "sgd" (default) or "adam"; its state starts afresh every round.
+                 * @member {string} optimizer
+                 * @memberof fedledger.fl.v1.TrainingTask
+                 * @instance
+                 */
+                TrainingTask.prototype.optimizer = "";
+
+                /**
                  * Creates a new TrainingTask instance using the specified properties.
                  * @function create
                  * @memberof fedledger.fl.v1.TrainingTask
@@ -1370,6 +1388,10 @@ $root.fedledger = (function() {
                         writer.uint32(/* id 13, wireType 2 =*/106).string(message.modelArchitecture);
                     if (message.datasetId != null && Object.hasOwnProperty.call(message, "datasetId"))
                         writer.uint32(/* id 14, wireType 2 =*/114).string(message.datasetId);
+                    if (message.data != null && Object.hasOwnProperty.call(message, "data"))
+                        $root.fedledger.fl.v1.DataSpec.encode(message.data, writer.uint32(/* id 15, wireType 2 =*/122).fork(), q + 1).ldelim();
+                    if (message.optimizer != null && Object.hasOwnProperty.call(message, "optimizer"))
+                        writer.uint32(/* id 16, wireType 2 =*/130).string(message.optimizer);
                     return writer;
                 };
 
@@ -1463,6 +1485,14 @@ $root.fedledger = (function() {
                                 message.datasetId = reader.string();
                                 break;
                             }
+                        case 15: {
+                                message.data = $root.fedledger.fl.v1.DataSpec.decode(reader, reader.uint32(), undefined, long + 1);
+                                break;
+                            }
+                        case 16: {
+                                message.optimizer = reader.string();
+                                break;
+                            }
                         default:
                             reader.skipType(tag & 7, long);
                             break;
@@ -1543,6 +1573,14 @@ $root.fedledger = (function() {
                     if (message.datasetId != null && Object.hasOwnProperty.call(message, "datasetId"))
                         if (!$util.isString(message.datasetId))
                             return "datasetId: string expected";
+                    if (message.data != null && Object.hasOwnProperty.call(message, "data")) {
+                        var error = $root.fedledger.fl.v1.DataSpec.verify(message.data, long + 1);
+                        if (error)
+                            return "data." + error;
+                    }
+                    if (message.optimizer != null && Object.hasOwnProperty.call(message, "optimizer"))
+                        if (!$util.isString(message.optimizer))
+                            return "optimizer: string expected";
                     return null;
                 };
 
@@ -1630,6 +1668,13 @@ $root.fedledger = (function() {
                         message.modelArchitecture = String(object.modelArchitecture);
                     if (object.datasetId != null)
                         message.datasetId = String(object.datasetId);
+                    if (object.data != null) {
+                        if (!$util.isObject(object.data))
+                            throw TypeError(".fedledger.fl.v1.TrainingTask.data: object expected");
+                        message.data = $root.fedledger.fl.v1.DataSpec.fromObject(object.data, long + 1);
+                    }
+                    if (object.optimizer != null)
+                        message.optimizer = String(object.optimizer);
                     return message;
                 };
 
@@ -1673,6 +1718,8 @@ $root.fedledger = (function() {
                         object.kind = options.enums === String ? "TASK_KIND_UNSPECIFIED" : 0;
                         object.modelArchitecture = "";
                         object.datasetId = "";
+                        object.data = null;
+                        object.optimizer = "";
                     }
                     if (message.experimentId != null && Object.hasOwnProperty.call(message, "experimentId"))
                         object.experimentId = message.experimentId;
@@ -1712,6 +1759,10 @@ $root.fedledger = (function() {
                         object.modelArchitecture = message.modelArchitecture;
                     if (message.datasetId != null && Object.hasOwnProperty.call(message, "datasetId"))
                         object.datasetId = message.datasetId;
+                    if (message.data != null && Object.hasOwnProperty.call(message, "data"))
+                        object.data = $root.fedledger.fl.v1.DataSpec.toObject(message.data, options, q + 1);
+                    if (message.optimizer != null && Object.hasOwnProperty.call(message, "optimizer"))
+                        object.optimizer = message.optimizer;
                     return object;
                 };
 
@@ -1742,6 +1793,716 @@ $root.fedledger = (function() {
                 };
 
                 return TrainingTask;
+            })();
+
+            v1.Landmarks = (function() {
+
+                /**
+                 * Properties of a Landmarks.
+                 * @memberof fedledger.fl.v1
+                 * @interface ILandmarks
+                 * @property {Array.<number>|null} [percentiles] Percentiles of the image's foreground, in [0, 100], strictly increasing, e.g. 1, 10, 20, ..., 90, 99.
+                 * @property {Array.<number>|null} [standard] Target value of each percentile, strictly increasing.
+                 * @property {number|null} [foregroundThreshold] Pixels at or below this (display value in [0, 1]) are background and do not count.
+                 */
+
+                /**
+                 * Constructs a new Landmarks.
+                 * @memberof fedledger.fl.v1
+                 * @classdesc Nyúl–Udupa standardisation: each image's intensity percentiles are mapped piecewise-linearly onto
+                 * `standard`, so every centre's scanner lands on the same scale.
+                 * @implements ILandmarks
+                 * @constructor
+                 * @param {fedledger.fl.v1.ILandmarks=} [properties] Properties to set
+                 */
+                function Landmarks(properties) {
+                    this.percentiles = [];
+                    this.standard = [];
+                    if (properties)
+                        for (var keys = Object.keys(properties), i = 0; i < keys.length; ++i)
+                            if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                                this[keys[i]] = properties[keys[i]];
+                }
+
+                /**
+                 * Percentiles of the image's foreground, in [0, 100], strictly increasing, e.g. 1, 10, 20, ..., 90, 99.
+                 * @member {Array.<number>} percentiles
+                 * @memberof fedledger.fl.v1.Landmarks
+                 * @instance
+                 */
+                Landmarks.prototype.percentiles = $util.emptyArray;
+
+                /**
+                 * Target value of each percentile, strictly increasing.
+                 * @member {Array.<number>} standard
+                 * @memberof fedledger.fl.v1.Landmarks
+                 * @instance
+                 */
+                Landmarks.prototype.standard = $util.emptyArray;
+
+                /**
+                 * Pixels at or below this (display value in [0, 1]) are background and do not count.
+                 * @member {number} foregroundThreshold
+                 * @memberof fedledger.fl.v1.Landmarks
+                 * @instance
+                 */
+                Landmarks.prototype.foregroundThreshold = 0;
+
+                /**
+                 * Creates a new Landmarks instance using the specified properties.
+                 * @function create
+                 * @memberof fedledger.fl.v1.Landmarks
+                 * @static
+                 * @param {fedledger.fl.v1.ILandmarks=} [properties] Properties to set
+                 * @returns {fedledger.fl.v1.Landmarks} Landmarks instance
+                 */
+                Landmarks.create = function create(properties) {
+                    return new Landmarks(properties);
+                };
+
+                /**
+                 * Encodes the specified Landmarks message. Does not implicitly {@link fedledger.fl.v1.Landmarks.verify|verify} messages.
+                 * @function encode
+                 * @memberof fedledger.fl.v1.Landmarks
+                 * @static
+                 * @param {fedledger.fl.v1.ILandmarks} message Landmarks message or plain object to encode
+                 * @param {$protobuf.Writer} [writer] Writer to encode to
+                 * @returns {$protobuf.Writer} Writer
+                 */
+                Landmarks.encode = function encode(message, writer, q) {
+                    if (!writer)
+                        writer = $Writer.create();
+                    if (q === undefined)
+                        q = 0;
+                    if (q > $util.recursionLimit)
+                        throw Error("max depth exceeded");
+                    if (message.percentiles != null && message.percentiles.length) {
+                        writer.uint32(/* id 1, wireType 2 =*/10).fork();
+                        for (var i = 0; i < message.percentiles.length; ++i)
+                            writer.double(message.percentiles[i]);
+                        writer.ldelim();
+                    }
+                    if (message.standard != null && message.standard.length) {
+                        writer.uint32(/* id 2, wireType 2 =*/18).fork();
+                        for (var i = 0; i < message.standard.length; ++i)
+                            writer.double(message.standard[i]);
+                        writer.ldelim();
+                    }
+                    if (message.foregroundThreshold != null && Object.hasOwnProperty.call(message, "foregroundThreshold"))
+                        writer.uint32(/* id 3, wireType 1 =*/25).double(message.foregroundThreshold);
+                    return writer;
+                };
+
+                /**
+                 * Decodes a Landmarks message from the specified reader or buffer.
+                 * @function decode
+                 * @memberof fedledger.fl.v1.Landmarks
+                 * @static
+                 * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+                 * @param {number} [length] Message length if known beforehand
+                 * @returns {fedledger.fl.v1.Landmarks} Landmarks
+                 * @throws {Error} If the payload is not a reader or valid buffer
+                 * @throws {$protobuf.util.ProtocolError} If required fields are missing
+                 */
+                Landmarks.decode = function decode(reader, length, error, long) {
+                    if (!(reader instanceof $Reader))
+                        reader = $Reader.create(reader);
+                    if (long === undefined)
+                        long = 0;
+                    if (long > $Reader.recursionLimit)
+                        throw Error("maximum nesting depth exceeded");
+                    var end, message;
+                    if (length === undefined)
+                        end = reader.len;
+                    else {
+                        end = reader.pos + length;
+                        if (end > reader.len)
+                            throw RangeError("index out of range");
+                        length = reader.len;
+                        reader.len = end;
+                    }
+                    message = new $root.fedledger.fl.v1.Landmarks();
+                    while (reader.pos < end) {
+                        var tag = reader.uint32();
+                        if (tag === error)
+                            break;
+                        switch (tag >>> 3) {
+                        case 1: {
+                                if (!(message.percentiles && message.percentiles.length))
+                                    message.percentiles = [];
+                                if ((tag & 7) === 2) {
+                                    var end2 = reader.uint32() + reader.pos;
+                                    if (end2 > reader.len)
+                                        throw RangeError("index out of range");
+                                    reader.len = end2;
+                                    while (reader.pos < end2)
+                                        message.percentiles.push(reader.double());
+                                    if (reader.pos !== end2)
+                                        throw RangeError("index out of range");
+                                    reader.len = end;
+                                } else
+                                    message.percentiles.push(reader.double());
+                                break;
+                            }
+                        case 2: {
+                                if (!(message.standard && message.standard.length))
+                                    message.standard = [];
+                                if ((tag & 7) === 2) {
+                                    var end2 = reader.uint32() + reader.pos;
+                                    if (end2 > reader.len)
+                                        throw RangeError("index out of range");
+                                    reader.len = end2;
+                                    while (reader.pos < end2)
+                                        message.standard.push(reader.double());
+                                    if (reader.pos !== end2)
+                                        throw RangeError("index out of range");
+                                    reader.len = end;
+                                } else
+                                    message.standard.push(reader.double());
+                                break;
+                            }
+                        case 3: {
+                                message.foregroundThreshold = reader.double();
+                                break;
+                            }
+                        default:
+                            reader.skipType(tag & 7, long);
+                            break;
+                        }
+                    }
+                    if (length !== undefined) {
+                        if (reader.pos !== end)
+                            throw RangeError("index out of range");
+                        reader.len = length;
+                    }
+                    return message;
+                };
+
+                /**
+                 * Verifies a Landmarks message.
+                 * @function verify
+                 * @memberof fedledger.fl.v1.Landmarks
+                 * @static
+                 * @param {Object.<string,*>} message Plain object to verify
+                 * @returns {string|null} `null` if valid, otherwise the reason why it is not
+                 */
+                Landmarks.verify = function verify(message, long) {
+                    if (typeof message !== "object" || message === null)
+                        return "object expected";
+                    if (long === undefined)
+                        long = 0;
+                    if (long > $util.recursionLimit)
+                        return "maximum nesting depth exceeded";
+                    if (message.percentiles != null && Object.hasOwnProperty.call(message, "percentiles")) {
+                        if (!Array.isArray(message.percentiles))
+                            return "percentiles: array expected";
+                        for (var i = 0; i < message.percentiles.length; ++i)
+                            if (typeof message.percentiles[i] !== "number")
+                                return "percentiles: number[] expected";
+                    }
+                    if (message.standard != null && Object.hasOwnProperty.call(message, "standard")) {
+                        if (!Array.isArray(message.standard))
+                            return "standard: array expected";
+                        for (var i = 0; i < message.standard.length; ++i)
+                            if (typeof message.standard[i] !== "number")
+                                return "standard: number[] expected";
+                    }
+                    if (message.foregroundThreshold != null && Object.hasOwnProperty.call(message, "foregroundThreshold"))
+                        if (typeof message.foregroundThreshold !== "number")
+                            return "foregroundThreshold: number expected";
+                    return null;
+                };
+
+                /**
+                 * Creates a Landmarks message from a plain object. Also converts values to their respective internal types.
+                 * @function fromObject
+                 * @memberof fedledger.fl.v1.Landmarks
+                 * @static
+                 * @param {Object.<string,*>} object Plain object
+                 * @returns {fedledger.fl.v1.Landmarks} Landmarks
+                 */
+                Landmarks.fromObject = function fromObject(object, long) {
+                    if (object instanceof $root.fedledger.fl.v1.Landmarks)
+                        return object;
+                    if (!$util.isObject(object))
+                        throw TypeError(".fedledger.fl.v1.Landmarks: object expected");
+                    if (long === undefined)
+                        long = 0;
+                    if (long > $util.recursionLimit)
+                        throw Error("maximum nesting depth exceeded");
+                    var message = new $root.fedledger.fl.v1.Landmarks();
+                    if (object.percentiles) {
+                        if (!Array.isArray(object.percentiles))
+                            throw TypeError(".fedledger.fl.v1.Landmarks.percentiles: array expected");
+                        message.percentiles = [];
+                        for (var i = 0; i < object.percentiles.length; ++i)
+                            message.percentiles[i] = Number(object.percentiles[i]);
+                    }
+                    if (object.standard) {
+                        if (!Array.isArray(object.standard))
+                            throw TypeError(".fedledger.fl.v1.Landmarks.standard: array expected");
+                        message.standard = [];
+                        for (var i = 0; i < object.standard.length; ++i)
+                            message.standard[i] = Number(object.standard[i]);
+                    }
+                    if (object.foregroundThreshold != null)
+                        message.foregroundThreshold = Number(object.foregroundThreshold);
+                    return message;
+                };
+
+                /**
+                 * Creates a plain object from a Landmarks message. Also converts values to other types if specified.
+                 * @function toObject
+                 * @memberof fedledger.fl.v1.Landmarks
+                 * @static
+                 * @param {fedledger.fl.v1.Landmarks} message Landmarks
+                 * @param {$protobuf.IConversionOptions} [options] Conversion options
+                 * @returns {Object.<string,*>} Plain object
+                 */
+                Landmarks.toObject = function toObject(message, options, q) {
+                    if (!options)
+                        options = {};
+                    if (q === undefined)
+                        q = 0;
+                    if (q > $util.recursionLimit)
+                        throw Error("max depth exceeded");
+                    var object = {};
+                    if (options.arrays || options.defaults) {
+                        object.percentiles = [];
+                        object.standard = [];
+                    }
+                    if (options.defaults)
+                        object.foregroundThreshold = 0;
+                    if (message.percentiles && message.percentiles.length) {
+                        object.percentiles = [];
+                        for (var j = 0; j < message.percentiles.length; ++j)
+                            object.percentiles[j] = options.json && !isFinite(message.percentiles[j]) ? String(message.percentiles[j]) : message.percentiles[j];
+                    }
+                    if (message.standard && message.standard.length) {
+                        object.standard = [];
+                        for (var j = 0; j < message.standard.length; ++j)
+                            object.standard[j] = options.json && !isFinite(message.standard[j]) ? String(message.standard[j]) : message.standard[j];
+                    }
+                    if (message.foregroundThreshold != null && Object.hasOwnProperty.call(message, "foregroundThreshold"))
+                        object.foregroundThreshold = options.json && !isFinite(message.foregroundThreshold) ? String(message.foregroundThreshold) : message.foregroundThreshold;
+                    return object;
+                };
+
+                /**
+                 * Converts this Landmarks to JSON.
+                 * @function toJSON
+                 * @memberof fedledger.fl.v1.Landmarks
+                 * @instance
+                 * @returns {Object.<string,*>} JSON object
+                 */
+                Landmarks.prototype.toJSON = function toJSON() {
+                    return this.constructor.toObject(this, $protobuf.util.toJSONOptions);
+                };
+
+                /**
+                 * Gets the default type url for Landmarks
+                 * @function getTypeUrl
+                 * @memberof fedledger.fl.v1.Landmarks
+                 * @static
+                 * @param {string} [typeUrlPrefix] your custom typeUrlPrefix(default "type.googleapis.com")
+                 * @returns {string} The default type url
+                 */
+                Landmarks.getTypeUrl = function getTypeUrl(typeUrlPrefix) {
+                    if (typeUrlPrefix === undefined) {
+                        typeUrlPrefix = "type.googleapis.com";
+                    }
+                    return typeUrlPrefix + "/fedledger.fl.v1.Landmarks";
+                };
+
+                return Landmarks;
+            })();
+
+            v1.DataSpec = (function() {
+
+                /**
+                 * Properties of a DataSpec.
+                 * @memberof fedledger.fl.v1
+                 * @interface IDataSpec
+                 * @property {Array.<number>|null} [inputShape] Model input without the batch axis: [height, width, channels] for images, [features] for tables.
+                 * @property {fedledger.fl.v1.ILandmarks|null} [landmarks] Histogram matching; absent: none.
+                 * @property {string|null} [normalisation] Intensity normalisation after resizing: "zscore" (default), "minmax" or "none".
+                 * @property {number|null} [validationFraction] Patients held out for validation (evaluation rounds), a fraction of each centre's patients.
+                 * @property {number|null} [testFraction] Patients held out for the final test (never trained on), a fraction of each centre's patients.
+                 * @property {number|null} [splitSeed] Seed of the patient-level split and of augmentation.
+                 * @property {boolean|null} [augment] Light augmentation of training images (flips, small shifts, brightness/contrast).
+                 */
+
+                /**
+                 * Constructs a new DataSpec.
+                 * @memberof fedledger.fl.v1
+                 * @classdesc How a centre turns its data into model inputs; part of the experiment definition, the same at every centre.
+                 * @implements IDataSpec
+                 * @constructor
+                 * @param {fedledger.fl.v1.IDataSpec=} [properties] Properties to set
+                 */
+                function DataSpec(properties) {
+                    this.inputShape = [];
+                    if (properties)
+                        for (var keys = Object.keys(properties), i = 0; i < keys.length; ++i)
+                            if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                                this[keys[i]] = properties[keys[i]];
+                }
+
+                /**
+                 * Model input without the batch axis: [height, width, channels] for images, [features] for tables.
+                 * @member {Array.<number>} inputShape
+                 * @memberof fedledger.fl.v1.DataSpec
+                 * @instance
+                 */
+                DataSpec.prototype.inputShape = $util.emptyArray;
+
+                /**
+                 * Histogram matching; absent: none.
+                 * @member {fedledger.fl.v1.ILandmarks|null|undefined} landmarks
+                 * @memberof fedledger.fl.v1.DataSpec
+                 * @instance
+                 */
+                DataSpec.prototype.landmarks = null;
+
+                /**
+                 * Intensity normalisation after resizing: "zscore" (default), "minmax" or "none".
+                 * @member {string} normalisation
+                 * @memberof fedledger.fl.v1.DataSpec
+                 * @instance
+                 */
+                DataSpec.prototype.normalisation = "";
+
+                /**
+                 * Patients held out for validation (evaluation rounds), a fraction of each centre's patients.
+                 * @member {number} validationFraction
+                 * @memberof fedledger.fl.v1.DataSpec
+                 * @instance
+                 */
+                DataSpec.prototype.validationFraction = 0;
+
+                /**
+                 * Patients held out for the final test (never trained on), a fraction of each centre's patients.
+                 * @member {number} testFraction
+                 * @memberof fedledger.fl.v1.DataSpec
+                 * @instance
+                 */
+                DataSpec.prototype.testFraction = 0;
+
+                /**
+                 * Seed of the patient-level split and of augmentation.
+                 * @member {number} splitSeed
+                 * @memberof fedledger.fl.v1.DataSpec
+                 * @instance
+                 */
+                DataSpec.prototype.splitSeed = 0;
+
+                /**
+                 * Light augmentation of training images (flips, small shifts, brightness/contrast).
+                 * @member {boolean} augment
+                 * @memberof fedledger.fl.v1.DataSpec
+                 * @instance
+                 */
+                DataSpec.prototype.augment = false;
+
+                /**
+                 * Creates a new DataSpec instance using the specified properties.
+                 * @function create
+                 * @memberof fedledger.fl.v1.DataSpec
+                 * @static
+                 * @param {fedledger.fl.v1.IDataSpec=} [properties] Properties to set
+                 * @returns {fedledger.fl.v1.DataSpec} DataSpec instance
+                 */
+                DataSpec.create = function create(properties) {
+                    return new DataSpec(properties);
+                };
+
+                /**
+                 * Encodes the specified DataSpec message. Does not implicitly {@link fedledger.fl.v1.DataSpec.verify|verify} messages.
+                 * @function encode
+                 * @memberof fedledger.fl.v1.DataSpec
+                 * @static
+                 * @param {fedledger.fl.v1.IDataSpec} message DataSpec message or plain object to encode
+                 * @param {$protobuf.Writer} [writer] Writer to encode to
+                 * @returns {$protobuf.Writer} Writer
+                 */
+                DataSpec.encode = function encode(message, writer, q) {
+                    if (!writer)
+                        writer = $Writer.create();
+                    if (q === undefined)
+                        q = 0;
+                    if (q > $util.recursionLimit)
+                        throw Error("max depth exceeded");
+                    if (message.inputShape != null && message.inputShape.length) {
+                        writer.uint32(/* id 1, wireType 2 =*/10).fork();
+                        for (var i = 0; i < message.inputShape.length; ++i)
+                            writer.uint32(message.inputShape[i]);
+                        writer.ldelim();
+                    }
+                    if (message.landmarks != null && Object.hasOwnProperty.call(message, "landmarks"))
+                        $root.fedledger.fl.v1.Landmarks.encode(message.landmarks, writer.uint32(/* id 2, wireType 2 =*/18).fork(), q + 1).ldelim();
+                    if (message.normalisation != null && Object.hasOwnProperty.call(message, "normalisation"))
+                        writer.uint32(/* id 3, wireType 2 =*/26).string(message.normalisation);
+                    if (message.validationFraction != null && Object.hasOwnProperty.call(message, "validationFraction"))
+                        writer.uint32(/* id 4, wireType 1 =*/33).double(message.validationFraction);
+                    if (message.testFraction != null && Object.hasOwnProperty.call(message, "testFraction"))
+                        writer.uint32(/* id 5, wireType 1 =*/41).double(message.testFraction);
+                    if (message.splitSeed != null && Object.hasOwnProperty.call(message, "splitSeed"))
+                        writer.uint32(/* id 6, wireType 0 =*/48).uint32(message.splitSeed);
+                    if (message.augment != null && Object.hasOwnProperty.call(message, "augment"))
+                        writer.uint32(/* id 7, wireType 0 =*/56).bool(message.augment);
+                    return writer;
+                };
+
+                /**
+                 * Decodes a DataSpec message from the specified reader or buffer.
+                 * @function decode
+                 * @memberof fedledger.fl.v1.DataSpec
+                 * @static
+                 * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+                 * @param {number} [length] Message length if known beforehand
+                 * @returns {fedledger.fl.v1.DataSpec} DataSpec
+                 * @throws {Error} If the payload is not a reader or valid buffer
+                 * @throws {$protobuf.util.ProtocolError} If required fields are missing
+                 */
+                DataSpec.decode = function decode(reader, length, error, long) {
+                    if (!(reader instanceof $Reader))
+                        reader = $Reader.create(reader);
+                    if (long === undefined)
+                        long = 0;
+                    if (long > $Reader.recursionLimit)
+                        throw Error("maximum nesting depth exceeded");
+                    var end, message;
+                    if (length === undefined)
+                        end = reader.len;
+                    else {
+                        end = reader.pos + length;
+                        if (end > reader.len)
+                            throw RangeError("index out of range");
+                        length = reader.len;
+                        reader.len = end;
+                    }
+                    message = new $root.fedledger.fl.v1.DataSpec();
+                    while (reader.pos < end) {
+                        var tag = reader.uint32();
+                        if (tag === error)
+                            break;
+                        switch (tag >>> 3) {
+                        case 1: {
+                                if (!(message.inputShape && message.inputShape.length))
+                                    message.inputShape = [];
+                                if ((tag & 7) === 2) {
+                                    var end2 = reader.uint32() + reader.pos;
+                                    if (end2 > reader.len)
+                                        throw RangeError("index out of range");
+                                    reader.len = end2;
+                                    while (reader.pos < end2)
+                                        message.inputShape.push(reader.uint32());
+                                    if (reader.pos !== end2)
+                                        throw RangeError("index out of range");
+                                    reader.len = end;
+                                } else
+                                    message.inputShape.push(reader.uint32());
+                                break;
+                            }
+                        case 2: {
+                                message.landmarks = $root.fedledger.fl.v1.Landmarks.decode(reader, reader.uint32(), undefined, long + 1);
+                                break;
+                            }
+                        case 3: {
+                                message.normalisation = reader.string();
+                                break;
+                            }
+                        case 4: {
+                                message.validationFraction = reader.double();
+                                break;
+                            }
+                        case 5: {
+                                message.testFraction = reader.double();
+                                break;
+                            }
+                        case 6: {
+                                message.splitSeed = reader.uint32();
+                                break;
+                            }
+                        case 7: {
+                                message.augment = reader.bool();
+                                break;
+                            }
+                        default:
+                            reader.skipType(tag & 7, long);
+                            break;
+                        }
+                    }
+                    if (length !== undefined) {
+                        if (reader.pos !== end)
+                            throw RangeError("index out of range");
+                        reader.len = length;
+                    }
+                    return message;
+                };
+
+                /**
+                 * Verifies a DataSpec message.
+                 * @function verify
+                 * @memberof fedledger.fl.v1.DataSpec
+                 * @static
+                 * @param {Object.<string,*>} message Plain object to verify
+                 * @returns {string|null} `null` if valid, otherwise the reason why it is not
+                 */
+                DataSpec.verify = function verify(message, long) {
+                    if (typeof message !== "object" || message === null)
+                        return "object expected";
+                    if (long === undefined)
+                        long = 0;
+                    if (long > $util.recursionLimit)
+                        return "maximum nesting depth exceeded";
+                    if (message.inputShape != null && Object.hasOwnProperty.call(message, "inputShape")) {
+                        if (!Array.isArray(message.inputShape))
+                            return "inputShape: array expected";
+                        for (var i = 0; i < message.inputShape.length; ++i)
+                            if (!$util.isInteger(message.inputShape[i]))
+                                return "inputShape: integer[] expected";
+                    }
+                    if (message.landmarks != null && Object.hasOwnProperty.call(message, "landmarks")) {
+                        var error = $root.fedledger.fl.v1.Landmarks.verify(message.landmarks, long + 1);
+                        if (error)
+                            return "landmarks." + error;
+                    }
+                    if (message.normalisation != null && Object.hasOwnProperty.call(message, "normalisation"))
+                        if (!$util.isString(message.normalisation))
+                            return "normalisation: string expected";
+                    if (message.validationFraction != null && Object.hasOwnProperty.call(message, "validationFraction"))
+                        if (typeof message.validationFraction !== "number")
+                            return "validationFraction: number expected";
+                    if (message.testFraction != null && Object.hasOwnProperty.call(message, "testFraction"))
+                        if (typeof message.testFraction !== "number")
+                            return "testFraction: number expected";
+                    if (message.splitSeed != null && Object.hasOwnProperty.call(message, "splitSeed"))
+                        if (!$util.isInteger(message.splitSeed))
+                            return "splitSeed: integer expected";
+                    if (message.augment != null && Object.hasOwnProperty.call(message, "augment"))
+                        if (typeof message.augment !== "boolean")
+                            return "augment: boolean expected";
+                    return null;
+                };
+
+                /**
+                 * Creates a DataSpec message from a plain object. Also converts values to their respective internal types.
+                 * @function fromObject
+                 * @memberof fedledger.fl.v1.DataSpec
+                 * @static
+                 * @param {Object.<string,*>} object Plain object
+                 * @returns {fedledger.fl.v1.DataSpec} DataSpec
+                 */
+                DataSpec.fromObject = function fromObject(object, long) {
+                    if (object instanceof $root.fedledger.fl.v1.DataSpec)
+                        return object;
+                    if (!$util.isObject(object))
+                        throw TypeError(".fedledger.fl.v1.DataSpec: object expected");
+                    if (long === undefined)
+                        long = 0;
+                    if (long > $util.recursionLimit)
+                        throw Error("maximum nesting depth exceeded");
+                    var message = new $root.fedledger.fl.v1.DataSpec();
+                    if (object.inputShape) {
+                        if (!Array.isArray(object.inputShape))
+                            throw TypeError(".fedledger.fl.v1.DataSpec.inputShape: array expected");
+                        message.inputShape = [];
+                        for (var i = 0; i < object.inputShape.length; ++i)
+                            message.inputShape[i] = object.inputShape[i] >>> 0;
+                    }
+                    if (object.landmarks != null) {
+                        if (!$util.isObject(object.landmarks))
+                            throw TypeError(".fedledger.fl.v1.DataSpec.landmarks: object expected");
+                        message.landmarks = $root.fedledger.fl.v1.Landmarks.fromObject(object.landmarks, long + 1);
+                    }
+                    if (object.normalisation != null)
+                        message.normalisation = String(object.normalisation);
+                    if (object.validationFraction != null)
+                        message.validationFraction = Number(object.validationFraction);
+                    if (object.testFraction != null)
+                        message.testFraction = Number(object.testFraction);
+                    if (object.splitSeed != null)
+                        message.splitSeed = object.splitSeed >>> 0;
+                    if (object.augment != null)
+                        message.augment = Boolean(object.augment);
+                    return message;
+                };
+
+                /**
+                 * Creates a plain object from a DataSpec message. Also converts values to other types if specified.
+                 * @function toObject
+                 * @memberof fedledger.fl.v1.DataSpec
+                 * @static
+                 * @param {fedledger.fl.v1.DataSpec} message DataSpec
+                 * @param {$protobuf.IConversionOptions} [options] Conversion options
+                 * @returns {Object.<string,*>} Plain object
+                 */
+                DataSpec.toObject = function toObject(message, options, q) {
+                    if (!options)
+                        options = {};
+                    if (q === undefined)
+                        q = 0;
+                    if (q > $util.recursionLimit)
+                        throw Error("max depth exceeded");
+                    var object = {};
+                    if (options.arrays || options.defaults)
+                        object.inputShape = [];
+                    if (options.defaults) {
+                        object.landmarks = null;
+                        object.normalisation = "";
+                        object.validationFraction = 0;
+                        object.testFraction = 0;
+                        object.splitSeed = 0;
+                        object.augment = false;
+                    }
+                    if (message.inputShape && message.inputShape.length) {
+                        object.inputShape = [];
+                        for (var j = 0; j < message.inputShape.length; ++j)
+                            object.inputShape[j] = message.inputShape[j];
+                    }
+                    if (message.landmarks != null && Object.hasOwnProperty.call(message, "landmarks"))
+                        object.landmarks = $root.fedledger.fl.v1.Landmarks.toObject(message.landmarks, options, q + 1);
+                    if (message.normalisation != null && Object.hasOwnProperty.call(message, "normalisation"))
+                        object.normalisation = message.normalisation;
+                    if (message.validationFraction != null && Object.hasOwnProperty.call(message, "validationFraction"))
+                        object.validationFraction = options.json && !isFinite(message.validationFraction) ? String(message.validationFraction) : message.validationFraction;
+                    if (message.testFraction != null && Object.hasOwnProperty.call(message, "testFraction"))
+                        object.testFraction = options.json && !isFinite(message.testFraction) ? String(message.testFraction) : message.testFraction;
+                    if (message.splitSeed != null && Object.hasOwnProperty.call(message, "splitSeed"))
+                        object.splitSeed = message.splitSeed;
+                    if (message.augment != null && Object.hasOwnProperty.call(message, "augment"))
+                        object.augment = message.augment;
+                    return object;
+                };
+
+                /**
+                 * Converts this DataSpec to JSON.
+                 * @function toJSON
+                 * @memberof fedledger.fl.v1.DataSpec
+                 * @instance
+                 * @returns {Object.<string,*>} JSON object
+                 */
+                DataSpec.prototype.toJSON = function toJSON() {
+                    return this.constructor.toObject(this, $protobuf.util.toJSONOptions);
+                };
+
+                /**
+                 * Gets the default type url for DataSpec
+                 * @function getTypeUrl
+                 * @memberof fedledger.fl.v1.DataSpec
+                 * @static
+                 * @param {string} [typeUrlPrefix] your custom typeUrlPrefix(default "type.googleapis.com")
+                 * @returns {string} The default type url
+                 */
+                DataSpec.getTypeUrl = function getTypeUrl(typeUrlPrefix) {
+                    if (typeUrlPrefix === undefined) {
+                        typeUrlPrefix = "type.googleapis.com";
+                    }
+                    return typeUrlPrefix + "/fedledger.fl.v1.DataSpec";
+                };
+
+                return DataSpec;
             })();
 
             v1.ModelUpdate = (function() {

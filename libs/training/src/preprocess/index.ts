@@ -32,5 +32,5 @@ export {
   type NullableMetric,
   type WeightedMetrics,
 } from './metrics';
-export { createRandomSource, deriveSeed, type RandomSource } from './random';
+export { createRandomSource, deriveSeed, shuffleInPlace, type RandomSource } from './random';
 export type { Image2D, Size2D } from './types';

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { WeightTensor } from '@fedledger/fl-core';
-import { architecture } from './architectures';
+import { buildModel, setModelWeights } from '../models';
 import { initTfjs, tf } from './backend';
 
 export interface TfjsModelFiles {
@@ -12,19 +12,12 @@ export interface TfjsModelFiles {
   modelJsonSha256: string;
 }
 
-/** The trained weights as a TensorFlow.js layers model (model.json + weights.bin), with digests. */
-export async function exportTfjsModel(architectureName: string, weights: readonly WeightTensor[]): Promise<TfjsModelFiles> {
+/** The trained weights as a TensorFlow.js layers model (model.json + weights.bin), with digests; `inputShape` as the experiment's data spec says. */
+export async function exportTfjsModel(modelName: string, weights: readonly WeightTensor[], inputShape?: readonly number[]): Promise<TfjsModelFiles> {
   await initTfjs();
-  const model = architecture(architectureName).build();
+  const model = buildModel(modelName, inputShape);
   try {
-    const byName = new Map(weights.map((w) => [w.name, w]));
-    const values = model.weights.map((w) => {
-      const t = byName.get(w.originalName);
-      if (!t) throw new Error(`the weights have no tensor ${w.originalName} for architecture ${architectureName}`);
-      return tf.tensor(t.data, [...t.shape], 'float32');
-    });
-    model.setWeights(values);
-    tf.dispose(values);
+    setModelWeights(model, weights);
     let artifacts: tf.io.ModelArtifacts | undefined;
     await model.save(
       tf.io.withSaveHandler(async (a) => {

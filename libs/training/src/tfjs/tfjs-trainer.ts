@@ -1,101 +1,158 @@
-import type { WeightTensor } from '@fedledger/fl-core';
+import { prepareCentreData, type PreparedDataset, type PreparedSplit } from '../centre/prepared';
+import type { DataIssue, OnDataError } from '../data';
+import { buildModel, CLASSES, modelWeights, setModelWeights } from '../models';
+import { augmentBatch, binaryMetrics, createRandomSource, deriveSeed, shuffleInPlace } from '../preprocess';
 import { IncompatibleJobError, type EvaluationJob, type EvaluationResult, type Trainer, type TrainingJob, type TrainingResult } from '../trainer';
-import { architecture, modelWeights } from './architectures';
 import { initTfjs, tf } from './backend';
-import { syntheticDataset } from './synthetic-data';
+import { syntheticSplit } from './synthetic-data';
+
+export interface TfjsTrainerOptions {
+  /** The centre's data folder (labels.csv + images, or data.csv). Without it jobs with a data spec are refused. */
+  dataDir?: string;
+  /** Malformed rows and unreadable files: leave them out and report them (`skip`), or refuse the job (`fail`). */
+  onDataError?: OnDataError;
+  /** Examples of the synthetic dataset used by jobs without a data spec. */
+  syntheticExamples?: number;
+  log?: (line: string) => void;
+}
+
+/** Examples per forward pass when evaluating (bounds memory, not results). */
+const EVAL_BATCH = 256;
 
 /**
- * Trains a registered architecture with TensorFlow.js on the centre's data: mini-batch SGD for the
- * job's epochs from the global weights, with FedProx's proximal term mu/2·||w − w_global||² when mu > 0.
- * Data here is synthetic (per-centre shifted); the DICOM/PNG/CSV pipeline plugs in as another source.
+ * Trains a zoo model with TensorFlow.js on the centre's own data: the experiment's DataPreparation turns the
+ * folder into patient-level train / validation / test splits (prepared once, kept between rounds), then
+ * mini-batch SGD or Adam for the job's epochs from the global weights, shuffled and augmented per epoch
+ * (seeded by round and epoch), with FedProx's proximal term mu/2·||w − w_global||² when mu > 0. Jobs
+ * without a data spec train on synthetic per-centre data (protocol tests).
  */
 export class TfjsTrainer implements Trainer {
   readonly name = 'tfjs';
+  private readonly prepared = new Map<string, Promise<PreparedDataset>>();
 
-  constructor(private readonly examplesPerCentre = 512) {}
+  constructor(private readonly options: TfjsTrainerOptions = {}) {}
 
   async train(job: TrainingJob, signal?: AbortSignal): Promise<TrainingResult> {
     await initTfjs();
-    const arch = architecture(job.modelArchitecture);
-    const model = arch.build();
-    const { x, y } = syntheticDataset(job.centreId, arch.inputSize, arch.classes, this.examplesPerCentre);
+    const data = await this.dataFor(job);
+    const split = data.train;
+    if (split.n === 0) throw new IncompatibleJobError(`centre ${job.centreId} has no training examples after the split`);
+    const model = buildModel(job.modelArchitecture, data.inputShape);
     const globals: tf.Tensor[] = [];
+    const optimizer = job.optimizer === 'adam' ? tf.train.adam(job.learningRate) : tf.train.sgd(job.learningRate);
     try {
+      setModelWeights(model, job.weights);
       const variables = model.trainableWeights.map((w) => w.read() as tf.Variable);
-      setWeights(model, job.weights);
-      for (const v of model.trainableWeights) globals.push(tf.keep(v.read().clone()));
-      const optimizer = tf.train.sgd(job.learningRate);
-      const n = this.examplesPerCentre;
+      for (const v of variables) globals.push(tf.keep(v.clone()));
+      const size = data.inputShape.reduce((a, b) => a * b, 1);
+      const imageSize = data.kind === 'image' ? ([data.inputShape[0]!, data.inputShape[1]!] as const) : undefined;
+      const seed = job.data?.splitSeed ?? 1;
+      let lossSum = 0;
+      let batches = 0;
       for (let epoch = 0; epoch < job.epochs; epoch++) {
-        for (let start = 0; start < n; start += job.batchSize) {
+        const order = shuffleInPlace(Array.from({ length: split.n }, (_, i) => i), createRandomSource(deriveSeed(seed, 'shuffle', job.centreId, job.round, epoch)));
+        for (let start = 0; start < split.n; start += job.batchSize) {
           signal?.throwIfAborted();
-          const size = Math.min(job.batchSize, n - start);
-          optimizer.minimize(() =>
-            tf.tidy(() => {
-              const xb = x.slice([start, 0], [size, arch.inputSize]);
-              const yb = y.slice([start, 0], [size, arch.classes]);
-              const pred = model.apply(xb) as tf.Tensor;
-              let loss = tf.losses.softmaxCrossEntropy(yb, pred) as tf.Scalar;
-              if (job.proximalMu > 0) {
-                const prox = variables.map((v, i) => tf.sum(tf.square(tf.sub(v, globals[i]!))));
-                loss = tf.add(loss, tf.mul(job.proximalMu / 2, tf.addN(prox))) as tf.Scalar;
-              }
-              return loss;
-            }),
+          const idx = order.slice(start, start + job.batchSize);
+          let xb = gather(split.x, idx, size);
+          if (imageSize && job.data?.augment) xb = augmentBatch(xb, imageSize, deriveSeed(seed, 'augment', job.centreId, job.round, epoch, start));
+          const yb = Int32Array.from(idx.map((i) => split.y[i]!));
+          const loss = optimizer.minimize(
+            () =>
+              tf.tidy(() => {
+                const x = tf.tensor(xb, [idx.length, ...data.inputShape]);
+                const y = tf.oneHot(tf.tensor1d(yb, 'int32'), CLASSES);
+                const pred = model.apply(x, { training: true }) as tf.Tensor;
+                let l = tf.losses.softmaxCrossEntropy(y, pred) as tf.Scalar;
+                if (job.proximalMu > 0) {
+                  const prox = variables.map((v, i) => tf.sum(tf.square(tf.sub(v, globals[i]!))));
+                  l = tf.add(l, tf.mul(job.proximalMu / 2, tf.addN(prox))) as tf.Scalar;
+                }
+                return l;
+              }),
+            true,
           );
+          lossSum += (await loss!.data())[0]!;
+          loss!.dispose();
+          batches++;
         }
-        await tf.nextFrame();
       }
-      optimizer.dispose();
-      return { weights: modelWeights(model), numExamples: n, metrics: lossAndAccuracy(model, x, y) };
+      return { weights: modelWeights(model), numExamples: split.n, metrics: { loss: lossSum / Math.max(1, batches), epochs: job.epochs } };
     } finally {
+      optimizer.dispose();
       tf.dispose(globals);
-      x.dispose();
-      y.dispose();
       model.dispose();
     }
   }
 
-  /** The global model on the centre's held-out examples (drawn apart from its training ones). */
+  /** The global model on the centre's validation patients (or its held-out test patients). */
   async evaluate(job: EvaluationJob, signal?: AbortSignal): Promise<EvaluationResult> {
     await initTfjs();
-    signal?.throwIfAborted();
-    const arch = architecture(job.modelArchitecture);
-    const model = arch.build();
-    const n = Math.max(1, Math.floor(this.examplesPerCentre / 4));
-    const { x, y } = syntheticDataset(`${job.centreId}/held-out`, arch.inputSize, arch.classes, n);
+    const data = await this.dataFor(job);
+    const split = job.split === 'test' ? data.test : data.validation;
+    if (split.n === 0) throw new IncompatibleJobError(`centre ${job.centreId} has no ${job.split ?? 'validation'} examples after the split`);
+    const model = buildModel(job.modelArchitecture, data.inputShape);
     try {
-      setWeights(model, job.weights);
-      return { numExamples: n, metrics: lossAndAccuracy(model, x, y) };
+      setModelWeights(model, job.weights);
+      signal?.throwIfAborted();
+      return { numExamples: split.n, metrics: metricsOf(predict(model, split, data.inputShape), split.y) };
     } finally {
-      x.dispose();
-      y.dispose();
       model.dispose();
     }
   }
-}
 
-function lossAndAccuracy(model: tf.LayersModel, x: tf.Tensor, y: tf.Tensor): { loss: number; accuracy: number } {
-  return tf.tidy(() => {
-    const pred = model.apply(x) as tf.Tensor;
-    const loss = tf.losses.softmaxCrossEntropy(y, pred).dataSync()[0]!;
-    const accuracy = tf.mean(tf.cast(tf.equal(tf.argMax(pred, 1), tf.argMax(y, 1)), 'float32')).dataSync()[0]!;
-    return { loss, accuracy };
-  });
-}
-
-/** Loads named weights into the model, refusing a tensor whose name or shape does not match. */
-function setWeights(model: tf.LayersModel, weights: readonly WeightTensor[]): void {
-  const byName = new Map(weights.map((w) => [w.name, w]));
-  const values = model.weights.map((w) => {
-    const t = byName.get(w.originalName);
-    if (!t) throw new IncompatibleJobError(`global weights have no tensor ${w.originalName} (have: ${[...byName.keys()].join(', ')})`);
-    if (t.shape.length !== w.shape.length || t.shape.some((d, i) => d !== w.shape[i])) {
-      throw new IncompatibleJobError(`global tensor ${t.name} has shape [${t.shape.join(',')}], the model expects [${w.shape.join(',')}]`);
+  /** The job's data: the centre's folder prepared as the experiment says (once), or the synthetic set. */
+  private async dataFor(job: EvaluationJob): Promise<PreparedDataset> {
+    if (!job.data) return syntheticSplit(job.centreId, job.modelArchitecture, this.options.syntheticExamples ?? 512);
+    const dir = this.options.dataDir;
+    if (!dir) throw new IncompatibleJobError(`the experiment brings a data specification but centre ${job.centreId} has no data folder configured (DATA_DIR)`);
+    const key = JSON.stringify([dir, job.data]);
+    let pending = this.prepared.get(key);
+    if (!pending) {
+      const started = Date.now();
+      const issues: DataIssue[] = [];
+      pending = prepareCentreData(dir, job.data, { onError: this.options.onDataError ?? 'skip', report: (i) => issues.push(i) }).then((d) => {
+        const sizes = `train ${d.train.n} (${d.train.patients} patients), validation ${d.validation.n}, test ${d.test.n}`;
+        this.options.log?.(`prepared ${d.kind} data of ${d.centreId} in ${Date.now() - started} ms: ${sizes}${d.issues.length ? `; ${d.issues.length} rows or files left out (first: ${d.issues[0]!.file}: ${d.issues[0]!.reason})` : ''}`);
+        return d;
+      });
+      pending.catch(() => this.prepared.delete(key)); // a failed preparation is tried again by the next task
+      this.prepared.set(key, pending);
     }
-    return tf.tensor(t.data, [...t.shape], 'float32');
-  });
-  if (weights.length !== model.weights.length) throw new IncompatibleJobError(`global weights have ${weights.length} tensors, the model has ${model.weights.length}`);
-  model.setWeights(values);
-  tf.dispose(values);
+    return pending;
+  }
 }
+
+/** Rows `idx` of an n × size array, packed. */
+function gather(x: Float32Array, idx: readonly number[], size: number): Float32Array {
+  const out = new Float32Array(idx.length * size);
+  idx.forEach((i, k) => out.set(x.subarray(i * size, (i + 1) * size), k * size));
+  return out;
+}
+
+/** Probability of class 1 (malignant) for every example of the split. */
+export function predict(model: tf.LayersModel, split: PreparedSplit, inputShape: readonly number[]): Float32Array {
+  const size = inputShape.reduce((a, b) => a * b, 1);
+  const out = new Float32Array(split.n);
+  for (let start = 0; start < split.n; start += EVAL_BATCH) {
+    const n = Math.min(EVAL_BATCH, split.n - start);
+    const p = tf.tidy(() => {
+      const x = tf.tensor(split.x.subarray(start * size, (start + n) * size), [n, ...inputShape]);
+      return (model.predict(x) as tf.Tensor).slice([0, 1], [n, 1]).reshape([n]);
+    });
+    out.set(p.dataSync(), start);
+    p.dispose();
+  }
+  return out;
+}
+
+/** Binary metrics as a flat record (null metrics — one class absent — are left out). */
+export function metricsOf(probabilities: Float32Array, labels: Uint8Array): Record<string, number> {
+  const m = binaryMetrics(probabilities, labels);
+  const out: Record<string, number> = { loss: m.loss, accuracy: m.accuracy, examples: m.examples, positives: m.positives };
+  if (m.auc !== null) out.auc = m.auc;
+  if (m.sensitivity !== null) out.sensitivity = m.sensitivity;
+  if (m.specificity !== null) out.specificity = m.specificity;
+  return out;
+}
+

@@ -4,6 +4,28 @@ import type { ExperimentPlan, StrategyName } from '@fedledger/contracts';
 const token = z.string().regex(/^[A-Za-z0-9_-]{1,128}$/, "expected 1..128 letters, digits, '_' or '-'");
 const STRATEGIES = ['fedavg', 'fedavgm', 'fedprox', 'fedmedian', 'fedtrimmedavg', 'krum', 'multikrum', 'bulyan', 'fedadam', 'fedyogi', 'fedadagrad'] as const satisfies readonly StrategyName[];
 
+const increasing = (xs: number[]) => xs.every((x, i) => i === 0 || x > xs[i - 1]!);
+
+const landmarkSchema = z
+  .object({
+    percentiles: z.array(z.number().min(0).max(100)).min(2).refine(increasing, 'must be strictly increasing'),
+    standard: z.array(z.number().finite()).min(2).refine(increasing, 'must be strictly increasing'),
+    foregroundThreshold: z.number().min(0).max(1).default(0),
+  })
+  .refine((l) => l.percentiles.length === l.standard.length, { message: 'percentiles and standard must have the same length', path: ['standard'] });
+
+const dataSchema = z
+  .object({
+    inputShape: z.array(z.number().int().min(1).max(4096)).min(1).max(3),
+    landmarks: landmarkSchema.optional(),
+    normalisation: z.enum(['zscore', 'minmax', 'none']).default('zscore'),
+    validationFraction: z.number().gt(0).lt(1).default(0.2),
+    testFraction: z.number().min(0).lt(1).default(0.2),
+    splitSeed: z.number().int().min(0).max(0xffffffff).default(1),
+    augment: z.boolean().default(true),
+  })
+  .refine((d) => d.validationFraction + d.testFraction < 1, { message: 'validationFraction + testFraction must leave patients to train on', path: ['testFraction'] });
+
 /** An experiment as a developer writes it (YAML/JSON file or REST body); defaults follow Flower's. */
 export const experimentPlanSchema = z
   .object({
@@ -15,6 +37,7 @@ export const experimentPlanSchema = z
     epochsPerRound: z.number().int().min(1).max(10_000).default(1),
     batchSize: z.number().int().min(1).max(1_000_000).default(32),
     learningRate: z.number().positive().max(10).default(0.01),
+    localOptimizer: z.enum(['sgd', 'adam']).default('sgd'),
     centres: z.array(token).min(1).refine((c) => new Set(c).size === c.length, 'centres must be distinct'),
     fractionFit: z.number().gt(0).max(1).default(1),
     minFitCentres: z.number().int().min(1).default(1),
@@ -23,6 +46,7 @@ export const experimentPlanSchema = z
     maxRoundRetries: z.number().int().min(0).max(100).default(1),
     evaluateEvery: z.number().int().min(0).default(0),
     datasetId: z.string().min(1).default('default'),
+    data: dataSchema.optional(),
   })
   .superRefine((p, ctx) => {
     if (p.minFitCentres > p.centres.length) {

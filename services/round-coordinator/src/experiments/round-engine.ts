@@ -15,7 +15,7 @@ import {
 } from '@fedledger/contracts';
 import { JetStreamConnection, JetStreamPublisher, NoChange } from '@fedledger/messaging';
 import { ExperimentStore } from './experiment.store';
-import { strategyMessage } from './strategy-proto';
+import { dataSpecMessage, strategyMessage } from './plan-proto';
 import { deadlineReached } from './transitions';
 
 export const EXPERIMENT_STORE = Symbol('EXPERIMENT_STORE');
@@ -175,6 +175,7 @@ export class RoundEngine implements OnApplicationBootstrap, OnApplicationShutdow
           kind: TaskKind.TASK_KIND_EVALUATE,
           modelArchitecture: s.plan.modelArchitecture,
           datasetId: s.plan.datasetId,
+          ...(s.plan.data ? { data: dataSpecMessage(s.plan.data) } : {}),
         });
         return this.publisher.publish(subjects.task(exp, centreId), TrainingTask.encode(task).finish(), { msgId: `task:${taskId}` });
       }),
@@ -208,12 +209,14 @@ export class RoundEngine implements OnApplicationBootstrap, OnApplicationShutdow
           epochs: s.plan.epochsPerRound,
           batchSize: s.plan.batchSize,
           learningRate: s.plan.learningRate,
+          optimizer: s.plan.localOptimizer ?? 'sgd',
           strategy: strategyMessage(s.plan.strategy),
           deadlineUnixMs: c.deadlineMs,
           issuedAtUnixMs: Date.now(),
           kind: TaskKind.TASK_KIND_TRAIN,
           modelArchitecture: s.plan.modelArchitecture,
           datasetId: s.plan.datasetId,
+          ...(s.plan.data ? { data: dataSpecMessage(s.plan.data) } : {}),
         });
         return this.publisher.publish(subjects.task(exp, centreId), TrainingTask.encode(task).finish(), { msgId: `task:${taskId}` });
       }),

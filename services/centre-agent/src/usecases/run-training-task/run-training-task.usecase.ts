@@ -4,10 +4,29 @@ import { EvaluationReported, ModelUpdate, subjects, TaskFailed, TaskKind, type T
 import { decodeWeights, encodeWeights } from '@fedledger/fl-core';
 import { BlobStore, JetStreamPublisher, JetStreamConnection, PoisonMessageError } from '@fedledger/messaging';
 import { SERVICE_CONFIG } from '@fedledger/service-kit';
-import { IncompatibleJobError, type Trainer, type TrainingJob, type TrainingResult } from '@fedledger/training';
+import { IncompatibleJobError, type DataPreparation, type Trainer, type TrainingJob, type TrainingResult } from '@fedledger/training';
 import { TASK_MAX_DELIVER, type CentreAgentConfig } from '../../service';
 
 export const TRAINER = Symbol('TRAINER');
+
+/** The task's data specification as the trainer takes it (absent: the trainer's synthetic data). */
+function dataOf(task: TrainingTask): { data?: DataPreparation } {
+  const d = task.data;
+  if (!d?.inputShape?.length) return {};
+  const l = d.landmarks;
+  const normalisation = d.normalisation === 'minmax' || d.normalisation === 'none' ? d.normalisation : 'zscore';
+  return {
+    data: {
+      inputShape: [...d.inputShape],
+      ...(l?.percentiles?.length ? { landmarks: { percentiles: [...l.percentiles], standard: [...(l.standard ?? [])], foregroundThreshold: l.foregroundThreshold ?? 0 } } : {}),
+      normalisation,
+      validationFraction: d.validationFraction ?? 0.2,
+      testFraction: d.testFraction ?? 0,
+      splitSeed: d.splitSeed ?? 1,
+      augment: d.augment ?? false,
+    },
+  };
+}
 
 /**
  * One task: fetch the global weights (digest checked), train locally, store the new weights as a
@@ -92,6 +111,8 @@ export class RunTrainingTask {
         batchSize: task.batchSize,
         learningRate: task.learningRate,
         proximalMu: task.strategy?.proximalMu ?? 0,
+        optimizer: task.optimizer === 'adam' ? 'adam' : 'sgd',
+        ...dataOf(task),
       });
       // The blob id comes from the task, so a task retried after a crash reuses a blob stored before it.
       const weights = await this.blobs.putOnce(`u${createHash('sha256').update(`${task.taskId}/${task.centreId}`).digest('hex').slice(0, 40)}`, encodeWeights(result.weights));
@@ -123,7 +144,7 @@ export class RunTrainingTask {
     try {
       const started = Date.now();
       const weights = decodeWeights(await this.blobs.getBytes({ blobId: ref.blobId!, sha256: ref.sha256!, sizeBytes: ref.sizeBytes ?? 0 }));
-      const job = { experimentId: task.experimentId, round: task.round, centreId: task.centreId, modelArchitecture: task.modelArchitecture, datasetId: task.datasetId, weights, batchSize: task.batchSize };
+      const job = { experimentId: task.experimentId, round: task.round, centreId: task.centreId, modelArchitecture: task.modelArchitecture, datasetId: task.datasetId, weights, batchSize: task.batchSize, ...dataOf(task) };
       const result = await this.trainer.evaluate(job, shutdown).catch((err: unknown) => {
         if (err instanceof IncompatibleJobError) throw new PoisonMessageError(`${where}: ${err.message}`);
         throw err;

@@ -1,4 +1,4 @@
-import { StrategyKind, type IStrategy, type StrategyPlan } from '@fedledger/contracts';
+import { StrategyKind, type DataPlan, type IDataSpec, type IStrategy, type StrategyPlan } from '@fedledger/contracts';
 
 const KINDS: Record<StrategyPlan['kind'], StrategyKind> = {
   fedavg: StrategyKind.STRATEGY_KIND_FEDAVG,
@@ -29,5 +29,18 @@ export function strategyMessage(plan: StrategyPlan): IStrategy {
     eta: p.eta ?? 0,
     tau: p.tau ?? 0,
     numClientsToKeep: p.num_clients_to_keep ?? 0,
+  };
+}
+
+/** The plan's data preparation as the DataSpec message the centres receive with every task. */
+export function dataSpecMessage(d: DataPlan): IDataSpec {
+  return {
+    inputShape: d.inputShape,
+    ...(d.landmarks ? { landmarks: { percentiles: d.landmarks.percentiles, standard: d.landmarks.standard, foregroundThreshold: d.landmarks.foregroundThreshold } } : {}),
+    normalisation: d.normalisation,
+    validationFraction: d.validationFraction,
+    testFraction: d.testFraction,
+    splitSeed: d.splitSeed,
+    augment: d.augment,
   };
 }
