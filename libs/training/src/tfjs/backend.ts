@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import { registerWasmGradients } from './wasm-gradients';
 
 let ready: Promise<string> | undefined;
 
@@ -20,6 +21,7 @@ export function initTfjs(log: (line: string) => void = () => undefined): Promise
     }
     await import('@tensorflow/tfjs-backend-wasm');
     if (await tf.setBackend('wasm').catch(() => false)) {
+      registerWasmGradients(); // wasm lacks the convolution gradients training needs
       await tf.ready();
       return 'wasm';
     }
