@@ -4,12 +4,14 @@ import { parseArgs } from 'node:util';
 
 import * as aggregate from './aggregate';
 import * as blob from './blob';
+import * as train from './train';
 
 type Bench = (args: string[]) => Promise<Record<string, unknown>>;
 
 const benches: Record<string, Bench> = {
   aggregate: aggregate.run,
   blob: blob.run,
+  train: train.run,
 };
 
 async function main(): Promise<void> {
