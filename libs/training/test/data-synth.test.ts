@@ -2,7 +2,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'n
 import os from 'node:os';
 import path from 'node:path';
 import { csvTable, loadImageDataset, loadTabularDataset, type ImageDataset } from '../src/data';
-import { CENTRES, planCounts, synthesize, TABULAR_FEATURES, type SynthManifest } from '../src/synth';
+import { CENTRES, planCounts, synthesize, SYNTH_VERSION, TABULAR_FEATURES, type SynthManifest } from '../src/synth';
 
 let root: string;
 beforeAll(() => (root = mkdtempSync(path.join(os.tmpdir(), 'fedledger-synth-'))));
@@ -77,7 +77,7 @@ describe('synthesize --kind image', () => {
   it('writes synth.json with seed, scale, version, the cap and each centre’s counts', () => {
     const manifest = JSON.parse(readFileSync(path.join(dirA(), 'synth.json'), 'utf8')) as SynthManifest;
     expect(manifest).toEqual(a);
-    expect(manifest).toMatchObject({ generator: 'fedledger-synth', version: 1, kind: 'image', seed: 7, scale: 0.1, size: 64, maxPerCentre: 60, minSmallestCentre: 60 });
+    expect(manifest).toMatchObject({ generator: 'fedledger-synth', version: SYNTH_VERSION, kind: 'image', seed: 7, scale: 0.1, size: 64, maxPerCentre: 60, minSmallestCentre: 60 });
     expect(manifest.note).toMatch(/--max-per-centre 60 cut optimam-stge, optimam-jarv, cmmd/);
     expect(manifest.centres.map((c) => [c.id, c.benign, c.malignant])).toEqual(planCounts(0.1, 60).map((c) => [c.id, c.benign, c.malignant]));
     expect(manifest.files).toBe(filesUnder(dirA()).length - 1);

@@ -32,14 +32,16 @@ export interface LesionShape {
 export function lesionShape(rng: Rng, malignant: boolean): LesionShape {
   const hard = rng.chance(0.2);
   // Same size and contrast ranges for both classes: neither alone gives the label away, the margin does.
-  const common = { malignant, hard, radius: rng.uniform(0.035, 0.085), contrast: hard ? rng.uniform(0.05, 0.1) : rng.uniform(0.1, 0.25) };
+  // Sizes as in a region of interest around the lesion (the seed's setting), so a small CNN at 64 px can see
+  // the margin: 9–19 px radius at 128 px.
+  const common = { malignant, hard, radius: rng.uniform(0.07, 0.15), contrast: hard ? rng.uniform(0.12, 0.2) : rng.uniform(0.2, 0.35) };
   if (malignant) {
     return {
       ...common,
       aspect: rng.uniform(1, 1.3),
       margin: hard ? rng.uniform(1, 1.6) : rng.uniform(1.2, 2.2),
-      harmonics: (hard ? [3, 5] : [3, 4, 5, 6, 7]).map((k) => ({ k, amp: hard ? rng.uniform(0.03, 0.08) : rng.uniform(0.04, 0.1) })),
-      spicules: hard ? { count: rng.int(2, 5), length: [0.3, 0.8], strength: [0.3, 0.5] } : { count: rng.int(7, 16), length: [0.8, 2.2], strength: [0.5, 0.9] },
+      harmonics: (hard ? [3, 5] : [3, 4, 5, 6, 7]).map((k) => ({ k, amp: hard ? rng.uniform(0.05, 0.1) : rng.uniform(0.08, 0.16) })),
+      spicules: hard ? { count: rng.int(3, 6), length: [0.5, 1.2], strength: [0.5, 0.8] } : { count: rng.int(8, 16), length: [1.2, 2.8], strength: [0.9, 1.4] },
     };
   }
   const lobulated = hard && rng.chance(0.6);
@@ -235,7 +237,7 @@ export function renderTissue(rng: Rng, spec: ViewSpec): Float32Array {
       dy: sin(angle),
       base: radiusPx * 0.8,
       length: radiusPx * rng.uniform(...lesion.spicules.length),
-      width: rng.uniform(0.6, 1.1) * unit,
+      width: rng.uniform(1.2, 2) * unit, // still visible at half resolution
       strength: rng.uniform(...lesion.spicules.strength),
     };
   });

@@ -10,7 +10,8 @@ import { Rng, uidFrom } from './random';
 import { TABULAR_FEATURES, tabularCentre } from './tabular';
 
 /** Bumped whenever the same seed would give different files. */
-export const SYNTH_VERSION = 1;
+/** 2: lesions sized as in a region of interest, firmer contrast, spicules wide enough to survive halving the resolution. */
+export const SYNTH_VERSION = 2;
 
 export type SynthKind = 'image' | 'tabular';
 
