@@ -28,8 +28,13 @@ import { acquireInstance, releaseInstance, type KernelInstance, Layout, MAX_KERN
 
 /** Updates folded per pass over the float64 sum (≤ FOLD_MAX). See docs/benchmarks.md for the measurements. */
 export const FOLD_BATCH = FOLD_MAX;
-/** Coordinates staged per kernel call and source (64 KiB of float32: a set of BATCH + 1 stays in L2/L3 while folded). */
-const CHUNK = 16384;
+/**
+ * Coordinates staged per kernel call and source (256 KiB of float32; a set of BATCH + 1 stays in L3 while
+ * folded). Large, so that the two threads meet a few hundred times per pass and not thousands: measured on
+ * the 2-core VM, 16 Ki coordinates gave FedAvg 0.55 of memcpy at 5 centres, 64 Ki gave 0.99 (docs/benchmarks.md).
+ * Spinning instead of sleeping while waiting made it worse on two cores (the threads can share one).
+ */
+const CHUNK = 65536;
 
 /** One set of staging areas: the kernel's table (source pointers and weights), a chunk per source, the output chunk. */
 interface StageSet {
