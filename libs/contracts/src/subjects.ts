@@ -139,6 +139,14 @@ export const subjects = {
     return `fl.events.*.${kind}`;
   },
   /** Prefix of blob subjects, for the BlobStore. */
+  /** Core NATS (not stored): a centre's task progress. */
+  progress(experimentId: string, centreId: string): `fl.progress.${string}.${string}` {
+    const s = 'fl.progress.<experimentId>.<centreId>';
+    return `fl.progress.${assertSubjectToken(experimentId, 'experimentId', s)}.${assertSubjectToken(centreId, 'centreId', s)}`;
+  },
+  progressOf(experimentId: string): `fl.progress.${string}.*` {
+    return `fl.progress.${assertSubjectToken(experimentId, 'experimentId', 'fl.progress.<experimentId>.*')}.*`;
+  },
   blobPrefix: 'fl.blobs',
   /** Where a centre sends its CentreHeartbeat. */
   heartbeat(centreId: string): HeartbeatSubject {

@@ -205,6 +205,8 @@ describe('generated contracts', () => {
     const root = new protobuf.Root();
     root.resolvePath = (_origin, target) => path.join(protoDir, target);
     root.loadSync(['fedledger/common/v1/common.proto', 'fedledger/fl/v1/fl.proto']).resolveAll();
+    // A dozen numbers of the experiment's definition (the histogram-matching landmarks), not weights.
+    const allowed = new Set(['.fedledger.fl.v1.Landmarks.percentiles', '.fedledger.fl.v1.Landmarks.standard']);
     const offending: string[] = [];
     const checked: string[] = [];
     const visit = (ns: protobuf.NamespaceBase): void => {
@@ -214,14 +216,14 @@ describe('generated contracts', () => {
           for (const field of nested.fieldsArray) {
             const floatArray = field.repeated && ['float', 'double'].includes(field.type);
             const rawBytes = field.type === 'bytes' && field.name !== 'signature';
-            if (floatArray || rawBytes) offending.push(`${nested.fullName}.${field.name}`);
+            if ((floatArray || rawBytes) && !allowed.has(`${nested.fullName}.${field.name}`)) offending.push(`${nested.fullName}.${field.name}`);
           }
         }
         if (nested instanceof protobuf.Namespace) visit(nested);
       }
     };
     visit(root);
-    expect(checked).toEqual(expect.arrayContaining(['TrainingTask', 'ModelUpdate', 'RoundCompleted', 'CentreHeartbeat']));
+    expect(checked).toEqual(expect.arrayContaining(['TrainingTask', 'ModelUpdate', 'RoundCompleted', 'CentreHeartbeat', 'Landmarks']));
     expect(offending).toEqual([]);
   });
 });

@@ -1,6 +1,15 @@
-export { IncompatibleJobError, type EvaluationJob, type EvaluationResult, type Trainer, type TrainingJob, type TrainingResult } from './trainer';
+export {
+  IncompatibleJobError,
+  type EvaluationJob,
+  type EvaluationResult,
+  type ProgressListener,
+  type TaskProgressReport,
+  type Trainer,
+  type TrainingJob,
+  type TrainingResult,
+} from './trainer';
 export { NoopTrainer } from './noop-trainer';
-export { metricsOf, predict, TfjsTrainer, type TfjsTrainerOptions } from './tfjs/tfjs-trainer';
+export { fit, metricsOf, predict, TfjsTrainer, type FitOptions, type TfjsTrainerOptions } from './tfjs/tfjs-trainer';
 export { centreKind, prepareCentreData, type DataPreparation, type PrepareOptions, type PreparedDataset, type PreparedSplit } from './centre/prepared';
 export { initTfjs } from './tfjs/backend';
 export { exportTfjsModel, type TfjsModelFiles } from './tfjs/export';

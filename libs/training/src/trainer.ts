@@ -41,11 +41,19 @@ export interface EvaluationResult {
   metrics: Record<string, number>;
 }
 
+/** How far a task has come: files read while preparing the data, examples while training or evaluating. */
+export interface TaskProgressReport {
+  phase: 'preparing' | 'training' | 'evaluating';
+  done: number;
+  total: number;
+}
+export type ProgressListener = (progress: TaskProgressReport) => void;
+
 /** What a centre-agent runs for a task. Implementations: `noop` (overhead benchmarks), tfjs models. */
 export interface Trainer {
   readonly name: string;
-  train(job: TrainingJob, signal?: AbortSignal): Promise<TrainingResult>;
-  evaluate(job: EvaluationJob, signal?: AbortSignal): Promise<EvaluationResult>;
+  train(job: TrainingJob, signal?: AbortSignal, progress?: ProgressListener): Promise<TrainingResult>;
+  evaluate(job: EvaluationJob, signal?: AbortSignal, progress?: ProgressListener): Promise<EvaluationResult>;
 }
 
 /** The job cannot be run by this trainer as given (unknown architecture, weights that do not fit): retrying will not help. */

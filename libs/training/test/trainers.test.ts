@@ -1,3 +1,4 @@
+import * as tf from '@tensorflow/tfjs';
 import type { WeightTensor } from '@fedledger/fl-core';
 import { initialWeightsOf, NoopTrainer, TfjsTrainer, type TrainingJob } from '../src';
 
@@ -65,3 +66,15 @@ test('the noop trainer perturbs deterministically per centre and round, and leav
   expect(Math.max(...a.weights[0]!.data.map((v, i) => Math.abs(v - weights[0]!.data[i]!)))).toBeLessThan(1e-3);
   expect(a.numExamples).toBe(7);
 });
+
+test('no tensor leaks: as many tensors after round 10 as after round 1 (training and evaluation, with FedProx)', async () => {
+  const trainer = new TfjsTrainer({ syntheticExamples: 64 });
+  let weights = await initialWeightsOf('dense-test');
+  const counts: number[] = [];
+  for (let round = 1; round <= 10; round++) {
+    weights = (await trainer.train(job(weights, { round, epochs: 1, proximalMu: 0.1, optimizer: round % 2 ? 'adam' : 'sgd' }))).weights;
+    await trainer.evaluate(job(weights, { round }));
+    counts.push(tf.memory().numTensors);
+  }
+  expect(counts[9]).toBe(counts[0]);
+}, 60_000);

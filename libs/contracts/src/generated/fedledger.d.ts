@@ -1741,6 +1741,137 @@ export namespace fedledger {
                 public static getTypeUrl(typeUrlPrefix?: string): string;
             }
 
+            /** Properties of a TaskProgress. */
+            interface ITaskProgress {
+
+                /** Experiment. */
+                experimentId?: (string|null);
+
+                /** Round. */
+                round?: (number|null);
+
+                /** The centre. */
+                centreId?: (string|null);
+
+                /** The task. */
+                taskId?: (string|null);
+
+                /** Train or evaluate. */
+                kind?: (fedledger.fl.v1.TaskKind|null);
+
+                /** "preparing" (reading and preprocessing the centre's data), "training" or "evaluating". */
+                phase?: (string|null);
+
+                /** Units done (examples, or files while preparing). */
+                done?: (number|null);
+
+                /** Units in all. */
+                total?: (number|null);
+
+                /** When sent (Unix ms). */
+                sentAtUnixMs?: (number|null);
+            }
+
+            /**
+             * Centre -> whoever listens, on core NATS fl.progress.<experiment>.<centre> (not stored, at most a few per
+             * second): how far a task has come, for progress displays.
+             */
+            class TaskProgress implements ITaskProgress {
+
+                /**
+                 * Constructs a new TaskProgress.
+                 * @param [properties] Properties to set
+                 */
+                constructor(properties?: fedledger.fl.v1.ITaskProgress);
+
+                /** Experiment. */
+                public experimentId: string;
+
+                /** Round. */
+                public round: number;
+
+                /** The centre. */
+                public centreId: string;
+
+                /** The task. */
+                public taskId: string;
+
+                /** Train or evaluate. */
+                public kind: fedledger.fl.v1.TaskKind;
+
+                /** "preparing" (reading and preprocessing the centre's data), "training" or "evaluating". */
+                public phase: string;
+
+                /** Units done (examples, or files while preparing). */
+                public done: number;
+
+                /** Units in all. */
+                public total: number;
+
+                /** When sent (Unix ms). */
+                public sentAtUnixMs: number;
+
+                /**
+                 * Creates a new TaskProgress instance using the specified properties.
+                 * @param [properties] Properties to set
+                 * @returns TaskProgress instance
+                 */
+                public static create(properties?: fedledger.fl.v1.ITaskProgress): fedledger.fl.v1.TaskProgress;
+
+                /**
+                 * Encodes the specified TaskProgress message. Does not implicitly {@link fedledger.fl.v1.TaskProgress.verify|verify} messages.
+                 * @param message TaskProgress message or plain object to encode
+                 * @param [writer] Writer to encode to
+                 * @returns Writer
+                 */
+                public static encode(message: fedledger.fl.v1.ITaskProgress, writer?: $protobuf.Writer): $protobuf.Writer;
+
+                /**
+                 * Decodes a TaskProgress message from the specified reader or buffer.
+                 * @param reader Reader or buffer to decode from
+                 * @param [length] Message length if known beforehand
+                 * @returns TaskProgress
+                 * @throws {Error} If the payload is not a reader or valid buffer
+                 * @throws {$protobuf.util.ProtocolError} If required fields are missing
+                 */
+                public static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): fedledger.fl.v1.TaskProgress;
+
+                /**
+                 * Verifies a TaskProgress message.
+                 * @param message Plain object to verify
+                 * @returns `null` if valid, otherwise the reason why it is not
+                 */
+                public static verify(message: { [k: string]: any }): (string|null);
+
+                /**
+                 * Creates a TaskProgress message from a plain object. Also converts values to their respective internal types.
+                 * @param object Plain object
+                 * @returns TaskProgress
+                 */
+                public static fromObject(object: { [k: string]: any }): fedledger.fl.v1.TaskProgress;
+
+                /**
+                 * Creates a plain object from a TaskProgress message. Also converts values to other types if specified.
+                 * @param message TaskProgress
+                 * @param [options] Conversion options
+                 * @returns Plain object
+                 */
+                public static toObject(message: fedledger.fl.v1.TaskProgress, options?: $protobuf.IConversionOptions): { [k: string]: any };
+
+                /**
+                 * Converts this TaskProgress to JSON.
+                 * @returns JSON object
+                 */
+                public toJSON(): { [k: string]: any };
+
+                /**
+                 * Gets the default type url for TaskProgress
+                 * @param [typeUrlPrefix] your custom typeUrlPrefix(default "type.googleapis.com")
+                 * @returns The default type url
+                 */
+                public static getTypeUrl(typeUrlPrefix?: string): string;
+            }
+
             /** Properties of a CentreEvaluation. */
             interface ICentreEvaluation {
 

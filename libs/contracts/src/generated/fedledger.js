@@ -6002,6 +6002,445 @@ $root.fedledger = (function() {
                 return TaskFailed;
             })();
 
+            v1.TaskProgress = (function() {
+
+                /**
+                 * Properties of a TaskProgress.
+                 * @memberof fedledger.fl.v1
+                 * @interface ITaskProgress
+                 * @property {string|null} [experimentId] Experiment.
+                 * @property {number|null} [round] Round.
+                 * @property {string|null} [centreId] The centre.
+                 * @property {string|null} [taskId] The task.
+                 * @property {fedledger.fl.v1.TaskKind|null} [kind] Train or evaluate.
+                 * @property {string|null} [phase] "preparing" (reading and preprocessing the centre's data), "training" or "evaluating".
+                 * @property {number|null} [done] Units done (examples, or files while preparing).
+                 * @property {number|null} [total] Units in all.
+                 * @property {number|null} [sentAtUnixMs] When sent (Unix ms).
+                 */
+
+                /**
+                 * Constructs a new TaskProgress.
+                 * @memberof fedledger.fl.v1
+                 * @classdesc Centre -> whoever listens, on core NATS fl.progress.<experiment>.<centre> (not stored, at most a few per
+                 * second): how far a task has come, for progress displays.
+                 * @implements ITaskProgress
+                 * @constructor
+                 * @param {fedledger.fl.v1.ITaskProgress=} [properties] Properties to set
+                 */
+                function TaskProgress(properties) {
+                    if (properties)
+                        for (var keys = Object.keys(properties), i = 0; i < keys.length; ++i)
+                            if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                                this[keys[i]] = properties[keys[i]];
+                }
+
+                /**
+                 * Experiment.
+                 * @member {string} experimentId
+                 * @memberof fedledger.fl.v1.TaskProgress
+                 * @instance
+                 */
+                TaskProgress.prototype.experimentId = "";
+
+                /**
+                 * Round.
+                 * @member {number} round
+                 * @memberof fedledger.fl.v1.TaskProgress
+                 * @instance
+                 */
+                TaskProgress.prototype.round = 0;
+
+                /**
+                 * The centre.
+                 * @member {string} centreId
+                 * @memberof fedledger.fl.v1.TaskProgress
+                 * @instance
+                 */
+                TaskProgress.prototype.centreId = "";
+
+                /**
+                 * The task.
+                 * @member {string} taskId
+                 * @memberof fedledger.fl.v1.TaskProgress
+                 * @instance
+                 */
+                TaskProgress.prototype.taskId = "";
+
+                /**
+                 * Train or evaluate.
+                 * @member {fedledger.fl.v1.TaskKind} kind
+                 * @memberof fedledger.fl.v1.TaskProgress
+                 * @instance
+                 */
+                TaskProgress.prototype.kind = 0;
+
+                /**
+                 * "preparing" (reading and preprocessing the centre's data), "training" or "evaluating".
+                 * @member {string} phase
+                 * @memberof fedledger.fl.v1.TaskProgress
+                 * @instance
+                 */
+                TaskProgress.prototype.phase = "";
+
+                /**
+                 * Units done (examples, or files while preparing).
+                 * @member {number} done
+                 * @memberof fedledger.fl.v1.TaskProgress
+                 * @instance
+                 */
+                TaskProgress.prototype.done = 0;
+
+                /**
+                 * Units in all.
+                 * @member {number} total
+                 * @memberof fedledger.fl.v1.TaskProgress
+                 * @instance
+                 */
+                TaskProgress.prototype.total = 0;
+
+                /**
+                 * When sent (Unix ms).
+                 * @member {number} sentAtUnixMs
+                 * @memberof fedledger.fl.v1.TaskProgress
+                 * @instance
+                 */
+                TaskProgress.prototype.sentAtUnixMs = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+                /**
+                 * Creates a new TaskProgress instance using the specified properties.
+                 * @function create
+                 * @memberof fedledger.fl.v1.TaskProgress
+                 * @static
+                 * @param {fedledger.fl.v1.ITaskProgress=} [properties] Properties to set
+                 * @returns {fedledger.fl.v1.TaskProgress} TaskProgress instance
+                 */
+                TaskProgress.create = function create(properties) {
+                    return new TaskProgress(properties);
+                };
+
+                /**
+                 * Encodes the specified TaskProgress message. Does not implicitly {@link fedledger.fl.v1.TaskProgress.verify|verify} messages.
+                 * @function encode
+                 * @memberof fedledger.fl.v1.TaskProgress
+                 * @static
+                 * @param {fedledger.fl.v1.ITaskProgress} message TaskProgress message or plain object to encode
+                 * @param {$protobuf.Writer} [writer] Writer to encode to
+                 * @returns {$protobuf.Writer} Writer
+                 */
+                TaskProgress.encode = function encode(message, writer, q) {
+                    if (!writer)
+                        writer = $Writer.create();
+                    if (q === undefined)
+                        q = 0;
+                    if (q > $util.recursionLimit)
+                        throw Error("max depth exceeded");
+                    if (message.experimentId != null && Object.hasOwnProperty.call(message, "experimentId"))
+                        writer.uint32(/* id 1, wireType 2 =*/10).string(message.experimentId);
+                    if (message.round != null && Object.hasOwnProperty.call(message, "round"))
+                        writer.uint32(/* id 2, wireType 0 =*/16).uint32(message.round);
+                    if (message.centreId != null && Object.hasOwnProperty.call(message, "centreId"))
+                        writer.uint32(/* id 3, wireType 2 =*/26).string(message.centreId);
+                    if (message.taskId != null && Object.hasOwnProperty.call(message, "taskId"))
+                        writer.uint32(/* id 4, wireType 2 =*/34).string(message.taskId);
+                    if (message.kind != null && Object.hasOwnProperty.call(message, "kind"))
+                        writer.uint32(/* id 5, wireType 0 =*/40).int32(message.kind);
+                    if (message.phase != null && Object.hasOwnProperty.call(message, "phase"))
+                        writer.uint32(/* id 6, wireType 2 =*/50).string(message.phase);
+                    if (message.done != null && Object.hasOwnProperty.call(message, "done"))
+                        writer.uint32(/* id 7, wireType 0 =*/56).uint32(message.done);
+                    if (message.total != null && Object.hasOwnProperty.call(message, "total"))
+                        writer.uint32(/* id 8, wireType 0 =*/64).uint32(message.total);
+                    if (message.sentAtUnixMs != null && Object.hasOwnProperty.call(message, "sentAtUnixMs"))
+                        writer.uint32(/* id 9, wireType 0 =*/72).uint64(message.sentAtUnixMs);
+                    return writer;
+                };
+
+                /**
+                 * Decodes a TaskProgress message from the specified reader or buffer.
+                 * @function decode
+                 * @memberof fedledger.fl.v1.TaskProgress
+                 * @static
+                 * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+                 * @param {number} [length] Message length if known beforehand
+                 * @returns {fedledger.fl.v1.TaskProgress} TaskProgress
+                 * @throws {Error} If the payload is not a reader or valid buffer
+                 * @throws {$protobuf.util.ProtocolError} If required fields are missing
+                 */
+                TaskProgress.decode = function decode(reader, length, error, long) {
+                    if (!(reader instanceof $Reader))
+                        reader = $Reader.create(reader);
+                    if (long === undefined)
+                        long = 0;
+                    if (long > $Reader.recursionLimit)
+                        throw Error("maximum nesting depth exceeded");
+                    var end, message;
+                    if (length === undefined)
+                        end = reader.len;
+                    else {
+                        end = reader.pos + length;
+                        if (end > reader.len)
+                            throw RangeError("index out of range");
+                        length = reader.len;
+                        reader.len = end;
+                    }
+                    message = new $root.fedledger.fl.v1.TaskProgress();
+                    while (reader.pos < end) {
+                        var tag = reader.uint32();
+                        if (tag === error)
+                            break;
+                        switch (tag >>> 3) {
+                        case 1: {
+                                message.experimentId = reader.string();
+                                break;
+                            }
+                        case 2: {
+                                message.round = reader.uint32();
+                                break;
+                            }
+                        case 3: {
+                                message.centreId = reader.string();
+                                break;
+                            }
+                        case 4: {
+                                message.taskId = reader.string();
+                                break;
+                            }
+                        case 5: {
+                                message.kind = reader.int32();
+                                break;
+                            }
+                        case 6: {
+                                message.phase = reader.string();
+                                break;
+                            }
+                        case 7: {
+                                message.done = reader.uint32();
+                                break;
+                            }
+                        case 8: {
+                                message.total = reader.uint32();
+                                break;
+                            }
+                        case 9: {
+                                message.sentAtUnixMs = reader.uint64();
+                                break;
+                            }
+                        default:
+                            reader.skipType(tag & 7, long);
+                            break;
+                        }
+                    }
+                    if (length !== undefined) {
+                        if (reader.pos !== end)
+                            throw RangeError("index out of range");
+                        reader.len = length;
+                    }
+                    return message;
+                };
+
+                /**
+                 * Verifies a TaskProgress message.
+                 * @function verify
+                 * @memberof fedledger.fl.v1.TaskProgress
+                 * @static
+                 * @param {Object.<string,*>} message Plain object to verify
+                 * @returns {string|null} `null` if valid, otherwise the reason why it is not
+                 */
+                TaskProgress.verify = function verify(message, long) {
+                    if (typeof message !== "object" || message === null)
+                        return "object expected";
+                    if (long === undefined)
+                        long = 0;
+                    if (long > $util.recursionLimit)
+                        return "maximum nesting depth exceeded";
+                    if (message.experimentId != null && Object.hasOwnProperty.call(message, "experimentId"))
+                        if (!$util.isString(message.experimentId))
+                            return "experimentId: string expected";
+                    if (message.round != null && Object.hasOwnProperty.call(message, "round"))
+                        if (!$util.isInteger(message.round))
+                            return "round: integer expected";
+                    if (message.centreId != null && Object.hasOwnProperty.call(message, "centreId"))
+                        if (!$util.isString(message.centreId))
+                            return "centreId: string expected";
+                    if (message.taskId != null && Object.hasOwnProperty.call(message, "taskId"))
+                        if (!$util.isString(message.taskId))
+                            return "taskId: string expected";
+                    if (message.kind != null && Object.hasOwnProperty.call(message, "kind"))
+                        switch (message.kind) {
+                        default:
+                            return "kind: enum value expected";
+                        case 0:
+                        case 1:
+                        case 2:
+                            break;
+                        }
+                    if (message.phase != null && Object.hasOwnProperty.call(message, "phase"))
+                        if (!$util.isString(message.phase))
+                            return "phase: string expected";
+                    if (message.done != null && Object.hasOwnProperty.call(message, "done"))
+                        if (!$util.isInteger(message.done))
+                            return "done: integer expected";
+                    if (message.total != null && Object.hasOwnProperty.call(message, "total"))
+                        if (!$util.isInteger(message.total))
+                            return "total: integer expected";
+                    if (message.sentAtUnixMs != null && Object.hasOwnProperty.call(message, "sentAtUnixMs"))
+                        if (!$util.isInteger(message.sentAtUnixMs) && !(message.sentAtUnixMs && $util.isInteger(message.sentAtUnixMs.low) && $util.isInteger(message.sentAtUnixMs.high)))
+                            return "sentAtUnixMs: integer|Long expected";
+                    return null;
+                };
+
+                /**
+                 * Creates a TaskProgress message from a plain object. Also converts values to their respective internal types.
+                 * @function fromObject
+                 * @memberof fedledger.fl.v1.TaskProgress
+                 * @static
+                 * @param {Object.<string,*>} object Plain object
+                 * @returns {fedledger.fl.v1.TaskProgress} TaskProgress
+                 */
+                TaskProgress.fromObject = function fromObject(object, long) {
+                    if (object instanceof $root.fedledger.fl.v1.TaskProgress)
+                        return object;
+                    if (!$util.isObject(object))
+                        throw TypeError(".fedledger.fl.v1.TaskProgress: object expected");
+                    if (long === undefined)
+                        long = 0;
+                    if (long > $util.recursionLimit)
+                        throw Error("maximum nesting depth exceeded");
+                    var message = new $root.fedledger.fl.v1.TaskProgress();
+                    if (object.experimentId != null)
+                        message.experimentId = String(object.experimentId);
+                    if (object.round != null)
+                        message.round = object.round >>> 0;
+                    if (object.centreId != null)
+                        message.centreId = String(object.centreId);
+                    if (object.taskId != null)
+                        message.taskId = String(object.taskId);
+                    switch (object.kind) {
+                    default:
+                        if (typeof object.kind === "number") {
+                            message.kind = object.kind;
+                            break;
+                        }
+                        break;
+                    case "TASK_KIND_UNSPECIFIED":
+                    case 0:
+                        message.kind = 0;
+                        break;
+                    case "TASK_KIND_TRAIN":
+                    case 1:
+                        message.kind = 1;
+                        break;
+                    case "TASK_KIND_EVALUATE":
+                    case 2:
+                        message.kind = 2;
+                        break;
+                    }
+                    if (object.phase != null)
+                        message.phase = String(object.phase);
+                    if (object.done != null)
+                        message.done = object.done >>> 0;
+                    if (object.total != null)
+                        message.total = object.total >>> 0;
+                    if (object.sentAtUnixMs != null)
+                        if ($util.Long)
+                            message.sentAtUnixMs = $util.Long.fromValue(object.sentAtUnixMs, true);
+                        else if (typeof object.sentAtUnixMs === "string")
+                            message.sentAtUnixMs = parseInt(object.sentAtUnixMs, 10);
+                        else if (typeof object.sentAtUnixMs === "number")
+                            message.sentAtUnixMs = object.sentAtUnixMs;
+                        else if (typeof object.sentAtUnixMs === "object")
+                            message.sentAtUnixMs = new $util.LongBits(object.sentAtUnixMs.low >>> 0, object.sentAtUnixMs.high >>> 0).toNumber(true);
+                    return message;
+                };
+
+                /**
+                 * Creates a plain object from a TaskProgress message. Also converts values to other types if specified.
+                 * @function toObject
+                 * @memberof fedledger.fl.v1.TaskProgress
+                 * @static
+                 * @param {fedledger.fl.v1.TaskProgress} message TaskProgress
+                 * @param {$protobuf.IConversionOptions} [options] Conversion options
+                 * @returns {Object.<string,*>} Plain object
+                 */
+                TaskProgress.toObject = function toObject(message, options, q) {
+                    if (!options)
+                        options = {};
+                    if (q === undefined)
+                        q = 0;
+                    if (q > $util.recursionLimit)
+                        throw Error("max depth exceeded");
+                    var object = {};
+                    if (options.defaults) {
+                        object.experimentId = "";
+                        object.round = 0;
+                        object.centreId = "";
+                        object.taskId = "";
+                        object.kind = options.enums === String ? "TASK_KIND_UNSPECIFIED" : 0;
+                        object.phase = "";
+                        object.done = 0;
+                        object.total = 0;
+                        if ($util.Long) {
+                            var long = new $util.Long(0, 0, true);
+                            object.sentAtUnixMs = options.longs === String ? long.toString() : options.longs === Number ? long.toNumber() : typeof BigInt !== "undefined" && options.longs === BigInt ? long.toBigInt() : long;
+                        } else
+                            object.sentAtUnixMs = options.longs === String ? "0" : typeof BigInt !== "undefined" && options.longs === BigInt ? BigInt("0") : 0;
+                    }
+                    if (message.experimentId != null && Object.hasOwnProperty.call(message, "experimentId"))
+                        object.experimentId = message.experimentId;
+                    if (message.round != null && Object.hasOwnProperty.call(message, "round"))
+                        object.round = message.round;
+                    if (message.centreId != null && Object.hasOwnProperty.call(message, "centreId"))
+                        object.centreId = message.centreId;
+                    if (message.taskId != null && Object.hasOwnProperty.call(message, "taskId"))
+                        object.taskId = message.taskId;
+                    if (message.kind != null && Object.hasOwnProperty.call(message, "kind"))
+                        object.kind = options.enums === String ? $root.fedledger.fl.v1.TaskKind[message.kind] === undefined ? message.kind : $root.fedledger.fl.v1.TaskKind[message.kind] : message.kind;
+                    if (message.phase != null && Object.hasOwnProperty.call(message, "phase"))
+                        object.phase = message.phase;
+                    if (message.done != null && Object.hasOwnProperty.call(message, "done"))
+                        object.done = message.done;
+                    if (message.total != null && Object.hasOwnProperty.call(message, "total"))
+                        object.total = message.total;
+                    if (message.sentAtUnixMs != null && Object.hasOwnProperty.call(message, "sentAtUnixMs"))
+                        if (typeof BigInt !== "undefined" && options.longs === BigInt)
+                            object.sentAtUnixMs = typeof message.sentAtUnixMs === "number" ? BigInt(message.sentAtUnixMs) : $util.Long.fromBits(message.sentAtUnixMs.low >>> 0, message.sentAtUnixMs.high >>> 0, true).toBigInt();
+                        else if (typeof message.sentAtUnixMs === "number")
+                            object.sentAtUnixMs = options.longs === String ? String(message.sentAtUnixMs) : message.sentAtUnixMs;
+                        else
+                            object.sentAtUnixMs = options.longs === String ? $util.Long.prototype.toString.call(message.sentAtUnixMs) : options.longs === Number ? new $util.LongBits(message.sentAtUnixMs.low >>> 0, message.sentAtUnixMs.high >>> 0).toNumber(true) : message.sentAtUnixMs;
+                    return object;
+                };
+
+                /**
+                 * Converts this TaskProgress to JSON.
+                 * @function toJSON
+                 * @memberof fedledger.fl.v1.TaskProgress
+                 * @instance
+                 * @returns {Object.<string,*>} JSON object
+                 */
+                TaskProgress.prototype.toJSON = function toJSON() {
+                    return this.constructor.toObject(this, $protobuf.util.toJSONOptions);
+                };
+
+                /**
+                 * Gets the default type url for TaskProgress
+                 * @function getTypeUrl
+                 * @memberof fedledger.fl.v1.TaskProgress
+                 * @static
+                 * @param {string} [typeUrlPrefix] your custom typeUrlPrefix(default "type.googleapis.com")
+                 * @returns {string} The default type url
+                 */
+                TaskProgress.getTypeUrl = function getTypeUrl(typeUrlPrefix) {
+                    if (typeUrlPrefix === undefined) {
+                        typeUrlPrefix = "type.googleapis.com";
+                    }
+                    return typeUrlPrefix + "/fedledger.fl.v1.TaskProgress";
+                };
+
+                return TaskProgress;
+            })();
+
             v1.CentreEvaluation = (function() {
 
                 /**

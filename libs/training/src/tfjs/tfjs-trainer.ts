@@ -2,7 +2,7 @@ import { prepareCentreData, type PreparedDataset, type PreparedSplit } from '../
 import type { DataIssue, OnDataError } from '../data';
 import { buildModel, CLASSES, modelWeights, setModelWeights } from '../models';
 import { augmentBatch, binaryMetrics, createRandomSource, deriveSeed, shuffleInPlace } from '../preprocess';
-import { IncompatibleJobError, type EvaluationJob, type EvaluationResult, type Trainer, type TrainingJob, type TrainingResult } from '../trainer';
+import { IncompatibleJobError, type EvaluationJob, type EvaluationResult, type ProgressListener, type Trainer, type TrainingJob, type TrainingResult } from '../trainer';
 import { initTfjs, tf } from './backend';
 import { syntheticSplit } from './synthetic-data';
 
@@ -32,77 +32,43 @@ export class TfjsTrainer implements Trainer {
 
   constructor(private readonly options: TfjsTrainerOptions = {}) {}
 
-  async train(job: TrainingJob, signal?: AbortSignal): Promise<TrainingResult> {
+  async train(job: TrainingJob, signal?: AbortSignal, progress?: ProgressListener): Promise<TrainingResult> {
     await initTfjs();
-    const data = await this.dataFor(job);
+    const data = await this.dataFor(job, progress);
     const split = data.train;
     if (split.n === 0) throw new IncompatibleJobError(`centre ${job.centreId} has no training examples after the split`);
     const model = buildModel(job.modelArchitecture, data.inputShape);
-    const globals: tf.Tensor[] = [];
-    const optimizer = job.optimizer === 'adam' ? tf.train.adam(job.learningRate) : tf.train.sgd(job.learningRate);
     try {
       setModelWeights(model, job.weights);
-      const variables = model.trainableWeights.map((w) => w.read() as tf.Variable);
-      for (const v of variables) globals.push(tf.keep(v.clone()));
-      const size = data.inputShape.reduce((a, b) => a * b, 1);
-      const imageSize = data.kind === 'image' ? ([data.inputShape[0]!, data.inputShape[1]!] as const) : undefined;
-      const seed = job.data?.splitSeed ?? 1;
-      let lossSum = 0;
-      let batches = 0;
-      for (let epoch = 0; epoch < job.epochs; epoch++) {
-        const order = shuffleInPlace(Array.from({ length: split.n }, (_, i) => i), createRandomSource(deriveSeed(seed, 'shuffle', job.centreId, job.round, epoch)));
-        for (let start = 0; start < split.n; start += job.batchSize) {
-          signal?.throwIfAborted();
-          const idx = order.slice(start, start + job.batchSize);
-          let xb = gather(split.x, idx, size);
-          if (imageSize && job.data?.augment) xb = augmentBatch(xb, imageSize, deriveSeed(seed, 'augment', job.centreId, job.round, epoch, start));
-          const yb = Int32Array.from(idx.map((i) => split.y[i]!));
-          const loss = optimizer.minimize(
-            () =>
-              tf.tidy(() => {
-                const x = tf.tensor(xb, [idx.length, ...data.inputShape]);
-                const y = tf.oneHot(tf.tensor1d(yb, 'int32'), CLASSES);
-                const pred = model.apply(x, { training: true }) as tf.Tensor;
-                let l = tf.losses.softmaxCrossEntropy(y, pred) as tf.Scalar;
-                if (job.proximalMu > 0) {
-                  const prox = variables.map((v, i) => tf.sum(tf.square(tf.sub(v, globals[i]!))));
-                  l = tf.add(l, tf.mul(job.proximalMu / 2, tf.addN(prox))) as tf.Scalar;
-                }
-                return l;
-              }),
-            true,
-          );
-          lossSum += (await loss!.data())[0]!;
-          loss!.dispose();
-          batches++;
-        }
-      }
-      return { weights: modelWeights(model), numExamples: split.n, metrics: { loss: lossSum / Math.max(1, batches), epochs: job.epochs } };
+      const options = { ...job, augment: job.data?.augment === true, seed: deriveSeed(job.data?.splitSeed ?? 1, job.centreId, job.round) };
+      const loss = await fit(model, split, data, options, signal, progress);
+      return { weights: modelWeights(model), numExamples: split.n, metrics: { loss, epochs: job.epochs } };
     } finally {
-      optimizer.dispose();
-      tf.dispose(globals);
       model.dispose();
     }
   }
 
   /** The global model on the centre's validation patients (or its held-out test patients). */
-  async evaluate(job: EvaluationJob, signal?: AbortSignal): Promise<EvaluationResult> {
+  async evaluate(job: EvaluationJob, signal?: AbortSignal, progress?: ProgressListener): Promise<EvaluationResult> {
     await initTfjs();
-    const data = await this.dataFor(job);
+    const data = await this.dataFor(job, progress);
     const split = job.split === 'test' ? data.test : data.validation;
     if (split.n === 0) throw new IncompatibleJobError(`centre ${job.centreId} has no ${job.split ?? 'validation'} examples after the split`);
     const model = buildModel(job.modelArchitecture, data.inputShape);
     try {
       setModelWeights(model, job.weights);
       signal?.throwIfAborted();
-      return { numExamples: split.n, metrics: metricsOf(predict(model, split, data.inputShape), split.y) };
+      progress?.({ phase: 'evaluating', done: 0, total: split.n });
+      const metrics = metricsOf(predict(model, split, data.inputShape), split.y);
+      progress?.({ phase: 'evaluating', done: split.n, total: split.n });
+      return { numExamples: split.n, metrics };
     } finally {
       model.dispose();
     }
   }
 
   /** The job's data: the centre's folder prepared as the experiment says (once), or the synthetic set. */
-  private async dataFor(job: EvaluationJob): Promise<PreparedDataset> {
+  private async dataFor(job: EvaluationJob, progress?: ProgressListener): Promise<PreparedDataset> {
     if (!job.data) return syntheticSplit(job.centreId, job.modelArchitecture, this.options.syntheticExamples ?? 512);
     const dir = this.options.dataDir;
     if (!dir) throw new IncompatibleJobError(`the experiment brings a data specification but centre ${job.centreId} has no data folder configured (DATA_DIR)`);
@@ -111,7 +77,8 @@ export class TfjsTrainer implements Trainer {
     if (!pending) {
       const started = Date.now();
       const issues: DataIssue[] = [];
-      pending = prepareCentreData(dir, job.data, { onError: this.options.onDataError ?? 'skip', report: (i) => issues.push(i) }).then((d) => {
+      const prepare = { onError: this.options.onDataError ?? 'skip', report: (i: DataIssue) => issues.push(i), ...(progress ? { progress: (done: number, total: number) => progress({ phase: 'preparing', done, total }) } : {}) };
+      pending = prepareCentreData(dir, job.data, prepare).then((d) => {
         const sizes = `train ${d.train.n} (${d.train.patients} patients), validation ${d.validation.n}, test ${d.test.n}`;
         this.options.log?.(`prepared ${d.kind} data of ${d.centreId} in ${Date.now() - started} ms: ${sizes}${d.issues.length ? `; ${d.issues.length} rows or files left out (first: ${d.issues[0]!.file}: ${d.issues[0]!.reason})` : ''}`);
         return d;
@@ -120,6 +87,77 @@ export class TfjsTrainer implements Trainer {
       this.prepared.set(key, pending);
     }
     return pending;
+  }
+}
+
+export interface FitOptions {
+  epochs: number;
+  batchSize: number;
+  learningRate: number;
+  optimizer?: 'sgd' | 'adam';
+  /** FedProx: mu/2·||w − w_start||² added to the loss, w_start the weights the model has on entry. */
+  proximalMu: number;
+  /** Augment image batches (flips, shifts, brightness/contrast). */
+  augment: boolean;
+  /** Seeds the shuffling and the augmentation (derive it from centre and round). */
+  seed: string;
+}
+
+/**
+ * Mini-batch training of `model` in place on a prepared split: per epoch a seeded shuffle, batches gathered,
+ * augmented (images), one optimiser step each. Returns the mean batch loss. Used by the centres' trainer and
+ * by `fedledger compare` (the centralised baseline trains on the pooled splits the same way).
+ */
+export async function fit(
+  model: tf.LayersModel,
+  split: PreparedSplit,
+  data: Pick<PreparedDataset, 'inputShape' | 'kind'>,
+  o: FitOptions,
+  signal?: AbortSignal,
+  progress?: ProgressListener,
+): Promise<number> {
+  const globals: tf.Tensor[] = [];
+  const optimizer = o.optimizer === 'adam' ? tf.train.adam(o.learningRate) : tf.train.sgd(o.learningRate);
+  try {
+    const variables = model.trainableWeights.map((w) => w.read() as tf.Variable);
+    if (o.proximalMu > 0) for (const v of variables) globals.push(tf.keep(v.clone()));
+    const size = data.inputShape.reduce((a, b) => a * b, 1);
+    const imageSize = data.kind === 'image' ? ([data.inputShape[0]!, data.inputShape[1]!] as const) : undefined;
+    let lossSum = 0;
+    let batches = 0;
+    for (let epoch = 0; epoch < o.epochs; epoch++) {
+      const order = shuffleInPlace(Array.from({ length: split.n }, (_, i) => i), createRandomSource(deriveSeed(o.seed, 'shuffle', epoch)));
+      for (let start = 0; start < split.n; start += o.batchSize) {
+        signal?.throwIfAborted();
+        const idx = order.slice(start, start + o.batchSize);
+        let xb = gather(split.x, idx, size);
+        if (imageSize && o.augment) xb = augmentBatch(xb, imageSize, deriveSeed(o.seed, 'augment', epoch, start));
+        const yb = Int32Array.from(idx.map((i) => split.y[i]!));
+        const loss = optimizer.minimize(
+          () =>
+            tf.tidy(() => {
+              const x = tf.tensor(xb, [idx.length, ...data.inputShape]);
+              const y = tf.oneHot(tf.tensor1d(yb, 'int32'), CLASSES);
+              const pred = model.apply(x, { training: true }) as tf.Tensor;
+              let l = tf.losses.softmaxCrossEntropy(y, pred) as tf.Scalar;
+              if (o.proximalMu > 0) {
+                const prox = variables.map((v, i) => tf.sum(tf.square(tf.sub(v, globals[i]!))));
+                l = tf.add(l, tf.mul(o.proximalMu / 2, tf.addN(prox))) as tf.Scalar;
+              }
+              return l;
+            }),
+          true,
+        );
+        lossSum += (await loss!.data())[0]!;
+        loss!.dispose();
+        batches++;
+        progress?.({ phase: 'training', done: epoch * split.n + Math.min(split.n, start + o.batchSize), total: o.epochs * split.n });
+      }
+    }
+    return lossSum / Math.max(1, batches);
+  } finally {
+    optimizer.dispose();
+    tf.dispose(globals);
   }
 }
 

@@ -1,10 +1,10 @@
 import { createHash } from 'node:crypto';
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import { EvaluationReported, ModelUpdate, subjects, TaskFailed, TaskKind, type TrainingTask } from '@fedledger/contracts';
+import { EvaluationReported, ModelUpdate, subjects, TaskFailed, TaskKind, TaskProgress, type TrainingTask } from '@fedledger/contracts';
 import { decodeWeights, encodeWeights } from '@fedledger/fl-core';
 import { BlobStore, JetStreamPublisher, JetStreamConnection, PoisonMessageError } from '@fedledger/messaging';
 import { SERVICE_CONFIG } from '@fedledger/service-kit';
-import { IncompatibleJobError, type DataPreparation, type Trainer, type TrainingJob, type TrainingResult } from '@fedledger/training';
+import { IncompatibleJobError, type DataPreparation, type ProgressListener, type Trainer, type TrainingJob, type TrainingResult } from '@fedledger/training';
 import { TASK_MAX_DELIVER, type CentreAgentConfig } from '../../service';
 
 export const TRAINER = Symbol('TRAINER');
@@ -43,7 +43,7 @@ export class RunTrainingTask {
     @Inject(SERVICE_CONFIG) private readonly config: CentreAgentConfig,
     @Inject(TRAINER) private readonly trainer: Trainer,
     private readonly blobs: BlobStore,
-    connection: JetStreamConnection,
+    private readonly connection: JetStreamConnection,
   ) {
     this.publisher = new JetStreamPublisher(connection);
   }
@@ -80,6 +80,19 @@ export class RunTrainingTask {
     }
   }
 
+  /** Progress of a task on core NATS (fl.progress.<experiment>.<centre>, not stored): at most every 500 ms, and at each phase's end. */
+  private progressOf(task: TrainingTask): ProgressListener {
+    let last = 0;
+    const subject = subjects.progress(task.experimentId, task.centreId);
+    return ({ phase, done, total }) => {
+      const now = Date.now();
+      if (done < total && now - last < 500) return;
+      last = now;
+      const message = TaskProgress.create({ experimentId: task.experimentId, round: task.round, centreId: task.centreId, taskId: task.taskId, kind: task.kind, phase, done, total, sentAtUnixMs: now });
+      this.connection.nc.publish(subject, TaskProgress.encode(message).finish());
+    };
+  }
+
   private async run(task: TrainingTask, delivery: number, shutdown?: AbortSignal): Promise<void> {
     const where = `task ${task.taskId} (experiment ${task.experimentId}, round ${task.round})`;
     if (task.centreId !== this.config.CENTRE_ID) {
@@ -100,7 +113,7 @@ export class RunTrainingTask {
     try {
       const started = Date.now();
       const global = decodeWeights(await this.blobs.getBytes({ blobId: ref.blobId, sha256: ref.sha256, sizeBytes: ref.sizeBytes ?? 0 }));
-      const result = await this.train(shutdown, {
+      const result = await this.train(shutdown, this.progressOf(task), {
         experimentId: task.experimentId,
         round: task.round,
         centreId: task.centreId,
@@ -145,7 +158,7 @@ export class RunTrainingTask {
       const started = Date.now();
       const weights = decodeWeights(await this.blobs.getBytes({ blobId: ref.blobId!, sha256: ref.sha256!, sizeBytes: ref.sizeBytes ?? 0 }));
       const job = { experimentId: task.experimentId, round: task.round, centreId: task.centreId, modelArchitecture: task.modelArchitecture, datasetId: task.datasetId, weights, batchSize: task.batchSize, ...dataOf(task) };
-      const result = await this.trainer.evaluate(job, shutdown).catch((err: unknown) => {
+      const result = await this.trainer.evaluate(job, shutdown, this.progressOf(task)).catch((err: unknown) => {
         if (err instanceof IncompatibleJobError) throw new PoisonMessageError(`${where}: ${err.message}`);
         throw err;
       });
@@ -164,9 +177,9 @@ export class RunTrainingTask {
   }
 
   /** A job the trainer cannot run as given is dead-lettered at once with its reason; other failures are retried. */
-  private async train(signal: AbortSignal | undefined, job: TrainingJob): Promise<TrainingResult> {
+  private async train(signal: AbortSignal | undefined, progress: ProgressListener, job: TrainingJob): Promise<TrainingResult> {
     try {
-      return await this.trainer.train(job, signal);
+      return await this.trainer.train(job, signal, progress);
     } catch (err) {
       if (err instanceof IncompatibleJobError) throw new PoisonMessageError(`task for experiment ${job.experimentId} round ${job.round}: ${err.message}`);
       throw err;
