@@ -70,7 +70,7 @@ describe('fedledger data synth / inspect', () => {
 
     const text = await fedledger('data', 'inspect', 'img');
     expect(text.code).toBe(0);
-    expect(text.stdout).toMatch(/^img: 5 centres \(synthetic, seed 5, scale 0.1, generator v1\)/);
+    expect(text.stdout).toMatch(/^img: 5 centres \(synthetic, seed 5, scale 0.1, generator v2\)/);
     expect(text.stdout).toMatch(/cmmd +image +\d+ .* 48x48:\d+ +dicom MONOCHROME1 16\/16:\d+ +0/);
   });
 

@@ -1,4 +1,5 @@
 import type { Command } from './command';
+import { compareCommand } from './compare';
 import { dataCommand } from './data';
 import { downCommand } from './down';
 import { eventsCommand } from './events';
@@ -11,7 +12,7 @@ import { upCommand } from './up';
 export type { Command } from './command';
 
 /** Every `fedledger` subcommand, in the order the usage lists them. Add new ones here. */
-export const COMMANDS: readonly Command[] = [simulateCommand, experimentCommand, eventsCommand, exportCommand, dataCommand, upCommand, statusCommand, downCommand];
+export const COMMANDS: readonly Command[] = [simulateCommand, compareCommand, experimentCommand, eventsCommand, exportCommand, dataCommand, upCommand, statusCommand, downCommand];
 
 export function findCommand(name: string): Command | undefined {
   return COMMANDS.find((c) => c.name === name);

@@ -1,78 +1,211 @@
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { describeEvent, type StrategyName } from '@fedledger/contracts';
-import { encodeWeights } from '@fedledger/fl-core';
-import { initialWeightsOf } from '@fedledger/training';
+import { describeEvent, subjects, TaskProgress, type DataPlan, type EventRecord, type ExperimentState, type StrategyName } from '@fedledger/contracts';
+import { decodeWeights, encodeWeights, type WeightTensor } from '@fedledger/fl-core';
 import { Federation } from '@fedledger/federation';
-import type { Io } from '../io';
+import { exportTfjsModel, initialWeightsOf } from '@fedledger/training';
+import { displayPath, table, type Io } from '../io';
+import { centreFolders, dataPlan, defaultData, type CentreFolders } from './centre-data';
 import { initialWeights } from './initial-weights';
+import { ProgressView } from './progress-view';
 
 export interface SimulationOptions {
+  /** tfjs: the centres train a zoo model on their data folders; noop: weights slightly perturbed (round overhead). */
   trainer: 'noop' | 'tfjs';
-  learningRate: number;
+  /** tfjs: a folder of centre folders (default: synthetic centres in .data/synth, generated when absent). */
+  data?: string;
+  /** tfjs: zoo model (default small-cnn for images, mlp for tables). */
+  model?: string;
+  /** tfjs, images: the model's input is inputSize × inputSize × 1. */
+  inputSize: number;
+  /** noop: number of centres. */
   centres: number;
   rounds: number;
+  /** noop: model parameters. */
   params: number;
   strategy: StrategyName;
   strategyParams: Record<string, number>;
   epochs: number;
-  minFit: number;
+  batchSize: number;
+  learningRate: number;
+  optimizer: 'sgd' | 'adam';
+  /** Fewest updates for a round to count (default: every centre). */
+  minFit?: number;
   deadlineMs: number;
   evaluateEvery: number;
   json: boolean;
   keep: boolean;
+  /** Where the final model is written (default .data/models/<experiment>). */
+  out?: string;
+  /** Split seed of the experiment's data definition. */
+  splitSeed?: number;
 }
 
+export interface SimulationResult {
+  succeeded: boolean;
+  experimentId: string;
+  state: ExperimentState;
+  finalWeights: WeightTensor[];
+  data?: { folders: CentreFolders; plan: DataPlan; model: string };
+}
+
+const fmt = (v: number | undefined, digits = 3) => (v === undefined || Number.isNaN(v) ? '–' : v.toFixed(digits));
+
 /**
- * A whole federation on this machine (see Federation): an experiment created through the
- * coordinator's REST API, its events printed as they happen (one JSON line each with --json).
- * Exits 0 when the experiment succeeds.
+ * Runs one experiment on a whole federation of real processes on this machine (see Federation): the
+ * coordinator, the aggregator and one centre-agent per centre over NATS, the experiment created through the
+ * coordinator's REST API. `report` sees every event; progress goes to stderr.
  */
-export async function runSimulation(o: SimulationOptions, io: Io): Promise<number> {
+export async function runExperiment(o: SimulationOptions, io: Io, report: (event: EventRecord, view: ProgressView) => void): Promise<SimulationResult> {
   const progress = (s: string) => io.err(`[simulate] ${s}`);
   const dir = await mkdtemp(path.join(os.tmpdir(), 'fedledger-sim-'));
-  const centres = Array.from({ length: o.centres }, (_, i) => `c${String(i + 1).padStart(2, '0')}`);
   let federation: Federation | undefined;
   let succeeded = false;
   try {
+    const folders = o.trainer === 'tfjs' ? centreFolders(o.data ?? (await defaultData(io))) : undefined;
+    const centres = folders ? [...folders.centres.keys()] : Array.from({ length: o.centres }, (_, i) => `c${String(i + 1).padStart(2, '0')}`);
+    const model = folders ? (o.model ?? (folders.kind === 'image' ? 'small-cnn' : 'mlp')) : 'noop-dense';
+    const data = folders ? await dataPlan(folders, o.inputSize, o.splitSeed) : undefined;
     federation = await Federation.start({
       dir,
       centres,
       env: { LOG_LEVEL: 'warn', TRAINER: o.trainer },
-      envOf: { aggregator: { LOG_LEVEL: 'info' } },
+      envOf: { aggregator: { LOG_LEVEL: 'info' }, ...Object.fromEntries([...(folders?.centres ?? [])].map(([id, d]) => [`centre-${id}`, { DATA_DIR: d, LOG_LEVEL: 'info' }])) },
       progress,
     });
     const blobs = await federation.blobStore();
-    // The tfjs trainer trains a registered architecture, so the model starts from its initial weights.
-    const architecture = o.trainer === 'tfjs' ? 'dense-test' : 'noop-dense';
-    const weights = await blobs.put(encodeWeights(o.trainer === 'tfjs' ? await initialWeightsOf(architecture) : initialWeights(o.params)));
+    const weights = await blobs.put(encodeWeights(data ? await initialWeightsOf(model, data.inputShape) : initialWeights(o.params)));
     const experimentId = `sim-${Date.now().toString(36)}`;
+    const minFit = Math.min(centres.length, o.minFit ?? centres.length);
     await federation.api('/experiments', {
       id: experimentId,
-      modelArchitecture: architecture,
+      modelArchitecture: model,
       initialWeights: weights,
       learningRate: o.learningRate,
+      localOptimizer: o.optimizer,
+      batchSize: o.batchSize,
       strategy: { kind: o.strategy, params: o.strategyParams },
       rounds: o.rounds,
       epochsPerRound: o.epochs,
       centres,
-      minFitCentres: o.minFit,
-      minAvailableCentres: o.minFit,
+      minFitCentres: minFit,
+      minAvailableCentres: minFit,
       roundDeadlineMs: o.deadlineMs,
       maxRoundRetries: 0,
       evaluateEvery: o.evaluateEvery,
+      ...(data ? { data, datasetId: path.basename(folders!.root) } : {}),
     });
-    progress(`experiment ${experimentId}: ${o.rounds} rounds × ${o.centres} centres, ${o.trainer === 'tfjs' ? `model ${architecture}` : `${o.params} parameters`}, ${o.strategy}, trainer ${o.trainer}`);
+    const what = data
+      ? `model ${model} on [${data.inputShape.join('×')}] ${folders!.kind} data from ${displayPath(folders!.root, io.cwd)}${data.landmarks ? ', histogram matching to landmarks learnt from the reference centre' : ''}`
+      : `${o.params} parameters, trainer noop`;
+    progress(`experiment ${experimentId}: ${o.rounds} rounds × ${centres.length} centres (${centres.join(', ')}), ${o.epochs} local epoch(s), ${o.strategy}; ${what}`);
+
+    const view = new ProgressView(centres, (t) => io.err(t), process.stderr.isTTY === true && !o.json);
+    const connection = await federation.connect();
+    const sub = connection.nc.subscribe(subjects.progressOf(experimentId), {
+      callback: (err, m) => {
+        if (err) return;
+        const p = TaskProgress.decode(m.data);
+        view.progress(p.centreId, p.round, p.phase, p.done, p.total);
+      },
+    });
     await federation.api(`/experiments/${experimentId}/start`);
-    for await (const event of federation.events(experimentId)) {
-      io.out(o.json ? JSON.stringify(event) : describeEvent(event));
-      if (event.event === 'experiment.completed') succeeded = event.outcome === 'EXPERIMENT_OUTCOME_SUCCEEDED';
+    try {
+      for await (const event of federation.events(experimentId)) {
+        if (event.event === 'update.accepted') view.state(String(event.centreId), 'sent');
+        if (event.event === 'evaluation.reported') view.state(String(event.centreId), 'evaluated');
+        if (event.event === 'round.started') for (const c of event.centres as string[]) view.state(c, 'training');
+        report(event, view);
+        if (event.event === 'experiment.completed') succeeded = event.outcome === 'EXPERIMENT_OUTCOME_SUCCEEDED';
+      }
+    } finally {
+      view.stop();
+      sub.unsubscribe();
     }
-    return succeeded ? 0 : 1;
+    const state = await federation.get<ExperimentState>(`/experiments/${experimentId}`);
+    const finalWeights = decodeWeights(await blobs.getBytes(state.globalWeights));
+    return { succeeded, experimentId, state, finalWeights, ...(data ? { data: { folders: folders!, plan: data, model } } : {}) };
   } finally {
     await federation?.stop();
     if (o.keep || !succeeded) progress(`logs and data kept in ${dir}`);
     else await rm(dir, { recursive: true, force: true });
   }
+}
+
+/** `fedledger simulate`: events as they happen (JSON lines with --json, else a round table), the final metrics and model. */
+export async function runSimulation(o: SimulationOptions, io: Io): Promise<number> {
+  const columns = ['round', 'centres', 'examples', 'train loss', 'val loss', 'val auc', 'val acc', 'seconds'];
+  const widths = columns.map((c) => Math.max(c.length, 7));
+  const line = (cells: string[]) => `  ${cells.map((c, i) => c.padEnd(widths[i]!)).join('  ')}`.trimEnd();
+  const pending = new Map<number, string[]>();
+  let headed = false;
+  const out = (text: string) => io.out(text);
+  const row = (cells: string[], view: ProgressView) => {
+    if (!headed) view.print(line(columns), out);
+    headed = true;
+    view.print(line(cells), out);
+  };
+  const result = await runExperiment(o, io, (event, view) => {
+    if (o.json) {
+      io.out(JSON.stringify(event));
+      return;
+    }
+    const e = event as EventRecord & { aggregatedMetrics?: Record<string, number> };
+    const round = e.round as number;
+    switch (event.event) {
+      case 'round.completed': {
+        const cells = [String(round), String((e.centres as string[]).length), String(e.examples), fmt(e.aggregatedMetrics?.loss), '', '', '', ((e.durationMs as number) / 1000).toFixed(1)];
+        // with an evaluation due, the row waits for its validation metrics
+        if (o.evaluateEvery > 0 && (round % o.evaluateEvery === 0 || round === o.rounds)) pending.set(round, cells);
+        else row(cells, view);
+        break;
+      }
+      case 'round.evaluated': {
+        const cells = pending.get(round);
+        if (!cells) break;
+        pending.delete(round);
+        [cells[4], cells[5], cells[6]] = [fmt(e.aggregatedMetrics?.loss), fmt(e.aggregatedMetrics?.auc), fmt(e.aggregatedMetrics?.accuracy)];
+        row(cells, view);
+        break;
+      }
+      case 'update.rejected':
+      case 'task.failed':
+      case 'experiment.completed':
+        view.print(`  ${describeEvent(event)}`, out);
+        break;
+      default:
+        break;
+    }
+  });
+  if (result.data && result.succeeded) {
+    const out = o.out ?? path.join(io.cwd, '.data', 'models', result.experimentId);
+    const files = await exportTfjsModel(result.data.model, result.finalWeights, result.data.plan.inputShape);
+    await mkdir(out, { recursive: true });
+    await writeFile(path.join(out, 'model.json'), files.modelJson);
+    await writeFile(path.join(out, 'weights.bin'), files.weightsBin);
+    const last = result.state.completedRounds[result.state.completedRounds.length - 1];
+    if (o.json) {
+      io.out(JSON.stringify({ event: 'model.exported', experimentId: result.experimentId, dir: out, aggregateSha256: result.state.globalWeights.sha256, modelJsonSha256: files.modelJsonSha256, weightsSha256: files.weightsSha256 }));
+    } else {
+      const evaluation = last?.evaluation;
+      if (evaluation) {
+        const metric = (m: Record<string, number>, k: string) => fmt(m[k]);
+        const lines = [['centre', 'examples', 'auc', 'accuracy', 'sensitivity', 'specificity', 'loss']];
+        for (const [centre, r] of Object.entries(evaluation.results).sort()) {
+          lines.push([centre, String(r.numExamples), metric(r.metrics, 'auc'), metric(r.metrics, 'accuracy'), metric(r.metrics, 'sensitivity'), metric(r.metrics, 'specificity'), metric(r.metrics, 'loss')]);
+        }
+        const total = Object.values(evaluation.results).reduce((n, r) => n + r.numExamples, 0);
+        const a = evaluation.aggregatedMetrics;
+        lines.push(['all (weighted)', String(total), metric(a, 'auc'), metric(a, 'accuracy'), metric(a, 'sensitivity'), metric(a, 'specificity'), metric(a, 'loss')]);
+        io.out(`\nthe final model on each centre's validation patients (round ${last.round}):`);
+        io.out(table(lines));
+        if (evaluation.missing.length) io.out(`  not evaluated: ${evaluation.missing.join(', ')}`);
+      }
+      io.out(`\nfinal model (round ${last?.round}, aggregate sha256 ${result.state.globalWeights.sha256.slice(0, 16)}…): ${displayPath(out, io.cwd)}`);
+      io.out(`  model.json   sha256 ${files.modelJsonSha256}`);
+      io.out(`  weights.bin  sha256 ${files.weightsSha256}`);
+    }
+  }
+  return result.succeeded ? 0 : 1;
 }

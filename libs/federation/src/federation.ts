@@ -114,6 +114,15 @@ export class Federation {
     return JSON.parse(text) as T;
   }
 
+  /** GET from the coordinator's REST API. */
+  async get<T = unknown>(pathname: string): Promise<T> {
+    const url = `${this.apiUrl}${pathname}`;
+    const res = await fetch(url);
+    const text = await res.text();
+    if (!res.ok) throw new LocalStackError(`GET ${url} answered ${res.status}: ${text}`);
+    return JSON.parse(text) as T;
+  }
+
   /** The experiment's events from the first, as they come; ends after experiment.completed. */
   async *events(experimentId: string): AsyncGenerator<EventRecord> {
     const connection = await this.connect();
