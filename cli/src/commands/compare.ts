@@ -24,6 +24,7 @@ Options:
   --batch-size <n>         mini-batch (default 32)
   --lr <rate>              Adam learning rate (default 0.0005; at 0.001 the small CNN can die on this data)
   --strategies <a,b>       federated strategies to compare (default fedmedian,fedavg)
+  --no-histogram-matching  leave the images' intensities as each scanner made them (to measure what matching brings)
   --json                   the table as one JSON object on stdout`;
 
 function positiveInt(flag: string, value: string | undefined, fallback: number): number {
@@ -51,6 +52,7 @@ export const compareCommand: Command = {
           'batch-size': { type: 'string' },
           lr: { type: 'string' },
           strategies: { type: 'string', default: 'fedmedian,fedavg' },
+          'no-histogram-matching': { type: 'boolean', default: false },
           json: { type: 'boolean', default: false },
           help: { type: 'boolean', short: 'h' },
         },
@@ -78,6 +80,7 @@ export const compareCommand: Command = {
         batchSize: positiveInt('--batch-size', values['batch-size'], 32),
         learningRate,
         strategies,
+        histogramMatching: values['no-histogram-matching'] !== true,
         json: values.json === true,
       },
       io,

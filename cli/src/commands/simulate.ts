@@ -38,6 +38,7 @@ Options:
   --evaluate-every <k>     the centres evaluate the aggregate every k rounds and after the last
                            (default 1 for tfjs, 0 for noop)
   --out <dir>              where the final model goes (default .data/models/<experiment>)
+  --no-histogram-matching  leave the images' intensities as each scanner made them
   --trainer <name>         tfjs (default) or noop: global weights slightly perturbed, no data (round overhead)
   --centres <n>            noop: centres taking part (default 5)
   --params <n>             noop: model parameters (float32) (default 100000)
@@ -69,6 +70,7 @@ export const simulateCommand: Command = {
           optimizer: { type: 'string' },
           'batch-size': { type: 'string' },
           out: { type: 'string' },
+          'no-histogram-matching': { type: 'boolean', default: false },
           centres: { type: 'string' },
           rounds: { type: 'string' },
           params: { type: 'string' },
@@ -125,6 +127,7 @@ export const simulateCommand: Command = {
         ...(values.data !== undefined ? { data: path.resolve(io.cwd, values.data) } : {}),
         ...(values.model !== undefined ? { model: values.model } : {}),
         ...(values.out !== undefined ? { out: path.resolve(io.cwd, values.out) } : {}),
+        histogramMatching: values['no-histogram-matching'] !== true,
         json: values.json === true,
         keep: values.keep === true,
       },

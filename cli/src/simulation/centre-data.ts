@@ -77,8 +77,8 @@ export function tabularFeatures(dir: string): number {
 }
 
 /** The experiment's data definition for these centres. */
-export async function dataPlan(folders: CentreFolders, inputSize: number, splitSeed = 1): Promise<DataPlan> {
+export async function dataPlan(folders: CentreFolders, inputSize: number, splitSeed = 1, histogramMatching = true): Promise<DataPlan> {
   const base = { normalisation: 'zscore' as const, validationFraction: 0.2, testFraction: 0.2, splitSeed };
   if (folders.kind === 'tabular') return { ...base, inputShape: [tabularFeatures([...folders.centres.values()][0]!)], augment: false };
-  return { ...base, inputShape: [inputSize, inputSize, 1], landmarks: await learnLandmarks(folders), augment: true };
+  return { ...base, inputShape: [inputSize, inputSize, 1], ...(histogramMatching ? { landmarks: await learnLandmarks(folders) } : {}), augment: true };
 }

@@ -15,6 +15,8 @@ export interface CompareOptions {
   batchSize: number;
   learningRate: number;
   strategies: StrategyName[];
+  /** Images: Nyúl–Udupa histogram matching (default true; off to measure what it brings). */
+  histogramMatching: boolean;
   json: boolean;
 }
 
@@ -56,7 +58,7 @@ function pooled(datasets: readonly PreparedDataset[]): PreparedSplit {
 export async function runCompare(o: CompareOptions, io: Io): Promise<number> {
   const progress = (s: string) => io.err(`[compare] ${s}`);
   const folders = centreFolders(o.data ?? (await defaultData(io)));
-  const plan = await dataPlan(folders, o.inputSize);
+  const plan = await dataPlan(folders, o.inputSize, 1, o.histogramMatching);
   const model = o.model ?? (folders.kind === 'image' ? 'small-cnn' : 'mlp');
   await initTfjs();
   progress(`preparing ${folders.centres.size} centres (${[...folders.centres.keys()].join(', ')}) as the experiments will`);
@@ -110,6 +112,7 @@ export async function runCompare(o: CompareOptions, io: Io): Promise<number> {
       evaluateEvery: 0,
       json: false,
       keep: false,
+      histogramMatching: o.histogramMatching,
     };
     const result = await runExperiment(options, io, (event) => {
       if (event.event === 'round.completed') progress(`  ${name} round ${event.round} done (${((event.durationMs as number) / 1000).toFixed(1)} s)`);
@@ -122,7 +125,7 @@ export async function runCompare(o: CompareOptions, io: Io): Promise<number> {
   if (o.json) {
     io.out(
       JSON.stringify({
-        compare: { model, inputShape: plan.inputShape, rounds: o.rounds, epochsPerRound: o.epochs, cdsEpochs: epochs, split: 'patient-level 60/20/20, test patients', data: folders.root },
+        compare: { model, inputShape: plan.inputShape, histogramMatching: plan.landmarks !== undefined, rounds: o.rounds, epochsPerRound: o.epochs, cdsEpochs: epochs, split: 'patient-level 60/20/20, test patients', data: folders.root },
         centres: centres.map((c, i) => ({ centre: c, testExamples: datasets[i]!.test.n, ...Object.fromEntries(columns.map((col) => [col.name, col.scores[i]])) })),
         average: Object.fromEntries(columns.map((col, i) => [col.name, average[i]])),
         seconds: Object.fromEntries(columns.map((col) => [col.name, Math.round(col.seconds)])),

@@ -40,6 +40,8 @@ export interface SimulationOptions {
   out?: string;
   /** Split seed of the experiment's data definition. */
   splitSeed?: number;
+  /** Images: Nyúl–Udupa histogram matching (default true). */
+  histogramMatching?: boolean;
 }
 
 export interface SimulationResult {
@@ -66,7 +68,7 @@ export async function runExperiment(o: SimulationOptions, io: Io, report: (event
     const folders = o.trainer === 'tfjs' ? centreFolders(o.data ?? (await defaultData(io))) : undefined;
     const centres = folders ? [...folders.centres.keys()] : Array.from({ length: o.centres }, (_, i) => `c${String(i + 1).padStart(2, '0')}`);
     const model = folders ? (o.model ?? (folders.kind === 'image' ? 'small-cnn' : 'mlp')) : 'noop-dense';
-    const data = folders ? await dataPlan(folders, o.inputSize, o.splitSeed) : undefined;
+    const data = folders ? await dataPlan(folders, o.inputSize, o.splitSeed, o.histogramMatching ?? true) : undefined;
     federation = await Federation.start({
       dir,
       centres,
