@@ -9,7 +9,7 @@ import type { Command } from './command';
 
 const STRATEGIES: readonly StrategyName[] = ['fedavg', 'fedavgm', 'fedprox', 'fedmedian', 'fedtrimmedavg', 'krum', 'multikrum', 'bulyan', 'fedadam', 'fedyogi', 'fedadagrad'];
 
-const help = `Usage: fedledger simulate [--data <dir>] [--model small-cnn] [--rounds 3] [--epochs 1] [--strategy fedavg] [--json]
+const help = `Usage: fedledger simulate [--data <dir>] [--model small-cnn] [--rounds 5] [--epochs 1] [--strategy fedavg] [--json]
        fedledger simulate --trainer noop [--centres 5] [--params 100000] [--rounds 3] [--json]
 
 Runs a whole federation on this machine: a nats-server, the round-coordinator, the aggregator and one
@@ -26,7 +26,7 @@ Options:
   --data <dir>             a folder of centre folders (default .data/synth, generated when absent)
   --model <name>           ${'zoo model: small-cnn (default for images), mlp (default for tables), resnet18, ...'}
   --input-size <px>        images are resized to px × px (default 64)
-  --rounds <n>             federated rounds (default 3)
+  --rounds <n>             federated rounds (default 5; 3 with --trainer noop)
   --epochs <n>             local epochs per round (default 1)
   --strategy <name>        ${STRATEGIES.join(', ')} (default fedavg)
   --strategy-param k=v     a strategy parameter, e.g. proximal_mu=0.1 (repeatable)
@@ -114,7 +114,7 @@ export const simulateCommand: Command = {
         learningRate,
         optimizer,
         centres,
-        rounds: positiveInt('--rounds', values.rounds, 3),
+        rounds: positiveInt('--rounds', values.rounds, tfjs ? 5 : 3),
         params: positiveInt('--params', values.params, 100_000),
         strategy,
         strategyParams,
