@@ -49,6 +49,8 @@ function depConstraints(inTests) {
     // Scopes: a project sees shared code and code of its own scope (room for e.g. an aggregator-only lib).
     ...SERVICES.map((s) => ({ sourceTag: `scope:${s}`, onlyDependOnLibsWithTags: [`scope:${s}`, 'scope:shared'] })),
     { sourceTag: 'scope:cli', onlyDependOnLibsWithTags: ['scope:cli', 'scope:shared'] },
+    // The chaincode is deployed alone: it imports no other workspace project (and only scope:chaincode may import it).
+    { sourceTag: 'scope:chaincode', onlyDependOnLibsWithTags: ['scope:chaincode'] },
     { sourceTag: 'scope:shared', onlyDependOnLibsWithTags: ['scope:shared'] },
   ];
 }

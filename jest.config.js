@@ -11,7 +11,7 @@ const swc = ['@swc/jest', {
 module.exports = {
   testEnvironment: 'node',
   transform: { '^.+\\.ts$': swc },
-  roots: ['<rootDir>/libs', '<rootDir>/services', '<rootDir>/cli'],
+  roots: ['<rootDir>/libs', '<rootDir>/services', '<rootDir>/cli', '<rootDir>/chaincode'],
   testMatch: ['**/test/**/*.test.ts', '**/src/**/*.spec.ts'],
   testTimeout: 60_000,
   maxWorkers: 2,
