@@ -101,6 +101,11 @@ export interface FitOptions {
   augment: boolean;
   /** Seeds the shuffling and the augmentation (derive it from centre and round). */
   seed: string;
+  /**
+   * `balanced` (default): each class's examples weigh n / (2·n_class) in the loss, from this split's own counts, so a
+   * centre whose patients are 80 % malignant is not rewarded for calling everything malignant. `none`: plain mean.
+   */
+  classWeighting?: 'balanced' | 'none';
 }
 
 /**
@@ -123,6 +128,7 @@ export async function fit(
     if (o.proximalMu > 0) for (const v of variables) globals.push(tf.keep(v.clone()));
     const size = data.inputShape.reduce((a, b) => a * b, 1);
     const imageSize = data.kind === 'image' ? ([data.inputShape[0]!, data.inputShape[1]!] as const) : undefined;
+    const classWeight = classWeights(split.y, o.classWeighting ?? 'balanced');
     let lossSum = 0;
     let batches = 0;
     for (let epoch = 0; epoch < o.epochs; epoch++) {
@@ -133,13 +139,14 @@ export async function fit(
         let xb = gather(split.x, idx, size);
         if (imageSize && o.augment) xb = augmentBatch(xb, imageSize, deriveSeed(o.seed, 'augment', epoch, start));
         const yb = Int32Array.from(idx.map((i) => split.y[i]!));
+        const wb = Float32Array.from(idx.map((i) => classWeight[split.y[i]!]!));
         const loss = optimizer.minimize(
           () =>
             tf.tidy(() => {
               const x = tf.tensor(xb, [idx.length, ...data.inputShape]);
               const y = tf.oneHot(tf.tensor1d(yb, 'int32'), CLASSES);
               const pred = model.apply(x, { training: true }) as tf.Tensor;
-              let l = tf.losses.softmaxCrossEntropy(y, pred) as tf.Scalar;
+              let l = tf.losses.softmaxCrossEntropy(y, pred, tf.tensor1d(wb)) as tf.Scalar;
               if (o.proximalMu > 0) {
                 const prox = variables.map((v, i) => tf.sum(tf.square(tf.sub(v, globals[i]!))));
                 l = tf.add(l, tf.mul(o.proximalMu / 2, tf.addN(prox))) as tf.Scalar;
@@ -159,6 +166,13 @@ export async function fit(
     optimizer.dispose();
     tf.dispose(globals);
   }
+}
+
+/** Loss weight per class (index = label). */
+function classWeights(labels: Uint8Array, mode: 'balanced' | 'none'): number[] {
+  const counts = Array.from({ length: CLASSES }, () => 0);
+  for (const y of labels) counts[y]!++;
+  return counts.map((c) => (mode === 'none' || c === 0 ? 1 : labels.length / (CLASSES * c)));
 }
 
 /** Rows `idx` of an n × size array, packed. */
