@@ -176,3 +176,12 @@ describe('addIdentity', () => {
     expect(() => loadIdentity(root, 'inbreast', 'nobody')).toThrow("unknown user 'nobody' in organisation 'inbreast' (known: Admin)");
   });
 });
+
+test('the roles certificates carry are the roles the chaincode knows (chaincode/ai-passport/src/model.ts)', () => {
+  // The chaincode is deployed alone and may import nothing, so each side keeps its list; this keeps them equal.
+  const source = readFileSync(path.join(__dirname, '../../../chaincode/ai-passport/src/model.ts'), 'utf8');
+  const match = /export const ROLES = \[([^\]]*)\] as const;/.exec(source);
+  expect(match).not.toBeNull();
+  const chaincodeRoles = [...match![1]!.matchAll(/'([^']+)'/g)].map((m) => m[1]);
+  expect([...ROLES]).toEqual(chaincodeRoles);
+});
