@@ -1,0 +1,20 @@
+export { BLOCK_FILE, verifyChain, type Block, type BlockTransaction, type KeyVersion, type ReadSet, type ValidationCode, type VerifyResult, type WriteSet } from './blocks';
+export { EmbeddedLedger, type EmbeddedLedgerOptions, type Endorsement } from './embedded-ledger';
+export {
+  checkProposal,
+  LedgerError,
+  signProposal,
+  txIdOf,
+  type ChaincodeEvent,
+  type Checkpoint,
+  type LedgerGateway,
+  type MspDirectory,
+  type Proposal,
+  type SignedProposal,
+  type SigningIdentity,
+  type SubmitResult,
+} from './ledger-gateway';
+export { mspDirectoryOf } from './msps';
+
+/** `verify(dir)`: re-checks the block file of a ledger directory and names the first bad block. */
+export { verifyChain as verify } from './blocks';

@@ -1,0 +1,140 @@
+/**
+ * The one interface every ledger backend implements (the embedded ledger here; a Fabric gateway later), and
+ * the signed proposal a client sends to it: ECDSA with SHA-256 over the canonical bytes of the proposal,
+ * made with the caller's enrolment key, checked against the CAs of the known MSPs.
+ */
+import { createHash, createPrivateKey, randomBytes, sign, verify, X509Certificate } from 'node:crypto';
+import { canonicalBytes } from './canonical';
+
+/** Who submits: an enrolled identity of libs/identity (only these three fields are used). */
+export interface SigningIdentity {
+  mspId: string;
+  certPem: string;
+  privateKeyPem: string;
+}
+
+/** Where a reader of the event stream stands: just after this transaction of this block. */
+export interface Checkpoint {
+  blockNumber: number;
+  txIndex: number;
+}
+
+export interface SubmitResult {
+  txId: string;
+  /** What the transaction function returned (the chaincode returns JSON strings). */
+  result: string;
+  blockNumber: number;
+}
+
+export interface ChaincodeEvent {
+  blockNumber: number;
+  txId: string;
+  eventName: string;
+  /** The event payload as the chaincode set it (UTF-8). */
+  payload: string;
+  /** Pass this back to `events()` to resume after this event. */
+  checkpoint: Checkpoint;
+}
+
+export interface LedgerGateway {
+  /** Endorses (simulates), orders and commits; rejects with the chaincode's or the validator's reason. */
+  submit(identity: SigningIdentity, txName: string, args: string[]): Promise<SubmitResult>;
+  /** Simulates against the committed state and returns the result; nothing is ordered. */
+  evaluate(identity: SigningIdentity, txName: string, args: string[]): Promise<string>;
+  /** Chaincode events of valid transactions after `fromCheckpoint` (all of them without one), then live ones until `close()`. */
+  events(fromCheckpoint?: Checkpoint): AsyncIterable<ChaincodeEvent>;
+  close(): Promise<void>;
+}
+
+/** What a client asks for; its canonical bytes are what it signs. */
+export interface Proposal {
+  channel: string;
+  chaincode: string;
+  /** `contract:Function`, e.g. `passport:Create`; without a contract name the default (first) contract. */
+  txName: string;
+  args: string[];
+  creator: { mspId: string; certPem: string };
+  /** Base64 random bytes; with the creator they make the transaction id, as Fabric does. */
+  nonce: string;
+  /** Client time, ISO 8601: the transaction timestamp the chaincode sees. */
+  timestamp: string;
+}
+
+export interface SignedProposal {
+  proposal: Proposal;
+  /** Base64 DER ECDSA signature over `canonicalBytes(proposal)`. */
+  signature: string;
+}
+
+/** The CA certificates (PEM) of each known MSP. */
+export type MspDirectory = Record<string, string[]>;
+
+/** A proposal or transaction the ledger refuses; `message` is the plain reason. */
+export class LedgerError extends Error {
+  override readonly name = 'LedgerError';
+  constructor(
+    message: string,
+    /** `BAD_PROPOSAL`, `ENDORSEMENT_FAILURE` (the chaincode refused), `MVCC_READ_CONFLICT`… */
+    readonly code: string,
+  ) {
+    super(message);
+  }
+}
+
+/** Fabric's transaction id: hex SHA-256 of nonce ‖ creator. */
+export function txIdOf(proposal: Proposal): string {
+  return createHash('sha256')
+    .update(Buffer.from(proposal.nonce, 'base64'))
+    .update(proposal.creator.mspId)
+    .update(proposal.creator.certPem)
+    .digest('hex');
+}
+
+export function signProposal(
+  identity: SigningIdentity,
+  txName: string,
+  args: string[],
+  options: { channel?: string; chaincode?: string; now?: Date } = {},
+): SignedProposal {
+  const proposal: Proposal = {
+    channel: options.channel ?? 'passports',
+    chaincode: options.chaincode ?? 'ai-passport',
+    txName,
+    args: [...args],
+    creator: { mspId: identity.mspId, certPem: identity.certPem },
+    nonce: randomBytes(24).toString('base64'),
+    timestamp: (options.now ?? new Date()).toISOString(),
+  };
+  const signature = sign('sha256', canonicalBytes(proposal), createPrivateKey(identity.privateKeyPem)).toString('base64');
+  return { proposal, signature };
+}
+
+/**
+ * Checks a signed proposal as a peer does: the creator's certificate is issued by a CA of its MSP and valid
+ * now, and the signature over the proposal is made with that certificate's key. Throws a LedgerError otherwise.
+ */
+export function checkProposal(signed: SignedProposal, msps: MspDirectory, now = new Date()): void {
+  const refuse = (reason: string): never => {
+    throw new LedgerError(`proposal refused: ${reason}`, 'BAD_PROPOSAL');
+  };
+  const { proposal, signature } = signed ?? ({} as SignedProposal);
+  if (!proposal?.creator?.certPem) refuse('it names no creator certificate');
+  const mspId = proposal.creator.mspId;
+  const cas = msps[mspId];
+  if (!cas) refuse(`MSP ${mspId} is not a member of this ledger`);
+  let cert: X509Certificate;
+  try {
+    cert = new X509Certificate(proposal.creator.certPem);
+  } catch {
+    return refuse('the creator certificate is not a valid X.509 certificate');
+  }
+  const issued = cas.some((pem) => {
+    const ca = new X509Certificate(pem);
+    return cert.checkIssued(ca) && cert.verify(ca.publicKey);
+  });
+  if (!issued) refuse(`the creator certificate is not issued by a CA of MSP ${mspId}`);
+  if (now < new Date(cert.validFrom) || now > new Date(cert.validTo)) refuse('the creator certificate is expired or not yet valid');
+  if (!signature) refuse('it is not signed');
+  const ok = verify('sha256', canonicalBytes(proposal), cert.publicKey, Buffer.from(signature, 'base64'));
+  if (!ok) refuse('the signature does not match the proposal and the creator certificate');
+}
