@@ -6,6 +6,7 @@ import { eventsCommand } from './events';
 import { experimentCommand } from './experiment';
 import { exportCommand } from './export';
 import { identityCommand } from './identity';
+import { ledgerCommand } from './ledger';
 import { simulateCommand } from './simulate';
 import { statusCommand } from './status';
 import { upCommand } from './up';
@@ -13,7 +14,7 @@ import { upCommand } from './up';
 export type { Command } from './command';
 
 /** Every `fedledger` subcommand, in the order the usage lists them. Add new ones here. */
-export const COMMANDS: readonly Command[] = [simulateCommand, compareCommand, experimentCommand, eventsCommand, exportCommand, dataCommand, identityCommand, upCommand, statusCommand, downCommand];
+export const COMMANDS: readonly Command[] = [simulateCommand, compareCommand, experimentCommand, eventsCommand, exportCommand, dataCommand, identityCommand, ledgerCommand, upCommand, statusCommand, downCommand];
 
 export function findCommand(name: string): Command | undefined {
   return COMMANDS.find((c) => c.name === name);
