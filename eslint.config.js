@@ -48,8 +48,10 @@ function depConstraints(inTests) {
     { sourceTag: 'type:testing', onlyDependOnLibsWithTags: ['type:lib', 'type:testing'] },
     // Scopes: a project sees shared code and code of its own scope (room for e.g. an aggregator-only lib).
     ...SERVICES.map((s) => ({ sourceTag: `scope:${s}`, onlyDependOnLibsWithTags: [`scope:${s}`, 'scope:shared'] })),
-    { sourceTag: 'scope:cli', onlyDependOnLibsWithTags: ['scope:cli', 'scope:shared'] },
-    // The chaincode is deployed alone: it imports no other workspace project (and only scope:chaincode may import it).
+    { sourceTag: 'scope:cli', onlyDependOnLibsWithTags: ['scope:cli', 'scope:shared', 'scope:ledger-host'] },
+    // The one host that may load the chaincode in-process (libs/ledger-host); others reach it through this host.
+    { sourceTag: 'scope:ledger-host', onlyDependOnLibsWithTags: ['scope:ledger-host', 'scope:shared', 'scope:chaincode'] },
+    // The chaincode is deployed alone: it imports no other workspace project (only it and scope:ledger-host import it).
     { sourceTag: 'scope:chaincode', onlyDependOnLibsWithTags: ['scope:chaincode'] },
     { sourceTag: 'scope:shared', onlyDependOnLibsWithTags: ['scope:shared'] },
   ];

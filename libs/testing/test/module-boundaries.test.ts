@@ -80,6 +80,15 @@ describe('module boundaries (eslint.config.js)', () => {
     expect(await boundaryErrors('services/aggregator/test/x.test.ts', code)).toEqual([]);
   });
 
+  it('lets the cli open the ledger host but not import the chaincode itself', async () => {
+    const host = "import { openLocalLedger } from '@fedledger/ledger-host';\nexport const o = openLocalLedger;\n";
+    const chaincode = "import { contracts } from '@fedledger/ai-passport-chaincode';\nexport const c = contracts;\n";
+    expect(await boundaryErrors('cli/src/x.ts', host)).toEqual([]);
+    expect(await boundaryErrors('cli/src/x.ts', chaincode)).toEqual([expect.stringContaining('scope:cli')]);
+    expect(await boundaryErrors('libs/ledger-host/src/x.ts', chaincode)).toEqual([]);
+    expect(await boundaryErrors('libs/ledger/src/x.ts', host)).toHaveLength(1);
+  });
+
   it('refuses explicit any', async () => {
     const messages = await lint('libs/config/src/x.ts', 'export const x: any = 1;\n');
     expect(messages.map((m) => m.ruleId)).toEqual(['@typescript-eslint/no-explicit-any']);
