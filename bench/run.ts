@@ -4,6 +4,7 @@ import { parseArgs } from 'node:util';
 
 import * as aggregate from './aggregate';
 import * as blob from './blob';
+import * as ledger from './ledger';
 import * as rounds from './rounds';
 import * as train from './train';
 
@@ -12,6 +13,7 @@ type Bench = (args: string[]) => Promise<Record<string, unknown>>;
 const benches: Record<string, Bench> = {
   aggregate: aggregate.run,
   blob: blob.run,
+  ledger: ledger.run,
   rounds: rounds.run,
   train: train.run,
 };

@@ -3,7 +3,7 @@
  * the signed proposal a client sends to it: ECDSA with SHA-256 over the canonical bytes of the proposal,
  * made with the caller's enrolment key, checked against the CAs of the known MSPs.
  */
-import { createHash, createPrivateKey, randomBytes, sign, verify, X509Certificate } from 'node:crypto';
+import { createHash, createPrivateKey, randomBytes, sign, verify, X509Certificate, type KeyObject } from 'node:crypto';
 import { canonicalBytes } from './canonical';
 
 /** Who submits: an enrolled identity of libs/identity (only these three fields are used). */
@@ -105,8 +105,51 @@ export function signProposal(
     nonce: randomBytes(24).toString('base64'),
     timestamp: (options.now ?? new Date()).toISOString(),
   };
-  const signature = sign('sha256', canonicalBytes(proposal), createPrivateKey(identity.privateKeyPem)).toString('base64');
+  const signature = sign('sha256', canonicalBytes(proposal), privateKeyOf(identity.privateKeyPem)).toString('base64');
   return { proposal, signature };
+}
+
+/** Parsed private keys by PEM: parsing one costs more than signing with it (a caller signs many proposals). */
+const privateKeys = new Map<string, KeyObject>();
+function privateKeyOf(pem: string): KeyObject {
+  let key = privateKeys.get(pem);
+  if (!key) {
+    if (privateKeys.size >= 256) privateKeys.clear();
+    key = createPrivateKey(pem);
+    privateKeys.set(pem, key);
+  }
+  return key;
+}
+
+/**
+ * Certificates already found issued by a CA of their MSP, per MSP directory: parsing a certificate and checking its
+ * CA signature cost more than the rest of a proposal check. Validity dates and the proposal signature are still
+ * checked every time.
+ */
+const issuedCertificates = new WeakMap<MspDirectory, Map<string, X509Certificate>>();
+
+function issuedCertificate(msps: MspDirectory, mspId: string, certPem: string, refuse: (reason: string) => never): X509Certificate {
+  let known = issuedCertificates.get(msps);
+  if (!known) issuedCertificates.set(msps, (known = new Map()));
+  const cacheKey = `${mspId}\n${certPem}`;
+  const cached = known.get(cacheKey);
+  if (cached) return cached;
+  const cas = msps[mspId];
+  if (!cas) return refuse(`MSP ${mspId} is not a member of this ledger`);
+  let cert: X509Certificate;
+  try {
+    cert = new X509Certificate(certPem);
+  } catch {
+    return refuse('the creator certificate is not a valid X.509 certificate');
+  }
+  const issued = cas.some((pem) => {
+    const ca = new X509Certificate(pem);
+    return cert.checkIssued(ca) && cert.verify(ca.publicKey);
+  });
+  if (!issued) refuse(`the creator certificate is not issued by a CA of MSP ${mspId}`);
+  if (known.size >= 1024) known.clear();
+  known.set(cacheKey, cert);
+  return cert;
 }
 
 /**
@@ -119,20 +162,7 @@ export function checkProposal(signed: SignedProposal, msps: MspDirectory, now = 
   };
   const { proposal, signature } = signed ?? ({} as SignedProposal);
   if (!proposal?.creator?.certPem) refuse('it names no creator certificate');
-  const mspId = proposal.creator.mspId;
-  const cas = msps[mspId];
-  if (!cas) refuse(`MSP ${mspId} is not a member of this ledger`);
-  let cert: X509Certificate;
-  try {
-    cert = new X509Certificate(proposal.creator.certPem);
-  } catch {
-    return refuse('the creator certificate is not a valid X.509 certificate');
-  }
-  const issued = cas.some((pem) => {
-    const ca = new X509Certificate(pem);
-    return cert.checkIssued(ca) && cert.verify(ca.publicKey);
-  });
-  if (!issued) refuse(`the creator certificate is not issued by a CA of MSP ${mspId}`);
+  const cert = issuedCertificate(msps, proposal.creator.mspId, proposal.creator.certPem, refuse);
   if (now < new Date(cert.validFrom) || now > new Date(cert.validTo)) refuse('the creator certificate is expired or not yet valid');
   if (!signature) refuse('it is not signed');
   const ok = verify('sha256', canonicalBytes(proposal), cert.publicKey, Buffer.from(signature, 'base64'));
