@@ -3,6 +3,7 @@
  * that run the single-machine ledger open it here rather than importing the chaincode themselves.
  */
 import path from 'node:path';
+import './quiet-chaincode'; // before the chaincode
 import { contracts } from '@fedledger/ai-passport-chaincode';
 import { EmbeddedLedger, mspDirectoryOf } from '@fedledger/ledger';
 
