@@ -1,12 +1,14 @@
 import type { Command } from './command';
 import { compareCommand } from './compare';
 import { dataCommand } from './data';
+import { datasetCommand } from './dataset';
 import { downCommand } from './down';
 import { eventsCommand } from './events';
 import { experimentCommand } from './experiment';
 import { exportCommand } from './export';
 import { identityCommand } from './identity';
 import { ledgerCommand } from './ledger';
+import { passportCommand } from './passport';
 import { simulateCommand } from './simulate';
 import { statusCommand } from './status';
 import { upCommand } from './up';
@@ -14,7 +16,7 @@ import { upCommand } from './up';
 export type { Command } from './command';
 
 /** Every `fedledger` subcommand, in the order the usage lists them. Add new ones here. */
-export const COMMANDS: readonly Command[] = [simulateCommand, compareCommand, experimentCommand, eventsCommand, exportCommand, dataCommand, identityCommand, ledgerCommand, upCommand, statusCommand, downCommand];
+export const COMMANDS: readonly Command[] = [simulateCommand, compareCommand, experimentCommand, eventsCommand, exportCommand, dataCommand, identityCommand, ledgerCommand, passportCommand, datasetCommand, upCommand, statusCommand, downCommand];
 
 export function findCommand(name: string): Command | undefined {
   return COMMANDS.find((c) => c.name === name);
