@@ -1,12 +1,11 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-// The ledger runs the real chaincode here, but the boundaries refuse any import of the chaincode (scope:chaincode)
-// from scope:shared, tests included; the lib itself takes the contract classes as an argument.
-// eslint-disable-next-line @nx/enforce-module-boundaries
-import { contracts } from '../../../chaincode/ai-passport/src';
+// The embedded ledger (libs/ledger) takes the contract classes as an argument; it is tested here, in the one project
+// allowed to load the chaincode in-process, with the real ai-passport contracts.
+import { contracts } from '@fedledger/ai-passport-chaincode';
 import { addIdentity, initOrganisations, type Identity } from '@fedledger/identity';
-import { BLOCK_FILE, EmbeddedLedger, mspDirectoryOf, signProposal, verify, type ChaincodeEvent, type MspDirectory } from '../src';
+import { BLOCK_FILE, EmbeddedLedger, mspDirectoryOf, signProposal, verify, type ChaincodeEvent, type MspDirectory } from '@fedledger/ledger';
 
 let root: string;
 let foreignRoot: string;
