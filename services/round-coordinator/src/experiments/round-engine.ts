@@ -16,7 +16,7 @@ import {
 import { JetStreamConnection, JetStreamPublisher, NoChange } from '@fedledger/messaging';
 import { ExperimentStore } from './experiment.store';
 import { dataSpecMessage, strategyMessage } from './plan-proto';
-import { deadlineReached } from './transitions';
+import { deadlineReached, reportedCannot } from './transitions';
 
 export const EXPERIMENT_STORE = Symbol('EXPERIMENT_STORE');
 
@@ -158,28 +158,8 @@ export class RoundEngine implements OnApplicationBootstrap, OnApplicationShutdow
 
   /** Evaluation tasks: the round's aggregate to every centre that has not answered yet. */
   private async dispatchEvaluation(s: ExperimentState, c: RoundProgress): Promise<void> {
-    const exp = s.plan.id;
     const pending = c.selected.filter((centre) => !c.evaluations?.[centre] && !c.rejected[centre]);
-    await Promise.all(
-      pending.map((centreId) => {
-        const taskId = `${exp}-r${c.round}-eval-${centreId}`;
-        const task = TrainingTask.create({
-          experimentId: exp,
-          round: c.round,
-          centreId,
-          taskId,
-          globalWeights: c.globalWeights,
-          batchSize: s.plan.batchSize,
-          deadlineUnixMs: c.deadlineMs,
-          issuedAtUnixMs: Date.now(),
-          kind: TaskKind.TASK_KIND_EVALUATE,
-          modelArchitecture: s.plan.modelArchitecture,
-          datasetId: s.plan.datasetId,
-          ...(s.plan.data ? { data: dataSpecMessage(s.plan.data) } : {}),
-        });
-        return this.publisher.publish(subjects.task(exp, centreId), TrainingTask.encode(task).finish(), { msgId: `task:${taskId}` });
-      }),
-    );
+    await this.sendTasks(s, c, pending, TaskKind.TASK_KIND_EVALUATE, (centreId) => `${s.plan.id}-r${c.round}-eval-${centreId}`);
   }
 
   private async dispatch(s: ExperimentState, c: RoundProgress): Promise<void> {
@@ -196,24 +176,31 @@ export class RoundEngine implements OnApplicationBootstrap, OnApplicationShutdow
     });
     await this.publisher.publish(subjects.roundStarted(exp), RoundStarted.encode(started).finish(), { msgId: `round-started:${exp}:${c.round}:${c.attempt}` });
     // Only centres that have not answered: a restart or a retry never sends a second task to one that did.
-    const pending = c.selected.filter((centre) => !c.accepted[centre] && !c.rejected[centre]?.startsWith('cannot train'));
+    const pending = c.selected.filter((centre) => !c.accepted[centre] && !reportedCannot(c.rejected[centre], 'train'));
+    await this.sendTasks(s, c, pending, TaskKind.TASK_KIND_TRAIN, (centreId) => `${exp}-r${c.round}-a${c.attempt}-${centreId}`);
+  }
+
+  /** One task per centre on its own subject, the global weights by reference; the msg id makes a re-send a no-op. */
+  private async sendTasks(s: ExperimentState, c: RoundProgress, centres: readonly string[], kind: TaskKind, taskIdOf: (centreId: string) => string): Promise<void> {
+    const exp = s.plan.id;
+    const training =
+      kind === TaskKind.TASK_KIND_TRAIN
+        ? { epochs: s.plan.epochsPerRound, learningRate: s.plan.learningRate, optimizer: s.plan.localOptimizer ?? 'sgd', strategy: strategyMessage(s.plan.strategy) }
+        : {};
     await Promise.all(
-      pending.map((centreId) => {
-        const taskId = `${exp}-r${c.round}-a${c.attempt}-${centreId}`;
+      centres.map((centreId) => {
+        const taskId = taskIdOf(centreId);
         const task = TrainingTask.create({
           experimentId: exp,
           round: c.round,
           centreId,
           taskId,
           globalWeights: c.globalWeights,
-          epochs: s.plan.epochsPerRound,
           batchSize: s.plan.batchSize,
-          learningRate: s.plan.learningRate,
-          optimizer: s.plan.localOptimizer ?? 'sgd',
-          strategy: strategyMessage(s.plan.strategy),
+          ...training,
           deadlineUnixMs: c.deadlineMs,
           issuedAtUnixMs: Date.now(),
-          kind: TaskKind.TASK_KIND_TRAIN,
+          kind,
           modelArchitecture: s.plan.modelArchitecture,
           datasetId: s.plan.datasetId,
           ...(s.plan.data ? { data: dataSpecMessage(s.plan.data) } : {}),

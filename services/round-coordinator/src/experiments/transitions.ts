@@ -121,7 +121,7 @@ export function deadlineReached(s: ExperimentState, round: number, attempt: numb
 export function taskFailed(s: ExperimentState, round: number, centreId: string, kind: 'train' | 'evaluate', reason: string, now: number): ExperimentState {
   const c = s.current;
   if ((s.status !== 'running' && s.status !== 'paused') || !c || c.round !== round || !c.selected.includes(centreId)) throw new NoChange();
-  const why = `cannot ${kind}: ${reason}`;
+  const why = cannotReason(kind, reason);
   if (kind === 'train' && c.phase === 'training') {
     if (c.accepted[centreId] || c.rejected[centreId] === why) throw new NoChange();
     return closeIfAllAnswered({ ...s, current: { ...c, rejected: { ...c.rejected, [centreId]: why } } }, now);
@@ -131,6 +131,14 @@ export function taskFailed(s: ExperimentState, round: number, centreId: string, 
     return evaluationIfAllAnswered({ ...s, current: { ...c, rejected: { ...c.rejected, [centreId]: why } } }, now);
   }
   throw new NoChange();
+}
+
+/** How a reported failure is recorded in `rejected` (a rejected update's reason is the aggregator's text). */
+const cannotReason = (kind: 'train' | 'evaluate', reason: string) => `cannot ${kind}: ${reason}`;
+
+/** Whether a `rejected` entry is the centre's own report that it cannot do that kind of task. */
+export function reportedCannot(rejected: string | undefined, kind: 'train' | 'evaluate'): boolean {
+  return rejected?.startsWith(cannotReason(kind, '')) ?? false;
 }
 
 /** A centre's evaluation of the round's aggregate; once every centre asked has answered, the round's evaluation is recorded. */
