@@ -70,10 +70,14 @@ parentPort.on('message', ({ memory }) => {
 });
 `;
 
+/** The index of a fold kernel in the order the worker knows them (look it up once per pass, not per chunk). */
+export function foldKernelIndex(start: FoldStart, end: FoldEnd, k: number): number {
+  return FOLD_NAMES.indexOf(foldName(start, end, k));
+}
+
 interface Job {
-  start: FoldStart;
-  end: FoldEnd;
-  k: number;
+  /** From foldKernelIndex. */
+  kernel: number;
   acc: number;
   table: number;
   groups: number;
@@ -115,7 +119,7 @@ export class FoldWorker {
     const n = this.posted;
     this.waitFor(n - RING + 1);
     const at = HEADER_I32 + (n % RING) * SLOT_I32;
-    this.ctl[at] = FOLD_NAMES.indexOf(foldName(job.start, job.end, job.k));
+    this.ctl[at] = job.kernel;
     this.ctl[at + 1] = job.acc;
     this.ctl[at + 2] = job.table;
     this.ctl[at + 3] = job.groups;

@@ -1,5 +1,5 @@
 import { FOLD_MAX, FOLD_TABLE_WEIGHTS, type FoldEnd } from './abi';
-import { FoldWorker, RING } from './fold-worker';
+import { foldKernelIndex, FoldWorker, RING } from './fold-worker';
 import { acquireInstance, releaseInstance, type KernelInstance, Layout, MAX_KERNEL_MEMORY, padTo4 } from './runtime';
 
 /**
@@ -147,6 +147,7 @@ export class SimdFold {
       // chunk i uses set i % RING; before staging chunk i, chunk i − RING (same set) must be done and copied out
       worker.begin(this.instance);
       const first = worker.posted;
+      const kernel = foldKernelIndex(start, end, k);
       chunks.forEach((c, i) => {
         const set = this.sets[i % RING];
         if (i >= RING) {
@@ -154,7 +155,7 @@ export class SimdFold {
           copyOut(chunks[i - RING], set);
         }
         stage(c, set);
-        worker.post({ start, end, k, acc: accAt(c), table: set.table, groups: Math.ceil(c.n / 4), divisor, out: set.out });
+        worker.post({ kernel, acc: accAt(c), table: set.table, groups: Math.ceil(c.n / 4), divisor, out: set.out });
       });
       worker.end();
       for (let i = Math.max(0, chunks.length - RING); i < chunks.length; i++) copyOut(chunks[i], this.sets[i % RING]);
