@@ -6,8 +6,8 @@ import { AggregationError, checkUpdate, checkUpdates, tensorLengths, type Centre
  * Streaming FedAvg: the example-weighted mean Σ nᵢ·wᵢ / Σ nᵢ, as Flower's `aggregate` (and, up to float64
  * rounding, `aggregate_inplace`, which scales by nᵢ/Σn first; the total is not known while streaming).
  *
- * Each `add` folds one update into a float64 running sum and keeps no reference to it, so memory is bounded
- * by a constant number of models whatever the number of centres. Flower computes in the dtype it is given; fed
+ * Updates are folded into a float64 running sum in batches (at most FOLD_BATCH held by reference, none kept
+ * once its batch is folded), so memory is bounded by a constant number of models whatever the number of centres. Flower computes in the dtype it is given; fed
  * float32 it would sum in float32 — accumulating in float64 is its float64 path, and the order of arrival
  * changes the result only by float64 rounding (far below the final float32 rounding).
  *

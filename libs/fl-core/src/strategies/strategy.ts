@@ -77,8 +77,8 @@ export interface RoundAggregate {
 export interface RoundAccumulator {
   /**
    * Folds in one centre's update. Throws AggregationError if its tensors do not match the global model.
-   * FedAvg-based strategies keep nothing of it; the robust ones keep a reference until finish(), so the
-   * tensors must not be modified meanwhile.
+   * Every strategy may keep a reference until finish() (FedAvg-based ones to at most FOLD_BATCH updates at a
+   * time, the robust ones to all), so the tensors must not be modified meanwhile.
    */
   add(update: CentreUpdate): void;
   /** Updates added so far. */
