@@ -14,6 +14,7 @@ import {
   pageByPartialKey,
   putIndex,
   putJson,
+  sameIdentity,
   sha256,
   txTime,
 } from './ledger';
@@ -325,16 +326,28 @@ export class PassportContract extends Contract {
     return canonicalJson(after);
   }
 
-  /** Owner only: the digest of the released model artefact. */
+  /**
+   * The digest of the released model artefact. The owner may record any digest; an authorised aggregator only
+   * the aggregate of the last round on the chain (it releases what the federation produced, nothing else).
+   */
   @Transaction()
   @Returns('string')
   async RecordArtifact(ctx: Context, id: string, artifactDigest: string): Promise<string> {
     const before = await load(ctx, id);
-    assertOwner(ctx, `passport ${id}`, before.owner);
-    assertNotRevoked(before);
+    const caller = callerOf(ctx);
     const d = digest(artifactDigest, 'artifactDigest');
+    const isAggregator = ctx.clientIdentity.assertAttributeValue('role', 'aggregator') && before.aggregators.some((ref) => matchesReference(ref, caller));
+    if (!isAggregator) assertOwner(ctx, `passport ${id}`, before.owner);
+    assertNotRevoked(before);
+    if (isAggregator && !sameIdentity(before.owner, caller)) {
+      const last = before.roundCount > 0 ? await getJson<Round>(ctx.stub, key(ctx.stub, ROUND, id, roundKey(before.roundCount))) : undefined;
+      if (!last) throw new Error(`aggregator ${label(caller)} can record an artefact of passport ${id} only after a round; it has none`);
+      if (last.aggregateDigest !== d) {
+        throw new Error(`aggregator ${label(caller)} may only record the aggregate of round ${last.roundNumber} (${last.aggregateDigest}) as the artefact of passport ${id}, got ${d}`);
+      }
+    }
     const after = await save(ctx, before, { artifactDigest: d });
-    emit(ctx, 'ArtifactRecorded', { id, version: after.version, artifactDigest: d });
+    emit(ctx, 'ArtifactRecorded', { id, version: after.version, artifactDigest: d, recordedBy: label(caller) });
     return canonicalJson(after);
   }
 

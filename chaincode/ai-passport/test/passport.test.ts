@@ -307,6 +307,23 @@ describe('PassportContract', () => {
       await expect(verify('abc')).rejects.toThrow("artifactDigest must be a digest 'sha256:'");
     });
 
+    it('lets an authorised aggregator record only the last round aggregate as the artefact', async () => {
+      await expect(t.ledger.submit(agg, (ctx) => t.passports.RecordArtifact(ctx, 'p-17', digestOf('1')))).rejects.toThrow(
+        'aggregator UB/agg-1 can record an artefact of passport p-17 only after a round; it has none',
+      );
+      const r1 = await round(1, null);
+      await round(2, r1.roundDigest);
+      await expect(t.ledger.submit(agg, (ctx) => t.passports.RecordArtifact(ctx, 'p-17', digestOf('1')))).rejects.toThrow(
+        `aggregator UB/agg-1 may only record the aggregate of round 2 (${digestOf('2')}) as the artefact of passport p-17, got ${digestOf('1')}`,
+      );
+      await expect(t.ledger.submit(otherAgg, (ctx) => t.passports.RecordArtifact(ctx, 'p-17', digestOf('2')))).rejects.toThrow(
+        'owned by UB/dev-1, caller is HCL/agg-2',
+      );
+      const p = parse<Passport>(await t.ledger.submit(agg, (ctx) => t.passports.RecordArtifact(ctx, 'p-17', digestOf('2'))));
+      expect(p.artifactDigest).toBe(digestOf('2'));
+      expect(t.ledger.lastEvents()[0]).toMatchObject({ name: 'ArtifactRecorded', payload: { artifactDigest: digestOf('2'), recordedBy: 'UB/agg-1' } });
+    });
+
     it('refuses an artefact from a non-owner or with a malformed digest', async () => {
       await expect(t.ledger.submit(dev2, (ctx) => t.passports.RecordArtifact(ctx, 'p-17', digestOf('c')))).rejects.toThrow(
         'owned by UB/dev-1, caller is UB/dev-2',
