@@ -5,7 +5,8 @@ import path from 'node:path';
 // allowed to load the chaincode in-process, with the real ai-passport contracts.
 import { contracts } from '@fedledger/ai-passport-chaincode';
 import { addIdentity, initOrganisations, type Identity } from '@fedledger/identity';
-import { BLOCK_FILE, EmbeddedLedger, mspDirectoryOf, signProposal, verify, type ChaincodeEvent, type MspDirectory } from '@fedledger/ledger';
+import { BLOCK_FILE, EmbeddedLedger, LedgerBusyError, mspDirectoryOf, signProposal, verify, WRITER_LOCK, type ChaincodeEvent, type MspDirectory } from '@fedledger/ledger';
+import { spawnSync } from 'node:child_process';
 
 let root: string;
 let foreignRoot: string;
@@ -25,7 +26,7 @@ const passportInput = (id: string) => ({
   datasets: [{ datasetId: 'ds-hcl', role: 'train', centre: 'HCL' }],
   aggregators: ['UBMSP/agg-1'],
 });
-const open = () => new EmbeddedLedger({ dir, contracts, msps });
+const open = (holder?: string) => new EmbeddedLedger({ dir, contracts, msps, ...(holder ? { holder } : {}) });
 const create = (id: string, who: Identity = dev) => ledger.submit(who, 'passport:Create', [JSON.stringify(passportInput(id))]);
 const update = (id: string, version: number, description: string, who: Identity = dev) =>
   ledger.submit(who, 'passport:Update', [id, String(version), JSON.stringify({ description })]);
@@ -133,6 +134,32 @@ describe('EmbeddedLedger', () => {
     const live = take(1, resumed[1].checkpoint);
     await create('p-4');
     expect((await live).map((e) => [e.blockNumber, JSON.parse(e.payload).id])).toEqual([[4, 'p-4']]);
+  });
+
+  it('lets one writer at a time append, and the next one catch up with what the first wrote', async () => {
+    ledger = open('passport-registry');
+    await create('p-1');
+    const second = open('fedledger cli');
+    try {
+      // A reader needs no lock: it sees what was committed when it opened.
+      expect(JSON.parse(await second.evaluate(dev, 'passport:Read', ['p-1'])).id).toBe('p-1');
+      const refused = await second.submit(dev, 'passport:Create', [JSON.stringify(passportInput('p-2'))]).catch((err: unknown) => err);
+      expect(refused).toBeInstanceOf(LedgerBusyError);
+      expect((refused as Error).message).toBe(`the ledger in ${dir} is being written by passport-registry (pid ${process.pid}); send the transaction through it, or stop it first`);
+      await update('p-1', 1, 'changed by the first writer');
+      await ledger.close();
+      // The first writer is gone: the second takes the lock, applies block 1 and then validates against it.
+      await expect(second.submit(dev, 'passport:Update', ['p-1', '2', JSON.stringify({ description: 'by the second' })])).resolves.toMatchObject({ blockNumber: 2 });
+      expect(second.height).toBe(3);
+      expect(verify(dir)).toEqual({ ok: true, blocks: 3 });
+    } finally {
+      await second.close();
+    }
+    // A lock left by a process that no longer exists is taken over.
+    const dead = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'], { encoding: 'utf8' });
+    writeFileSync(path.join(dir, WRITER_LOCK), JSON.stringify({ pid: Number(dead.stdout), holder: 'a crashed registry' }));
+    ledger = open();
+    await expect(create('p-3')).resolves.toMatchObject({ blockNumber: 3 });
   });
 
   it('verifies the chain, then names the first block whose bytes were changed', async () => {

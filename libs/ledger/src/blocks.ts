@@ -3,11 +3,14 @@
  * before it (SHA-256 over the canonical encoding of its header), appended and fsync'd before a commit is
  * acknowledged. `verifyChain` re-checks it and names the first bad block.
  */
-import { closeSync, existsSync, fsyncSync, openSync, readFileSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, fsyncSync, openSync, readFileSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import path from 'node:path';
 import { sha256Hex } from './canonical';
+import { LedgerError } from './ledger-gateway';
 
 export const BLOCK_FILE = 'blocks.jsonl';
+/** Who appends to the block file: one process at a time (`{ pid, holder, since }`). */
+export const WRITER_LOCK = 'writer.lock';
 export const GENESIS_PREVIOUS_HASH = '0'.repeat(64);
 
 export type ValidationCode = 'VALID' | 'MVCC_READ_CONFLICT';
@@ -105,13 +108,40 @@ export function verifyChain(dir: string): VerifyResult {
   return { ok: true, blocks: lines.length };
 }
 
-/** The block file of one ledger directory: read once at start, then appended to. */
+/** Another live process holds the writer lock of a ledger directory. */
+export class LedgerBusyError extends LedgerError {
+  constructor(
+    readonly dir: string,
+    readonly pid: number,
+    readonly holder: string,
+  ) {
+    super(`the ledger in ${dir} is being written by ${holder} (pid ${pid}); send the transaction through it, or stop it first`, 'LEDGER_BUSY');
+  }
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * The block file of one ledger directory: read at start, then appended to. Appending takes the directory's
+ * writer lock first (one writing process at a time: two would fork the chain); a lock whose process is gone
+ * is taken over. Readers take no lock.
+ */
 export class BlockFile {
   private readonly file: string;
+  private readonly lockFile: string;
   private fd: number | null = null;
+  private locked = false;
 
   constructor(dir: string) {
     this.file = path.join(dir, BLOCK_FILE);
+    this.lockFile = path.join(dir, WRITER_LOCK);
   }
 
   /** Every block, checked; a broken chain refuses to start rather than serve a tampered state. */
@@ -121,7 +151,43 @@ export class BlockFile {
     return parseLines(this.file).map((line) => JSON.parse(line) as Block);
   }
 
+  /** Whether this process holds the writer lock. */
+  get writing(): boolean {
+    return this.locked;
+  }
+
+  /**
+   * Takes the writer lock for this process (named `holder` in the refusal others get) and returns the blocks
+   * other processes appended since `known` blocks were read, so the caller catches up before it validates.
+   */
+  lock(holder: string, known: number): Block[] {
+    if (this.locked) return [];
+    for (let attempt = 0; ; attempt++) {
+      try {
+        writeFileSync(this.lockFile, JSON.stringify({ pid: process.pid, holder, since: new Date().toISOString() }), { flag: 'wx', mode: 0o600 });
+        break;
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'EEXIST' || attempt > 0) throw err;
+        const owner = this.lockOwner();
+        if (owner && alive(owner.pid)) throw new LedgerBusyError(path.dirname(this.file), owner.pid, owner.holder);
+        rmSync(this.lockFile, { force: true }); // left by a process that is gone
+      }
+    }
+    this.locked = true;
+    return this.readAll().slice(known);
+  }
+
+  private lockOwner(): { pid: number; holder: string } | undefined {
+    try {
+      const o = JSON.parse(readFileSync(this.lockFile, 'utf8')) as { pid?: unknown; holder?: unknown };
+      return typeof o.pid === 'number' ? { pid: o.pid, holder: typeof o.holder === 'string' ? o.holder : 'another process' } : undefined;
+    } catch {
+      return undefined; // unreadable or half-written: treated as stale
+    }
+  }
+
   append(block: Block): void {
+    if (!this.locked) throw new Error(`${this.file}: append without the writer lock`);
     this.fd ??= openSync(this.file, 'a', 0o600);
     writeSync(this.fd, `${JSON.stringify(block)}\n`);
     fsyncSync(this.fd);
@@ -130,5 +196,7 @@ export class BlockFile {
   close(): void {
     if (this.fd !== null) closeSync(this.fd);
     this.fd = null;
+    if (this.locked) rmSync(this.lockFile, { force: true });
+    this.locked = false;
   }
 }

@@ -24,6 +24,8 @@ export interface EmbeddedLedgerOptions {
   msps: MspDirectory;
   channel?: string;
   chaincode?: string;
+  /** Names this process in the refusal another process gets while this one writes (default `process <pid>`). */
+  holder?: string;
 }
 
 /** A simulated, not yet committed transaction: what `endorse` returns and `commit` orders. */
@@ -72,14 +74,27 @@ export class EmbeddedLedger implements LedgerGateway {
     return result;
   }
 
+  /** Commits a proposal the caller signed elsewhere (prepare → sign → submit): the registry cannot forge its author. */
+  async submitSigned(signed: SignedProposal): Promise<SubmitResult> {
+    return this.commit(await this.endorse(signed));
+  }
+
+  /** Evaluates a proposal the caller signed elsewhere. */
+  async evaluateSigned(signed: SignedProposal): Promise<string> {
+    return (await this.simulate(signed)).result;
+  }
+
   /** Checks and simulates a signed proposal against the committed state; rejects with the chaincode's reason. */
   async endorse(signed: SignedProposal): Promise<Endorsement> {
+    this.assertOpen();
+    this.becomeWriter();
     return this.simulate(signed);
   }
 
   /** Orders an endorsement into a block, validates it and commits it; rejects if the block marks it invalid. */
   async commit(endorsement: Endorsement): Promise<SubmitResult> {
     this.assertOpen();
+    this.becomeWriter();
     if (this.committedTxIds.has(endorsement.txId)) throw new LedgerError(`transaction ${endorsement.txId} is already on the ledger`, 'DUPLICATE_TXID');
     const validationCode = this.validate(endorsement.transaction);
     const previous = this.blocks[this.blocks.length - 1];
@@ -118,6 +133,15 @@ export class EmbeddedLedger implements LedgerGateway {
 
   private sign(identity: SigningIdentity, txName: string, args: string[]): SignedProposal {
     return signProposal(identity, txName, args, { channel: this.channel, chaincode: this.chaincode });
+  }
+
+  /**
+   * The first endorsement takes the directory's writer lock and applies what other processes appended since
+   * this one read the file, so it simulates against the latest state. Evaluations need no lock.
+   */
+  private becomeWriter(): void {
+    if (this.file.writing) return;
+    for (const block of this.file.lock(this.options.holder ?? `process ${process.pid}`, this.blocks.length)) this.apply(block);
   }
 
   private assertOpen(): void {

@@ -41,6 +41,10 @@ export interface LedgerGateway {
   submit(identity: SigningIdentity, txName: string, args: string[]): Promise<SubmitResult>;
   /** Simulates against the committed state and returns the result; nothing is ordered. */
   evaluate(identity: SigningIdentity, txName: string, args: string[]): Promise<string>;
+  /** Endorses, orders and commits a proposal its author signed elsewhere (prepare → caller signs → submit): whoever relays it cannot forge the author. */
+  submitSigned(signed: SignedProposal): Promise<SubmitResult>;
+  /** Evaluates a proposal its author signed elsewhere. */
+  evaluateSigned(signed: SignedProposal): Promise<string>;
   /** Chaincode events of valid transactions after `fromCheckpoint` (all of them without one), then live ones until `close()`. */
   events(fromCheckpoint?: Checkpoint): AsyncIterable<ChaincodeEvent>;
   close(): Promise<void>;
