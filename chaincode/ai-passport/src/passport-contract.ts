@@ -268,6 +268,18 @@ export class PassportContract extends Contract {
     return canonicalJson(result);
   }
 
+  /** Read-only: round `roundNumber` of a passport. */
+  @Transaction(false)
+  @Returns('string')
+  async ReadRound(ctx: Context, id: string, roundNumber: number): Promise<string> {
+    const passport = await load(ctx, id);
+    const n = Number(roundNumber);
+    if (!Number.isSafeInteger(n) || n < 1) throw new Error(`roundNumber must be a positive integer, got ${String(roundNumber)}`);
+    const round = n <= passport.roundCount ? await getJson<Round>(ctx.stub, key(ctx.stub, ROUND, id, roundKey(n))) : undefined;
+    if (!round) throw new Error(`passport ${id} has no round ${n} (it has ${passport.roundCount})`);
+    return canonicalJson(round);
+  }
+
   /** Owner only: appends evaluation metrics (name, value, dataset, optional subgroup). */
   @Transaction()
   @Returns('string')

@@ -194,6 +194,16 @@ describe('PassportContract', () => {
       expect(t.ledger.lastEvents()[0]).toMatchObject({ name: 'RoundAdded', payload: { roundNumber: 2, roundDigest: r2.roundDigest } });
     });
 
+    it('reads one round by number, and names a round it does not have', async () => {
+      const r1 = await round(1, null);
+      const r2 = await round(2, r1.roundDigest);
+      const readRound = (n: number) => t.ledger.evaluate(dev2, (ctx) => t.passports.ReadRound(ctx, 'p-17', n)).then((s) => parse<Round>(s));
+      expect(await readRound(2)).toEqual(r2);
+      expect(await readRound(1)).toEqual(r1);
+      await expect(readRound(3)).rejects.toThrow('passport p-17 has no round 3 (it has 2)');
+      await expect(readRound(0)).rejects.toThrow('roundNumber must be a positive integer, got 0');
+    });
+
     it('refuses a wrong previous digest and a round number other than previous + 1', async () => {
       const r1 = await round(1, null);
       await expect(round(2, digestOf('f'))).rejects.toThrow(`round.previousRoundDigest must be ${r1.roundDigest}`);

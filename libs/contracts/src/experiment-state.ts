@@ -70,6 +70,8 @@ export interface ExperimentPlan {
   datasetId: string;
   /** How the centres prepare their data; absent: the trainer's own (synthetic) data. */
   data?: DataPlan;
+  /** The AI passport on the ledger that the passport-registry records this experiment's rounds and final model on. */
+  passportId?: string;
 }
 
 /** Nyúl–Udupa landmarks (see DataSpec in fl.proto). */

@@ -47,6 +47,7 @@ export const experimentPlanSchema = z
     evaluateEvery: z.number().int().min(0).default(0),
     datasetId: z.string().min(1).default('default'),
     data: dataSchema.optional(),
+    passportId: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/, "expected a passport id: letters, digits, '.', '_', '-'; at most 128 characters").optional(),
   })
   .superRefine((p, ctx) => {
     if (p.minFitCentres > p.centres.length) {
