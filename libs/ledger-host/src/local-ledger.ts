@@ -15,6 +15,8 @@ export interface LocalLedgerOptions {
   ledgerDir?: string;
   /** Where `fedledger identity init` put the organisations; their CAs are the MSPs allowed to transact. Default `.data/identities`. */
   identityDir?: string;
+  /** Names this process to others refused while it writes, e.g. 'passport-registry'. */
+  holder?: string;
 }
 
 /** A local setup problem the caller can act on (no identities yet). */
@@ -23,10 +25,10 @@ export class LedgerHostError extends Error {
 }
 
 /** The embedded ledger over the ai-passport contracts and the MSPs of every organisation in `identityDir`. */
-export function openLocalLedger({ ledgerDir = DEFAULT_LEDGER_DIR, identityDir = DEFAULT_IDENTITY_DIR }: LocalLedgerOptions = {}): EmbeddedLedger {
+export function openLocalLedger({ ledgerDir = DEFAULT_LEDGER_DIR, identityDir = DEFAULT_IDENTITY_DIR, holder }: LocalLedgerOptions = {}): EmbeddedLedger {
   const msps = mspDirectoryOf(identityDir);
   if (Object.keys(msps).length === 0) {
     throw new LedgerHostError(`no organisations in ${identityDir}: run \`fedledger identity init\` first`);
   }
-  return new EmbeddedLedger({ dir: ledgerDir, contracts, msps });
+  return new EmbeddedLedger({ dir: ledgerDir, contracts, msps, ...(holder ? { holder } : {}) });
 }

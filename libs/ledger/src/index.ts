@@ -3,6 +3,8 @@ export { EmbeddedLedger, type EmbeddedLedgerOptions, type Endorsement } from './
 export {
   checkProposal,
   LedgerError,
+  prepareProposal,
+  signPrepared,
   signProposal,
   txIdOf,
   type ChaincodeEvent,
@@ -14,6 +16,7 @@ export {
   type SigningIdentity,
   type SubmitResult,
 } from './ledger-gateway';
+export { canonicalBytes } from './canonical';
 export { mspDirectoryOf } from './msps';
 
 /** `verify(dir)`: re-checks the block file of a ledger directory and names the first bad block. */

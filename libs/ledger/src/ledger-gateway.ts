@@ -94,23 +94,42 @@ export function txIdOf(proposal: Proposal): string {
     .digest('hex');
 }
 
+/**
+ * The unsigned proposal for `txName(args)` by `creator`: the first step of prepare → sign → submit. Whoever
+ * prepares it (a registry) hands `canonicalBytes(proposal)` to the creator, who signs them with `signPrepared`.
+ */
+export function prepareProposal(
+  creator: { mspId: string; certPem: string },
+  txName: string,
+  args: string[],
+  options: { channel?: string; chaincode?: string; now?: Date } = {},
+): Proposal {
+  return {
+    channel: options.channel ?? 'passports',
+    chaincode: options.chaincode ?? 'ai-passport',
+    txName,
+    args: [...args],
+    creator: { mspId: creator.mspId, certPem: creator.certPem },
+    nonce: randomBytes(24).toString('base64'),
+    timestamp: (options.now ?? new Date()).toISOString(),
+  };
+}
+
+/** The creator's signature over a prepared proposal (its key never leaves the caller). */
+export function signPrepared(identity: SigningIdentity, proposal: Proposal): SignedProposal {
+  if (proposal.creator.mspId !== identity.mspId || proposal.creator.certPem !== identity.certPem) {
+    throw new LedgerError(`the proposal names ${proposal.creator.mspId} with another certificate than the signer's`, 'BAD_PROPOSAL');
+  }
+  return { proposal, signature: sign('sha256', canonicalBytes(proposal), privateKeyOf(identity.privateKeyPem)).toString('base64') };
+}
+
 export function signProposal(
   identity: SigningIdentity,
   txName: string,
   args: string[],
   options: { channel?: string; chaincode?: string; now?: Date } = {},
 ): SignedProposal {
-  const proposal: Proposal = {
-    channel: options.channel ?? 'passports',
-    chaincode: options.chaincode ?? 'ai-passport',
-    txName,
-    args: [...args],
-    creator: { mspId: identity.mspId, certPem: identity.certPem },
-    nonce: randomBytes(24).toString('base64'),
-    timestamp: (options.now ?? new Date()).toISOString(),
-  };
-  const signature = sign('sha256', canonicalBytes(proposal), privateKeyOf(identity.privateKeyPem)).toString('base64');
-  return { proposal, signature };
+  return signPrepared(identity, prepareProposal(identity, txName, args, options));
 }
 
 /** Parsed private keys by PEM: parsing one costs more than signing with it (a caller signs many proposals). */

@@ -1,0 +1,100 @@
+import { Inject, Injectable, Logger, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
+import path from 'node:path';
+import { ConfigError } from '@fedledger/config';
+import { IdentityError, loadIdentity, type Identity } from '@fedledger/identity';
+import { prepareProposal, type EmbeddedLedger, type Proposal, type SignedProposal, type SubmitResult } from '@fedledger/ledger';
+import { LedgerHostError, openLocalLedger } from '@fedledger/ledger-host';
+import { SERVICE_CONFIG } from '@fedledger/service-kit';
+import type { PassportRegistryConfig } from '../service';
+
+/** The chaincode answers JSON strings; an empty answer stays a string. */
+export function parseResult(result: string): unknown {
+  if (result === '') return result;
+  try {
+    return JSON.parse(result) as unknown;
+  } catch {
+    return result;
+  }
+}
+
+/**
+ * The registry's view of the ledger: the embedded ledger of LEDGER_DIR (this process its one writer), the
+ * registry's own identity for automatic writes and reads, and the relay of proposals callers signed themselves.
+ */
+@Injectable()
+export class RegistryLedger implements OnModuleInit, OnModuleDestroy {
+  private readonly logger = new Logger(RegistryLedger.name);
+  private ledger: EmbeddedLedger | undefined;
+  private me: Identity | undefined;
+
+  constructor(@Inject(SERVICE_CONFIG) private readonly config: PassportRegistryConfig) {}
+
+  onModuleInit(): void {
+    const identityDir = path.resolve(this.config.IDENTITY_DIR);
+    const ledgerDir = path.resolve(this.config.LEDGER_DIR);
+    const [org, user] = this.config.REGISTRY_IDENTITY.split('/') as [string, string];
+    try {
+      this.me = loadIdentity(identityDir, org, user);
+    } catch (err) {
+      if (err instanceof IdentityError) {
+        const hint = `run \`fedledger identity add --org ${org} --user ${user} --role aggregator --identity-dir ${identityDir}\``;
+        throw new ConfigError('passport-registry', [{ variable: 'REGISTRY_IDENTITY', reason: `${err.message} in ${identityDir}; ${hint}` }]);
+      }
+      throw err;
+    }
+    if (this.me.role !== 'aggregator') {
+      throw new ConfigError('passport-registry', [
+        { variable: 'REGISTRY_IDENTITY', reason: `${this.config.REGISTRY_IDENTITY} has ${this.me.role ? `role ${this.me.role}` : 'no role'}; the registry records rounds and needs role aggregator` },
+      ]);
+    }
+    try {
+      this.ledger = openLocalLedger({ ledgerDir, identityDir, holder: 'the passport-registry' });
+    } catch (err) {
+      if (err instanceof LedgerHostError) throw new ConfigError('passport-registry', [{ variable: 'IDENTITY_DIR', reason: err.message }]);
+      throw err;
+    }
+    this.logger.log(`ledger ${ledgerDir} (${this.ledger.height} blocks), members from ${identityDir}, recording rounds as ${this.label}`);
+  }
+
+  async onModuleDestroy(): Promise<void> {
+    await this.ledger?.close();
+  }
+
+  /** The registry's identity as passports name aggregators: `MSP/user`. */
+  get label(): string {
+    return `${this.identity.mspId}/${this.identity.user}`;
+  }
+
+  private get identity(): Identity {
+    if (!this.me) throw new Error('the registry ledger is not open');
+    return this.me;
+  }
+
+  private get open(): EmbeddedLedger {
+    if (!this.ledger) throw new Error('the registry ledger is not open');
+    return this.ledger;
+  }
+
+  /** Reads as the registry (reads are public to members). */
+  async evaluate<T = unknown>(txName: string, args: string[]): Promise<T> {
+    return parseResult(await this.open.evaluate(this.identity, txName, args)) as T;
+  }
+
+  /** Writes as the registry: only what its aggregator role allows (rounds, the final model's digest). */
+  async submit<T = unknown>(txName: string, args: string[]): Promise<T> {
+    return parseResult((await this.open.submit(this.identity, txName, args)).result) as T;
+  }
+
+  /** Step one of prepare → caller signs → submit: the proposal for the caller to sign. */
+  prepare(creator: { mspId: string; certPem: string }, txName: string, args: string[]): Proposal {
+    return prepareProposal(creator, txName, args, { channel: this.open.channel, chaincode: this.open.chaincode });
+  }
+
+  submitSigned(signed: SignedProposal): Promise<SubmitResult> {
+    return this.open.submitSigned(signed);
+  }
+
+  evaluateSigned(signed: SignedProposal): Promise<string> {
+    return this.open.evaluateSigned(signed);
+  }
+}

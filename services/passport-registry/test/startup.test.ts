@@ -1,3 +1,0 @@
-import { serviceStartupTest } from '@fedledger/testing';
-
-serviceStartupTest('passport-registry', { http: true, streams: [] });
