@@ -3,7 +3,7 @@
  * caller's identity from the identity folder (`--as org/user`, signing locally) and refusals as one line.
  */
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { ADMIN_USER, IdentityError, loadIdentity, readOrganisations, type Identity } from '@fedledger/identity';
@@ -12,6 +12,7 @@ import { DEFAULT_IDENTITY_DIR, DEFAULT_LEDGER_DIR, LedgerHostError, openLocalLed
 import { parseCommandArgs } from './args';
 import { CliError, UsageError } from './errors';
 import { displayPath, type Io } from './io';
+import { MODEL_ARTEFACT } from './model-artefact';
 
 /** Options of every ledger client command. */
 export const LEDGER_CLIENT_OPTIONS = {
@@ -82,8 +83,8 @@ export async function withLedger<T>(values: ClientValues, io: Io, command: strin
   });
 }
 
-/** A JSON file given with --file, as the string the chaincode takes (checked to be JSON here, validated there). */
-export function readJsonFile(file: string | undefined, io: Io, command: string): Record<string, unknown> {
+/** A JSON file given with --file, parsed (checked to be JSON here, validated by the chaincode). */
+export function readJsonValue(file: string | undefined, io: Io, command: string): unknown {
   if (file === undefined || file === '') throw new UsageError('give --file <file.json>', command);
   const full = path.resolve(io.cwd, file);
   let text: string;
@@ -92,19 +93,30 @@ export function readJsonFile(file: string | undefined, io: Io, command: string):
   } catch (err) {
     throw new CliError(`cannot read ${displayPath(full, io.cwd)}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
   }
-  let value: unknown;
   try {
-    value = JSON.parse(text);
+    return JSON.parse(text) as unknown;
   } catch (err) {
     throw new CliError(`${displayPath(full, io.cwd)} is not JSON: ${err instanceof Error ? err.message : String(err)}`);
   }
-  if (value === null || typeof value !== 'object' || Array.isArray(value)) throw new CliError(`${displayPath(full, io.cwd)} must hold a JSON object`);
+}
+
+/** A JSON file given with --file that must hold one object. */
+export function readJsonFile(file: string | undefined, io: Io, command: string): Record<string, unknown> {
+  const value = readJsonValue(file, io, command);
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) throw new CliError(`${displayPath(path.resolve(io.cwd, file!), io.cwd)} must hold a JSON object`);
   return value as Record<string, unknown>;
 }
 
-/** `sha256:<hex>` of a file, the digest format of the chaincode. */
+/**
+ * `sha256:<hex>` of a file, the digest format of the chaincode. A folder stands for the model exported in it:
+ * its `model.flw`, the federation's aggregate as recorded on the passport.
+ */
 export function fileDigest(file: string, io: Io): string {
-  const full = path.resolve(io.cwd, file);
+  let full = path.resolve(io.cwd, file);
+  if (existsSync(full) && statSync(full).isDirectory()) {
+    full = path.join(full, MODEL_ARTEFACT);
+    if (!existsSync(full)) throw new CliError(`${displayPath(path.dirname(full), io.cwd)} is a folder without ${MODEL_ARTEFACT}: give the model file`);
+  }
   try {
     return `sha256:${createHash('sha256').update(readFileSync(full)).digest('hex')}`;
   } catch (err) {

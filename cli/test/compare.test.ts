@@ -14,7 +14,7 @@ test('fedledger compare: CDS, FL Median and FL Avg evaluated on every centre’s
   const dir = mkdtempSync(path.join(os.tmpdir(), 'fedledger-compare-test-'));
   try {
     expect((await fedledger(['data', 'synth', '--kind', 'tabular', '--out', path.join(dir, 'data'), '--seed', '4'])).code).toBe(0);
-    const { code, stdout, stderr } = await fedledger(['compare', '--data', path.join(dir, 'data'), '--rounds', '2', '--json']);
+    const { code, stdout, stderr } = await fedledger(['compare', '--data', path.join(dir, 'data'), '--rounds', '2', '--ledger-dir', path.join(dir, 'ledger'), '--identity-dir', path.join(dir, 'ids'), '--json']);
     expect({ code, stderr: code === 0 ? '' : stderr }).toEqual({ code: 0, stderr: '' });
     const result = JSON.parse(stdout) as { compare: { cdsEpochs: number }; centres: ({ centre: string; testExamples: number } & Record<string, Scores>)[]; average: Record<string, { auc: number; accuracy: number }> };
     expect(result.compare.cdsEpochs).toBe(2);

@@ -25,7 +25,7 @@ test('fedledger ledger verify: an intact chain passes; one flipped byte names th
       previous = block.hash;
     }
     file.close();
-    const ok = await fedledger(['ledger', 'verify', '--dir', dir]);
+    const ok = await fedledger(['ledger', 'verify', '--ledger-dir', dir]);
     expect(ok).toMatchObject({ code: 0 });
     expect(ok.stdout).toContain('3 blocks, chain intact');
 
@@ -34,11 +34,11 @@ test('fedledger ledger verify: an intact chain passes; one flipped byte names th
     const text = readFileSync(blocks, 'utf8');
     const at = text.indexOf('"key":"p-1"') + '"key":"'.length;
     writeFileSync(blocks, text.slice(0, at) + 'q' + text.slice(at + 1));
-    const bad = await fedledger(['ledger', 'verify', '--dir', dir, '--json']);
+    const bad = await fedledger(['ledger', 'verify', '--ledger-dir', dir, '--json']);
     expect(bad.code).toBe(1);
     expect(JSON.parse(bad.stdout)).toMatchObject({ ok: false, block: 1, reason: expect.stringContaining('dataHash') });
 
-    const missing = await fedledger(['ledger', 'verify', '--dir', path.join(dir, 'nothing')]);
+    const missing = await fedledger(['ledger', 'verify', '--ledger-dir', path.join(dir, 'nothing')]);
     expect(missing.code).toBe(1);
     expect(missing.stderr).toContain('no embedded ledger at');
   } finally {

@@ -25,6 +25,8 @@ Options:
   --lr <rate>              Adam learning rate (default 0.0005; at 0.001 the small CNN can die on this data)
   --strategies <a,b>       federated strategies to compare (default fedmedian,fedavg)
   --no-histogram-matching  leave the images' intensities as each scanner made them (to measure what matching brings)
+  --ledger-dir <dir>       the embedded ledger the federated runs' AI passports go on (default .data/ledger)
+  --identity-dir <dir>     the organisations' identities (default .data/identities; created when absent)
   --json                   the table as one JSON object on stdout`;
 
 function positiveInt(flag: string, value: string | undefined, fallback: number): number {
@@ -53,6 +55,8 @@ export const compareCommand: Command = {
           lr: { type: 'string' },
           strategies: { type: 'string', default: 'fedmedian,fedavg' },
           'no-histogram-matching': { type: 'boolean', default: false },
+          'ledger-dir': { type: 'string' },
+          'identity-dir': { type: 'string' },
           json: { type: 'boolean', default: false },
           help: { type: 'boolean', short: 'h' },
         },
@@ -81,6 +85,8 @@ export const compareCommand: Command = {
         learningRate,
         strategies,
         histogramMatching: values['no-histogram-matching'] !== true,
+        ...(values['ledger-dir'] !== undefined ? { ledgerDir: path.resolve(io.cwd, values['ledger-dir']) } : {}),
+        ...(values['identity-dir'] !== undefined ? { identityDir: path.resolve(io.cwd, values['identity-dir']) } : {}),
         json: values.json === true,
       },
       io,

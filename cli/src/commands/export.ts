@@ -8,13 +8,15 @@ import { exportTfjsModel } from '@fedledger/training';
 import { parseCommandArgs } from '../args';
 import { CliError, UsageError } from '../errors';
 import type { Io } from '../io';
+import { MODEL_ARTEFACT } from '../model-artefact';
 import type { Command } from './command';
 
 const help = `Usage: fedledger export <experiment> <dir> [--round <n>] [--api <url>] [--nats <url>]
 
 Writes the experiment's global model (after its last round, or after --round n) as a TensorFlow.js layers
-model: <dir>/model.json and <dir>/weights.bin, checked against the aggregate's digest, and prints the
-digests of both files (tf.loadLayersModel('file://<dir>/model.json') loads it).`;
+model: <dir>/model.json and <dir>/weights.bin, checked against the aggregate's digest, and the aggregate
+itself as <dir>/model.flw (the artefact \`fedledger passport verify\` checks); prints the digests of the files
+(tf.loadLayersModel('file://<dir>/model.json') loads the model).`;
 
 export const exportCommand: Command = {
   name: 'export',
@@ -41,14 +43,17 @@ export const exportCommand: Command = {
     const connection = await JetStreamConnection.connect({ servers: values.nats ?? process.env.NATS_URL ?? 'nats://127.0.0.1:4222', name: 'fedledger-export' });
     try {
       const store = await BlobStore.open(connection, { stream: streams.FL_BLOBS.name, subjectPrefix: subjects.blobPrefix });
-      const weights = decodeWeights(await store.getBytes(round.aggregate)); // digest checked against the round's record
+      const bytes = await store.getBytes(round.aggregate); // digest checked against the round's record
+      const weights = decodeWeights(bytes);
       const files = await exportTfjsModel(state.plan.modelArchitecture, weights, state.plan.data?.inputShape);
       await mkdir(dir, { recursive: true });
       await writeFile(path.join(dir, 'model.json'), files.modelJson);
       await writeFile(path.join(dir, 'weights.bin'), files.weightsBin);
+      await writeFile(path.join(dir, MODEL_ARTEFACT), bytes);
       io.out(`exported round ${round.round} of ${id} (aggregate sha256 ${round.aggregate.sha256}) to ${dir}`);
       io.out(`  model.json   sha256 ${files.modelJsonSha256}`);
       io.out(`  weights.bin  sha256 ${files.weightsSha256}`);
+      io.out(`  ${MODEL_ARTEFACT}    sha256 ${round.aggregate.sha256} (the aggregate itself, as recorded on the experiment's passport)`);
       return 0;
     } finally {
       await connection.drain();

@@ -1,7 +1,7 @@
 import type { Passport, Round } from '@fedledger/ledger-host';
 import { UsageError } from '../errors';
 import { table, type Io } from '../io';
-import { fileDigest, LEDGER_CLIENT_HELP, readJsonFile, runLedgerCommand, type ClientValues, type LedgerClient, type Subcommand } from '../ledger-client';
+import { fileDigest, LEDGER_CLIENT_HELP, readJsonFile, readJsonValue, runLedgerCommand, type ClientValues, type LedgerClient, type Subcommand } from '../ledger-client';
 import type { Command } from './command';
 
 const help = `Usage: fedledger passport create --as <org>/<user> --file passport.json [--id <id>] [--json]
@@ -9,7 +9,12 @@ const help = `Usage: fedledger passport create --as <org>/<user> --file passport
        fedledger passport update <id> --as <org>/<user> --expected-version <n> --file changes.json [--json]
        fedledger passport history <id> [--json]
        fedledger passport artifact <id> <model file> --as <org>/<user> [--json]
-       fedledger passport verify <id> <model file> [--json]
+       fedledger passport verify <id> <model file | exported model folder> [--json]
+       fedledger passport status <id> <DRAFT|ACTIVE|SUSPENDED|DEPRECATED|REVOKED> --as <org>/<user> [--reason <text>] [--json]
+       fedledger passport metrics <id> --as <org>/<user> --file metrics.json [--json]
+       fedledger passport flag-bias <id> --as <org>/<user> --file bias.json [--json]
+       fedledger passport resolve-bias <id> <bias id> --as <org>/<user> --reason <text> [--json]
+       fedledger passport list (--owner <MSP id> | --dataset <id> | --status <status>) [--json]
 
 AI passports on the local embedded ledger (the ai-passport chaincode, run in-process); each change is a
 transaction the caller signs with its own identity.
@@ -20,7 +25,13 @@ show      the passport and its federated rounds, each with the digest it carries
 update    the owner changes fields of the passport (JSON file); --expected-version must be its current version
 history   every committed version, oldest first
 artifact  the owner records the sha256 of the released model file on the passport
-verify    the sha256 of a model file against the passport's artefact digest: exits 0 when they match, else 1
+verify    the sha256 of a model file against the passport's artefact digest: exits 0 when they match, else 1;
+          a folder written by \`simulate\` or \`export\` stands for its model.flw (the federation's aggregate)
+status    the owner moves the passport along DRAFT → ACTIVE → SUSPENDED/DEPRECATED → REVOKED (final)
+metrics   the owner records evaluation metrics: a JSON list of { name, value, dataset, subgroup? }
+flag-bias an auditor (role auditor) flags a bias: JSON { type, affectedGroup, severity: LOW|MEDIUM|HIGH|CRITICAL, description? }
+resolve-bias  the owner resolves an open bias with --reason
+list      passports of an owner organisation, trained on a dataset, or in a status (all pages)
 
 Refusals of the chaincode (not the owner, wrong version, …) print as one line and exit 1.
 
@@ -28,15 +39,21 @@ Options:
   --file <file>             the JSON input (create, update)
   --id <id>                 the passport id (create)
   --expected-version <n>    the version the update applies to (update)
+  --reason <text>           why (status, resolve-bias)
+  --owner <MSP id>, --dataset <id>, --status <status>   what to list (list)
 ${LEDGER_CLIENT_HELP}`;
 
-type Sub = 'create' | 'show' | 'update' | 'history' | 'artifact' | 'verify';
+type Sub = 'create' | 'show' | 'update' | 'history' | 'artifact' | 'verify' | 'status' | 'metrics' | 'flag-bias' | 'resolve-bias' | 'list';
 
 interface Values extends ClientValues {
   json: boolean;
   file?: string;
   id?: string;
   'expected-version'?: string;
+  reason?: string;
+  owner?: string;
+  dataset?: string;
+  status?: string;
 }
 
 interface Page<T> {
@@ -44,16 +61,21 @@ interface Page<T> {
   bookmark: string;
 }
 
-/** Every round of a passport, through the chaincode's pages. */
-async function allRounds(client: LedgerClient, id: string): Promise<Round[]> {
-  const rounds: Round[] = [];
+/** Every record of a paged query (`args` then page size and bookmark), through the chaincode's pages. */
+async function allPages<T>(client: LedgerClient, txName: string, args: string[]): Promise<T[]> {
+  const records: T[] = [];
   let bookmark = '';
   for (;;) {
-    const page = JSON.parse(await client.evaluate('passport:ListRounds', [id, '100', bookmark])) as Page<Round>;
-    rounds.push(...page.records);
-    if (page.bookmark === '' || page.records.length === 0) return rounds;
+    const page = JSON.parse(await client.evaluate(txName, [...args, '100', bookmark])) as Page<T>;
+    records.push(...page.records);
+    if (page.bookmark === '' || page.records.length === 0) return records;
     bookmark = page.bookmark;
   }
+}
+
+/** Every round of a passport. */
+function allRounds(client: LedgerClient, id: string): Promise<Round[]> {
+  return allPages<Round>(client, 'passport:ListRounds', [id]);
 }
 
 /** Does every round carry the digest of the one before it (null for round 1)? */
@@ -140,6 +162,52 @@ async function verify(client: LedgerClient, id: string, file: string, json: bool
   return answer.match ? 0 : 1;
 }
 
+async function setStatus(client: LedgerClient, id: string, status: string, values: Values, io: Io): Promise<number> {
+  const passport = JSON.parse(await client.submit('passport:SetStatus', [id, status, values.reason ?? ''])) as Passport;
+  io.out(values.json ? JSON.stringify(passport) : `status set: ${describe(passport)}`);
+  return 0;
+}
+
+async function metrics(client: LedgerClient, id: string, values: Values, io: Io): Promise<number> {
+  const input = readJsonValue(values.file, io, 'passport metrics');
+  const passport = JSON.parse(await client.submit('passport:RecordMetrics', [id, JSON.stringify(input)])) as Passport;
+  io.out(values.json ? JSON.stringify(passport) : `recorded ${Array.isArray(input) ? input.length : 1} metric(s) on ${describe(passport)}`);
+  return 0;
+}
+
+async function flagBias(client: LedgerClient, id: string, values: Values, io: Io): Promise<number> {
+  const input = readJsonFile(values.file, io, 'passport flag-bias');
+  const passport = JSON.parse(await client.submit('passport:FlagBias', [id, JSON.stringify(input)])) as Passport;
+  const bias = passport.biases[passport.biases.length - 1];
+  io.out(values.json ? JSON.stringify(passport) : `flagged ${bias?.biasId ?? 'a bias'} (${bias?.severity ?? ''}) on ${describe(passport)}`);
+  return 0;
+}
+
+async function resolveBias(client: LedgerClient, id: string, biasId: string, values: Values, io: Io): Promise<number> {
+  if (values.reason === undefined || values.reason === '') throw new UsageError('give --reason <text>: how the bias was resolved', 'passport resolve-bias');
+  const passport = JSON.parse(await client.submit('passport:ResolveBias', [id, biasId, values.reason])) as Passport;
+  io.out(values.json ? JSON.stringify(passport) : `resolved ${biasId} on ${describe(passport)}`);
+  return 0;
+}
+
+async function list(client: LedgerClient, values: Values, io: Io): Promise<number> {
+  const given = (['owner', 'dataset', 'status'] as const).filter((k) => values[k] !== undefined);
+  if (given.length !== 1) throw new UsageError('give one of --owner <MSP id>, --dataset <id>, --status <status>', 'passport list');
+  const passports =
+    values.owner !== undefined
+      ? await allPages<Passport>(client, 'passport:QueryByOwner', [values.owner, ''])
+      : values.dataset !== undefined
+        ? await allPages<Passport>(client, 'passport:QueryByDataset', [values.dataset])
+        : await allPages<Passport>(client, 'passport:QueryByStatus', [values.status!]);
+  if (values.json) {
+    io.out(JSON.stringify({ passports }));
+    return 0;
+  }
+  if (passports.length === 0) io.out('no passports');
+  else io.out(table([['id', 'version', 'status', 'owner', 'model', 'rounds', 'artefact'], ...passports.map((p) => [p.id, String(p.version), p.status, `${p.owner.mspId}/${p.owner.commonName}`, p.model.name, String(p.roundCount), short(p.artifactDigest)])]));
+  return 0;
+}
+
 const SUBCOMMANDS: Record<Sub, Subcommand> = {
   create: { positionals: 0, what: 'no positional argument', signs: true },
   show: { positionals: 1, what: 'a passport id', signs: false },
@@ -147,13 +215,26 @@ const SUBCOMMANDS: Record<Sub, Subcommand> = {
   history: { positionals: 1, what: 'a passport id', signs: false },
   artifact: { positionals: 2, what: 'a passport id and a model file', signs: true },
   verify: { positionals: 2, what: 'a passport id and a model file', signs: false },
+  status: { positionals: 2, what: 'a passport id and a status', signs: true },
+  metrics: { positionals: 1, what: 'a passport id', signs: true },
+  'flag-bias': { positionals: 1, what: 'a passport id', signs: true },
+  'resolve-bias': { positionals: 2, what: 'a passport id and a bias id', signs: true },
+  list: { positionals: 0, what: 'no positional argument', signs: false },
 };
 
-const OPTIONS = { file: { type: 'string' }, id: { type: 'string' }, 'expected-version': { type: 'string' } } as const;
+const OPTIONS = {
+  file: { type: 'string' },
+  id: { type: 'string' },
+  'expected-version': { type: 'string' },
+  reason: { type: 'string' },
+  owner: { type: 'string' },
+  dataset: { type: 'string' },
+  status: { type: 'string' },
+} as const;
 
 export const passportCommand: Command = {
   name: 'passport',
-  summary: 'create, show, update and verify AI passports on the local ledger',
+  summary: 'create, show, update, verify, query AI passports (status, metrics, biases) on the local ledger',
   help,
   run: (args: string[], io: Io) =>
     runLedgerCommand({ name: 'passport', help, subcommands: SUBCOMMANDS, options: OPTIONS }, args, io, (sub, client, values, [id, file]) => {
@@ -170,6 +251,16 @@ export const passportCommand: Command = {
           return artifact(client, id, file, values.json, io);
         case 'verify':
           return verify(client, id, file, values.json, io);
+        case 'status':
+          return setStatus(client, id, file, values, io);
+        case 'metrics':
+          return metrics(client, id, values, io);
+        case 'flag-bias':
+          return flagBias(client, id, values, io);
+        case 'resolve-bias':
+          return resolveBias(client, id, file, values, io);
+        case 'list':
+          return list(client, values, io);
       }
     }),
 };

@@ -13,9 +13,11 @@ const help = `Usage: fedledger simulate [--data <dir>] [--model small-cnn] [--ro
        fedledger simulate --trainer noop [--centres 5] [--params 100000] [--rounds 3] [--json]
 
 Runs a whole federation on this machine: a nats-server, the round-coordinator, the aggregator and one
-centre-agent process per centre, all on 127.0.0.1; creates an experiment through the coordinator's REST API,
-shows each centre's progress and a row per round, then the final model's metrics at every centre and where
-the model is. Exits 0 when the experiment succeeded.
+centre-agent process per centre, all on 127.0.0.1, and the passport-registry on the local ledger; puts the
+experiment's AI passport, the centres' datasets and their grants on the ledger, creates the experiment through
+the coordinator's REST API, shows each centre's progress and a row per round, then the final model's metrics at
+every centre, where the model is, and the passport with every round recorded (its id is printed). Exits 0 when
+the experiment succeeded.
 
 With the tfjs trainer (the default) every centre trains on its own folder of --data: DICOM or PNG images
 with labels.csv (or data.csv for a table); images are histogram-matched to landmarks learnt from the
@@ -38,6 +40,8 @@ Options:
   --evaluate-every <k>     the centres evaluate the aggregate every k rounds and after the last
                            (default 1 for tfjs, 0 for noop)
   --out <dir>              where the final model goes (default .data/models/<experiment>)
+  --ledger-dir <dir>       the embedded ledger the experiment's AI passport goes on (default .data/ledger)
+  --identity-dir <dir>     the organisations' identities (default .data/identities; created when absent)
   --no-histogram-matching  leave the images' intensities as each scanner made them
   --trainer <name>         tfjs (default) or noop: global weights slightly perturbed, no data (round overhead)
   --centres <n>            noop: centres taking part (default 5)
@@ -70,6 +74,8 @@ export const simulateCommand: Command = {
           optimizer: { type: 'string' },
           'batch-size': { type: 'string' },
           out: { type: 'string' },
+          'ledger-dir': { type: 'string' },
+          'identity-dir': { type: 'string' },
           'no-histogram-matching': { type: 'boolean', default: false },
           centres: { type: 'string' },
           rounds: { type: 'string' },
@@ -127,6 +133,8 @@ export const simulateCommand: Command = {
         ...(values.data !== undefined ? { data: path.resolve(io.cwd, values.data) } : {}),
         ...(values.model !== undefined ? { model: values.model } : {}),
         ...(values.out !== undefined ? { out: path.resolve(io.cwd, values.out) } : {}),
+        ...(values['ledger-dir'] !== undefined ? { ledgerDir: path.resolve(io.cwd, values['ledger-dir']) } : {}),
+        ...(values['identity-dir'] !== undefined ? { identityDir: path.resolve(io.cwd, values['identity-dir']) } : {}),
         histogramMatching: values['no-histogram-matching'] !== true,
         json: values.json === true,
         keep: values.keep === true,

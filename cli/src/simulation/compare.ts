@@ -17,6 +17,9 @@ export interface CompareOptions {
   strategies: StrategyName[];
   /** Images: Nyúl–Udupa histogram matching (default true; off to measure what it brings). */
   histogramMatching: boolean;
+  /** Where the federated runs' passports go (default .data/ledger, .data/identities). */
+  ledgerDir?: string;
+  identityDir?: string;
   json: boolean;
 }
 
@@ -113,6 +116,8 @@ export async function runCompare(o: CompareOptions, io: Io): Promise<number> {
       json: false,
       keep: false,
       histogramMatching: o.histogramMatching,
+      ...(o.ledgerDir ? { ledgerDir: o.ledgerDir } : {}),
+      ...(o.identityDir ? { identityDir: o.identityDir } : {}),
     };
     const result = await runExperiment(options, io, (event) => {
       if (event.event === 'round.completed') progress(`  ${name} round ${event.round} done (${((event.durationMs as number) / 1000).toFixed(1)} s)`);

@@ -6,7 +6,10 @@ import { decodeWeights, encodeWeights, type WeightTensor } from '@fedledger/fl-c
 import { Federation } from '@fedledger/federation';
 import { exportTfjsModel, initialWeightsOf } from '@fedledger/training';
 import { displayPath, table, type Io } from '../io';
+import { MODEL_ARTEFACT } from '../model-artefact';
+import type { Passport } from '@fedledger/ledger-host';
 import { centreFolders, dataPlan, defaultData, type CentreFolders } from './centre-data';
+import { awaitPassportRecorded, createExperimentPassport, RegistryClient, simulationIdentities } from './passport-setup';
 import { initialWeights } from './initial-weights';
 import { ProgressView } from './progress-view';
 
@@ -42,6 +45,10 @@ export interface SimulationOptions {
   splitSeed?: number;
   /** Images: Nyúl–Udupa histogram matching (default true). */
   histogramMatching?: boolean;
+  /** The embedded ledger the experiment's passport goes on (default .data/ledger). */
+  ledgerDir?: string;
+  /** The organisations' identities (default .data/identities; created when absent). */
+  identityDir?: string;
 }
 
 export interface SimulationResult {
@@ -49,6 +56,10 @@ export interface SimulationResult {
   experimentId: string;
   state: ExperimentState;
   finalWeights: WeightTensor[];
+  /** The final aggregate exactly as the federation stored it (FLW1): the artefact recorded on the passport. */
+  finalBytes: Uint8Array;
+  /** The experiment's AI passport as the registry left it: every round and the final model recorded. */
+  passport: Passport;
   data?: { folders: CentreFolders; plan: DataPlan; model: string };
 }
 
@@ -69,9 +80,13 @@ export async function runExperiment(o: SimulationOptions, io: Io, report: (event
     const centres = folders ? [...folders.centres.keys()] : Array.from({ length: o.centres }, (_, i) => `c${String(i + 1).padStart(2, '0')}`);
     const model = folders ? (o.model ?? (folders.kind === 'image' ? 'small-cnn' : 'mlp')) : 'noop-dense';
     const data = folders ? await dataPlan(folders, o.inputSize, o.splitSeed, o.histogramMatching ?? true) : undefined;
+    const ledgerDir = path.resolve(io.cwd, o.ledgerDir ?? path.join('.data', 'ledger'));
+    const identityDir = path.resolve(io.cwd, o.identityDir ?? path.join('.data', 'identities'));
+    const identities = await simulationIdentities(identityDir, centres, progress);
     federation = await Federation.start({
       dir,
       centres,
+      registry: { ledgerDir, identityDir },
       env: { LOG_LEVEL: 'warn', TRAINER: o.trainer },
       envOf: { aggregator: { LOG_LEVEL: 'info' }, ...Object.fromEntries([...(folders?.centres ?? [])].map(([id, d]) => [`centre-${id}`, { DATA_DIR: d, LOG_LEVEL: 'info' }])) },
       progress,
@@ -80,8 +95,15 @@ export async function runExperiment(o: SimulationOptions, io: Io, report: (event
     const weights = await blobs.put(encodeWeights(data ? await initialWeightsOf(model, data.inputShape) : initialWeights(o.params)));
     const experimentId = `sim-${Date.now().toString(36)}`;
     const minFit = Math.min(centres.length, o.minFit ?? centres.length);
+    const registry = new RegistryClient(federation.registryUrl!);
+    const passportId = await createExperimentPassport(registry, identities, { experimentId, model, strategy: o.strategy, rounds: o.rounds, ...(folders ? { folders } : {}) });
+    progress(
+      `passport ${passportId} on the ledger in ${displayPath(ledgerDir, io.cwd)}: owner ${identities.developer.mspId}/${identities.developer.user}` +
+        (identities.stewards.size ? `, ${identities.stewards.size} datasets granted (${[...identities.stewards.keys()].join(', ')})` : ''),
+    );
     await federation.api('/experiments', {
       id: experimentId,
+      passportId,
       modelArchitecture: model,
       initialWeights: weights,
       learningRate: o.learningRate,
@@ -126,8 +148,12 @@ export async function runExperiment(o: SimulationOptions, io: Io, report: (event
       sub.unsubscribe();
     }
     const state = await federation.get<ExperimentState>(`/experiments/${experimentId}`);
-    const finalWeights = decodeWeights(await blobs.getBytes(state.globalWeights));
-    return { succeeded, experimentId, state, finalWeights, ...(data ? { data: { folders: folders!, plan: data, model } } : {}) };
+    const finalBytes = await blobs.getBytes(state.globalWeights);
+    const finalWeights = decodeWeights(finalBytes);
+    // The registry records the rounds and the final model from the events, a moment after they happen.
+    progress(`waiting for the passport-registry to record ${state.completedRounds.length} rounds${succeeded ? ' and the final model' : ''} on passport ${passportId}`);
+    const passport = await awaitPassportRecorded(registry, passportId, state.completedRounds.length, succeeded ? `sha256:${state.globalWeights.sha256}` : undefined);
+    return { succeeded, experimentId, state, finalWeights, finalBytes, passport, ...(data ? { data: { folders: folders!, plan: data, model } } : {}) };
   } finally {
     await federation?.stop();
     if (o.keep || !succeeded) progress(`logs and data kept in ${dir}`);
@@ -180,15 +206,27 @@ export async function runSimulation(o: SimulationOptions, io: Io): Promise<numbe
         break;
     }
   });
-  if (result.data && result.succeeded) {
+  if (result.succeeded) {
     const out = o.out ?? path.join(io.cwd, '.data', 'models', result.experimentId);
-    const files = await exportTfjsModel(result.data.model, result.finalWeights, result.data.plan.inputShape);
     await mkdir(out, { recursive: true });
-    await writeFile(path.join(out, 'model.json'), files.modelJson);
-    await writeFile(path.join(out, 'weights.bin'), files.weightsBin);
+    await writeFile(path.join(out, MODEL_ARTEFACT), result.finalBytes);
+    const files = result.data ? await exportTfjsModel(result.data.model, result.finalWeights, result.data.plan.inputShape) : undefined;
+    if (files) {
+      await writeFile(path.join(out, 'model.json'), files.modelJson);
+      await writeFile(path.join(out, 'weights.bin'), files.weightsBin);
+    }
     const last = result.state.completedRounds[result.state.completedRounds.length - 1];
     if (o.json) {
-      io.out(JSON.stringify({ event: 'model.exported', experimentId: result.experimentId, dir: out, aggregateSha256: result.state.globalWeights.sha256, modelJsonSha256: files.modelJsonSha256, weightsSha256: files.weightsSha256 }));
+      io.out(
+        JSON.stringify({
+          event: 'model.exported',
+          experimentId: result.experimentId,
+          dir: out,
+          artefact: path.join(out, MODEL_ARTEFACT),
+          aggregateSha256: result.state.globalWeights.sha256,
+          ...(files ? { modelJsonSha256: files.modelJsonSha256, weightsSha256: files.weightsSha256 } : {}),
+        }),
+      );
     } else {
       const evaluation = last?.evaluation;
       if (evaluation) {
@@ -204,10 +242,21 @@ export async function runSimulation(o: SimulationOptions, io: Io): Promise<numbe
         io.out(table(lines));
         if (evaluation.missing.length) io.out(`  not evaluated: ${evaluation.missing.join(', ')}`);
       }
-      io.out(`\nfinal model (round ${last?.round}, aggregate sha256 ${result.state.globalWeights.sha256.slice(0, 16)}…): ${displayPath(out, io.cwd)}`);
-      io.out(`  model.json   sha256 ${files.modelJsonSha256}`);
-      io.out(`  weights.bin  sha256 ${files.weightsSha256}`);
+      io.out(`\nfinal model (round ${last?.round}): ${displayPath(out, io.cwd)}`);
+      if (files) {
+        io.out(`  model.json   sha256 ${files.modelJsonSha256}`);
+        io.out(`  weights.bin  sha256 ${files.weightsSha256}`);
+      }
+      io.out(`  ${MODEL_ARTEFACT}    sha256 ${result.state.globalWeights.sha256} (the federation's aggregate, the artefact on the passport)`);
     }
+  }
+  const p = result.passport;
+  if (o.json) {
+    io.out(JSON.stringify({ event: 'passport.recorded', experimentId: result.experimentId, passportId: p.id, rounds: p.roundCount, lastRoundDigest: p.lastRoundDigest, artifactDigest: p.artifactDigest }));
+  } else {
+    io.out(`\nAI passport ${p.id} (owner ${p.owner.mspId}/${p.owner.commonName}): ${p.roundCount} rounds on the ledger, chain ending ${p.lastRoundDigest ?? '-'}`);
+    io.out(`  released model ${p.artifactDigest ?? 'not recorded (the experiment did not succeed)'}`);
+    io.out(`  npx fedledger passport show ${p.id}`);
   }
   return result.succeeded ? 0 : 1;
 }

@@ -21,6 +21,8 @@ export interface FederationOptions {
   /** Extra environment per component name ('round-coordinator', 'aggregator', 'centre-<id>'). */
   envOf?: Record<string, Record<string, string>>;
   progress?: (line: string) => void;
+  /** Also run the passport-registry on this embedded ledger, recording the experiments' rounds on their passports. */
+  registry?: { ledgerDir: string; identityDir: string };
 }
 
 /**
@@ -37,26 +39,32 @@ export class Federation {
     readonly natsUrl: string,
     readonly apiUrl: string,
     readonly logDir: string,
+    /** The passport-registry's REST API, when it runs. */
+    readonly registryUrl?: string,
   ) {}
 
   static async start(o: FederationOptions): Promise<Federation> {
     await ensureTools();
     const logs = path.join(o.dir, 'logs');
-    const [natsPort, monitorPort, httpPort] = await freePorts(3);
+    const [natsPort, monitorPort, httpPort, registryPort] = await freePorts(4);
     const nats = natsComponent({ port: natsPort!, monitorPort: monitorPort!, storeDir: path.join(o.dir, 'nats'), configFile: path.join(o.dir, 'nats.conf'), logFile: path.join(logs, 'nats.log') });
     const natsUrl = nats.url;
     const env = (name: string) => ({ ...o.env, ...o.envOf?.[name] });
     const specs = new Map<string, ComponentSpec>([['nats', nats]]);
     specs.set('round-coordinator', serviceComponent({ service: 'round-coordinator', natsUrl, httpPort: httpPort!, env: env('round-coordinator'), logFile: path.join(logs, 'round-coordinator.log') }));
     specs.set('aggregator', serviceComponent({ service: 'aggregator', natsUrl, env: env('aggregator'), logFile: path.join(logs, 'aggregator.log') }));
+    if (o.registry) {
+      const registryEnv = { LEDGER_DIR: o.registry.ledgerDir, IDENTITY_DIR: o.registry.identityDir, ...env('passport-registry') };
+      specs.set('passport-registry', serviceComponent({ service: 'passport-registry', natsUrl, httpPort: registryPort!, env: registryEnv, logFile: path.join(logs, 'passport-registry.log') }));
+    }
     for (const id of o.centres) {
       const name = `centre-${id}`;
       specs.set(name, serviceComponent({ service: 'centre-agent', name, natsUrl, env: { CENTRE_ID: id, ...env(name) }, logFile: path.join(logs, `${name}.log`) }));
     }
-    const federation = new Federation(specs, natsUrl, specs.get('round-coordinator')!.url, logs);
+    const federation = new Federation(specs, natsUrl, specs.get('round-coordinator')!.url, logs, specs.get('passport-registry')?.url);
     try {
       await federation.startPart('nats');
-      o.progress?.(`nats-server ready on ${natsUrl}; starting the coordinator, the aggregator and ${o.centres.length} centre-agents (logs in ${logs})`);
+      o.progress?.(`nats-server ready on ${natsUrl}; starting the coordinator, the aggregator${o.registry ? ', the passport-registry' : ''} and ${o.centres.length} centre-agents (logs in ${logs})`);
       const started = Date.now();
       await Promise.all([...specs.keys()].filter((n) => n !== 'nats').map((n) => federation.startPart(n)));
       o.progress?.(`${specs.size - 1} services ready in ${((Date.now() - started) / 1000).toFixed(1)} s`);
@@ -67,7 +75,7 @@ export class Federation {
     return federation;
   }
 
-  /** Component names: 'nats', 'round-coordinator', 'aggregator', 'centre-<id>'. */
+  /** Component names: 'nats', 'round-coordinator', 'aggregator', 'passport-registry' (if asked for), 'centre-<id>'. */
   get parts(): string[] {
     return [...this.specs.keys()];
   }

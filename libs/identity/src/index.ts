@@ -5,6 +5,7 @@ export {
   IdentityError,
   ROLES,
   addIdentity,
+  ensureIdentity,
   initOrganisations,
   listIdentities,
   loadIdentity,

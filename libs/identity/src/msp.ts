@@ -291,3 +291,15 @@ export function listIdentities(root: string): Array<Organisation & { dir: string
     return { ...org, dir: folder, users };
   });
 }
+
+/** The user when it exists with this role, else issued now (`simulate` sets up its identities this way). */
+export async function ensureIdentity(root: string, request: NewIdentity): Promise<Identity> {
+  const known = listIdentities(root)
+    .find((o) => o.id === request.org)
+    ?.users.find((u) => u.user === request.user);
+  if (known === undefined) return addIdentity(root, request);
+  if (known.role !== request.role) {
+    throw new IdentityError(`user '${request.user}' of organisation '${request.org}' exists with ${known.role ? `role ${known.role}` : 'no role'}, not ${request.role}`);
+  }
+  return loadIdentity(root, request.org, request.user);
+}
