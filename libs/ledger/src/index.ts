@@ -1,5 +1,6 @@
 export { BLOCK_FILE, BlockFile, LedgerBusyError, WRITER_LOCK, makeBlock, GENESIS_PREVIOUS_HASH, verifyChain, type Block, type BlockTransaction, type KeyVersion, type ReadSet, type ValidationCode, type VerifyResult, type WriteSet } from './blocks';
 export { EmbeddedLedger, type EmbeddedLedgerOptions, type Endorsement } from './embedded-ledger';
+export { FabricLedger, type FabricLedgerOptions } from './fabric-ledger';
 export {
   checkProposal,
   LedgerError,
