@@ -18,6 +18,7 @@ test('fedledger ledger verify: an intact chain passes; one flipped byte names th
   const dir = mkdtempSync(path.join(os.tmpdir(), 'fedledger-ledger-cli-'));
   try {
     const file = new BlockFile(dir);
+    file.lock('the test', 0);
     let previous = GENESIS_PREVIOUS_HASH;
     for (let n = 0; n < 3; n++) {
       const block = makeBlock(n, previous, [tx(n)]);

@@ -76,7 +76,7 @@ describe('fedledger passport and dataset on the local ledger', () => {
   });
 
   it('keeps a block chain that fedledger ledger verify passes', async () => {
-    const verified = await fedledger(['ledger', 'verify', '--dir', ledgerDir, '--json']);
+    const verified = await fedledger(['ledger', 'verify', '--ledger-dir', ledgerDir, '--json']);
     expect(verified.code).toBe(0);
     expect(JSON.parse(verified.stdout)).toMatchObject({ ok: true, blocks: 2 });
   });
