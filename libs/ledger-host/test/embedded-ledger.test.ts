@@ -162,6 +162,28 @@ describe('EmbeddedLedger', () => {
     await expect(create('p-3')).resolves.toMatchObject({ blockNumber: 3 });
   });
 
+  it('lets a reader in another process follow the writer: events and reads catch up with the block file', async () => {
+    await create('p-1');
+    const follower = new EmbeddedLedger({ dir, contracts, msps, followPollMs: 10 });
+    try {
+      const seen: string[] = [];
+      const following = (async () => {
+        for await (const event of follower.events()) {
+          seen.push(`${event.blockNumber}:${event.eventName}:${JSON.parse(event.payload).id}`);
+          if (seen.length === 3) return;
+        }
+      })();
+      await create('p-2');
+      await update('p-1', 1, 'changed after the follower opened');
+      await following;
+      expect(seen).toEqual(['0:PassportCreated:p-1', '1:PassportCreated:p-2', '2:PassportUpdated:p-1']);
+      expect(JSON.parse(await follower.evaluate(dev, 'passport:Read', ['p-1'])).description).toBe('changed after the follower opened');
+      expect(follower.catchUp()).toBe(3);
+    } finally {
+      await follower.close();
+    }
+  });
+
   it('verifies the chain, then names the first block whose bytes were changed', async () => {
     for (const id of ['p-1', 'p-2', 'p-3']) await create(id);
     expect(verify(dir)).toEqual({ ok: true, blocks: 3 });

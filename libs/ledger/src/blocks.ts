@@ -3,7 +3,7 @@
  * before it (SHA-256 over the canonical encoding of its header), appended and fsync'd before a commit is
  * acknowledged. `verifyChain` re-checks it and names the first bad block.
  */
-import { closeSync, existsSync, fsyncSync, openSync, readFileSync, rmSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, fstatSync, fsyncSync, openSync, readFileSync, readSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import path from 'node:path';
 import { sha256Hex } from './canonical';
 import { LedgerError } from './ledger-gateway';
@@ -138,6 +138,8 @@ export class BlockFile {
   private readonly lockFile: string;
   private fd: number | null = null;
   private locked = false;
+  /** Bytes of the file read so far (whole blocks). */
+  private offset = 0;
 
   constructor(dir: string) {
     this.file = path.join(dir, BLOCK_FILE);
@@ -146,9 +148,53 @@ export class BlockFile {
 
   /** Every block, checked; a broken chain refuses to start rather than serve a tampered state. */
   readAll(): Block[] {
-    const result = verifyChain(path.dirname(this.file));
-    if (!result.ok) throw new Error(`${this.file}: block ${result.block} is bad: ${result.reason}`);
-    return parseLines(this.file).map((line) => JSON.parse(line) as Block);
+    this.offset = 0;
+    return this.readNew(0, GENESIS_PREVIOUS_HASH);
+  }
+
+  /**
+   * The blocks appended after what this reader consumed (another process writing): complete lines only (one
+   * being written is left for the next call), each checked against the chain so far — `next` is the number
+   * the first must have, `previousHash` the hash it must link to.
+   */
+  readNew(next: number, previousHash: string): Block[] {
+    if (!existsSync(this.file)) return [];
+    const fd = openSync(this.file, 'r');
+    let bytes: Buffer;
+    try {
+      const size = fstatSync(fd).size;
+      if (size <= this.offset) return [];
+      bytes = Buffer.alloc(size - this.offset);
+      let read = 0;
+      while (read < bytes.length) {
+        const n = readSync(fd, bytes, read, bytes.length - read, this.offset + read);
+        if (n === 0) break;
+        read += n;
+      }
+      bytes = bytes.subarray(0, read);
+    } finally {
+      closeSync(fd);
+    }
+    const complete = bytes.lastIndexOf(0x0a) + 1;
+    const blocks: Block[] = [];
+    let number = next;
+    let hash = previousHash;
+    for (const line of bytes.subarray(0, complete).toString('utf8').split('\n')) {
+      if (line === '') continue;
+      let block: Block;
+      try {
+        block = JSON.parse(line) as Block;
+      } catch {
+        throw new Error(`${this.file}: block ${number} is bad: it is not valid JSON`);
+      }
+      const problem = blockProblem(block, number, hash);
+      if (problem) throw new Error(`${this.file}: block ${number} is bad: ${problem}`);
+      blocks.push(block);
+      number += 1;
+      hash = block.hash;
+    }
+    this.offset += complete;
+    return blocks;
   }
 
   /** Whether this process holds the writer lock. */
@@ -158,9 +204,10 @@ export class BlockFile {
 
   /**
    * Takes the writer lock for this process (named `holder` in the refusal others get) and returns the blocks
-   * other processes appended since `known` blocks were read, so the caller catches up before it validates.
+   * other processes appended after the `known` blocks ending with hash `lastHash`, so the caller catches up
+   * before it validates.
    */
-  lock(holder: string, known: number): Block[] {
+  lock(holder: string, known: number, lastHash: string): Block[] {
     if (this.locked) return [];
     for (let attempt = 0; ; attempt++) {
       try {
@@ -174,7 +221,7 @@ export class BlockFile {
       }
     }
     this.locked = true;
-    return this.readAll().slice(known);
+    return this.readNew(known, lastHash);
   }
 
   private lockOwner(): { pid: number; holder: string } | undefined {
@@ -189,8 +236,10 @@ export class BlockFile {
   append(block: Block): void {
     if (!this.locked) throw new Error(`${this.file}: append without the writer lock`);
     this.fd ??= openSync(this.file, 'a', 0o600);
-    writeSync(this.fd, `${JSON.stringify(block)}\n`);
+    const line = Buffer.from(`${JSON.stringify(block)}\n`);
+    writeSync(this.fd, line);
     fsyncSync(this.fd);
+    this.offset += line.length;
   }
 
   close(): void {

@@ -26,6 +26,8 @@ export interface EmbeddedLedgerOptions {
   chaincode?: string;
   /** Names this process in the refusal another process gets while this one writes (default `process <pid>`). */
   holder?: string;
+  /** How often a reader of a folder another process writes looks for new blocks while it follows events (ms, default 50). */
+  followPollMs?: number;
 }
 
 /** A simulated, not yet committed transaction: what `endorse` returns and `commit` orders. */
@@ -70,6 +72,7 @@ export class EmbeddedLedger implements LedgerGateway {
   }
 
   async evaluate(identity: SigningIdentity, txName: string, args: string[]): Promise<string> {
+    this.catchUp();
     const { result } = await this.simulate(this.sign(identity, txName, args));
     return result;
   }
@@ -81,6 +84,7 @@ export class EmbeddedLedger implements LedgerGateway {
 
   /** Evaluates a proposal the caller signed elsewhere. */
   async evaluateSigned(signed: SignedProposal): Promise<string> {
+    this.catchUp();
     return (await this.simulate(signed)).result;
   }
 
@@ -107,16 +111,35 @@ export class EmbeddedLedger implements LedgerGateway {
     return { txId: endorsement.txId, result: endorsement.result, blockNumber: block.number };
   }
 
+  /**
+   * Chaincode events after `fromCheckpoint`, then live ones until `close()`: this process' own commits wake the
+   * reader at once; a reader of a folder another process writes polls the block file every `followPollMs`.
+   */
   async *events(fromCheckpoint?: Checkpoint): AsyncIterable<ChaincodeEvent> {
     let cursor: Checkpoint = fromCheckpoint ?? { blockNumber: -1, txIndex: Number.MAX_SAFE_INTEGER };
     for (;;) {
+      this.catchUp();
       const pending = this.eventsAfter(cursor);
       for (const event of pending) {
         yield event;
         cursor = event.checkpoint;
       }
       if (this.closed) return;
-      if (pending.length === 0) await new Promise<void>((resolve) => this.waiters.add(resolve));
+      if (pending.length === 0) {
+        await new Promise<void>((resolve) => {
+          const woken = () => {
+            clearTimeout(timer);
+            resolve();
+          };
+          const timer = this.file.writing
+            ? undefined
+            : setTimeout(() => {
+                this.waiters.delete(woken);
+                resolve();
+              }, this.options.followPollMs ?? 50);
+          this.waiters.add(woken);
+        });
+      }
     }
   }
 
@@ -141,7 +164,21 @@ export class EmbeddedLedger implements LedgerGateway {
    */
   private becomeWriter(): void {
     if (this.file.writing) return;
-    for (const block of this.file.lock(this.options.holder ?? `process ${process.pid}`, this.blocks.length)) this.apply(block);
+    for (const block of this.file.lock(this.options.holder ?? `process ${process.pid}`, this.blocks.length, this.lastHash)) this.apply(block);
+  }
+
+  private get lastHash(): string {
+    return this.blocks[this.blocks.length - 1]?.hash ?? GENESIS_PREVIOUS_HASH;
+  }
+
+  /**
+   * Applies the blocks another process appended to the folder since this one last looked (a reader following
+   * a writer, e.g. the ledger-indexer behind the passport-registry); nothing to do for the writer itself.
+   * Returns the height.
+   */
+  catchUp(): number {
+    if (!this.closed && !this.file.writing) for (const block of this.file.readNew(this.blocks.length, this.lastHash)) this.apply(block);
+    return this.blocks.length;
   }
 
   private assertOpen(): void {
