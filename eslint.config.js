@@ -49,8 +49,9 @@ function depConstraints(inTests) {
     // Scopes: a project sees shared code and code of its own scope (room for e.g. an aggregator-only lib).
     ...SERVICES.map((s) => ({
       sourceTag: `scope:${s}`,
-      // The passport-registry runs the single-machine ledger: it reaches the chaincode through libs/ledger-host.
-      onlyDependOnLibsWithTags: [`scope:${s}`, 'scope:shared', ...(s === 'passport-registry' ? ['scope:ledger-host'] : [])],
+      // The passport-registry (writer) and the ledger-indexer (reader) run the single-machine ledger: they reach the
+      // chaincode through libs/ledger-host.
+      onlyDependOnLibsWithTags: [`scope:${s}`, 'scope:shared', ...(s === 'passport-registry' || s === 'ledger-indexer' ? ['scope:ledger-host'] : [])],
     })),
     { sourceTag: 'scope:cli', onlyDependOnLibsWithTags: ['scope:cli', 'scope:shared', 'scope:ledger-host'] },
     // The one host that may load the chaincode in-process (libs/ledger-host); others reach it through this host.

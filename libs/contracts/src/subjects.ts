@@ -1,3 +1,5 @@
+import { createHash } from 'node:crypto';
+
 /**
  * The one place for JetStream stream names and NATS subjects. Build subjects only through `subjects.*`:
  * every id is checked to be a single subject token, so an id can never widen a subscription or split
@@ -20,6 +22,8 @@ export const streams = {
   FL_CONTROL: { name: 'FL_CONTROL', subjects: ['fl.control.>'] },
   /** Model weights as chunked blobs (claim check): fl.blobs.<blobId>.{c,m}. */
   FL_BLOBS: { name: 'FL_BLOBS', subjects: ['fl.blobs.>'] },
+  /** ledger-indexer -> everyone: LedgerEventIndexed on ledger.events.<event name>.<subject id>, once a chaincode event is in the cache. */
+  LEDGER_EVENTS: { name: 'LEDGER_EVENTS', subjects: ['ledger.events.>'] },
   /** Messages given up on, with their reason in headers: fl.dlq.<stream>.<consumer>. */
   FL_DLQ: { name: 'FL_DLQ', subjects: ['fl.dlq.>'] },
 } as const satisfies Record<string, { name: string; subjects: readonly string[] }>;
@@ -148,6 +152,12 @@ export const subjects = {
     return `fl.progress.${assertSubjectToken(experimentId, 'experimentId', 'fl.progress.<experimentId>.*')}.*`;
   },
   blobPrefix: 'fl.blobs',
+  /** Where the ledger-indexer announces an indexed chaincode event (ids that are not subject tokens are hashed into one). */
+  ledgerEvent(eventName: string, subjectId: string): `ledger.events.${string}.${string}` {
+    const s = 'ledger.events.<eventName>.<subjectId>';
+    const id = isSubjectToken(subjectId) ? subjectId : `h${createHash('sha256').update(subjectId).digest('hex').slice(0, 32)}`;
+    return `ledger.events.${assertSubjectToken(eventName, 'eventName', s)}.${id}`;
+  },
   /** Where a centre sends its CentreHeartbeat. */
   heartbeat(centreId: string): HeartbeatSubject {
     return `fl.heartbeats.${assertSubjectToken(centreId, 'centreId', 'fl.heartbeats.<centreId>')}`;

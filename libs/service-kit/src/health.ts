@@ -12,7 +12,11 @@ export interface HealthReport {
   uptimeSeconds: number;
   nats: { connected: boolean; server?: string };
   http?: string;
+  /** What the service's own checks say (e.g. the indexer's lag); one with `ok: false` makes the status degraded. */
+  checks?: Record<string, HealthCheckResult>;
 }
+
+export type HealthCheckResult = { ok: boolean } & Record<string, unknown>;
 
 export const SERVICE_IDENTITY = Symbol('SERVICE_IDENTITY');
 export interface ServiceIdentity {
@@ -29,15 +33,24 @@ export function newIdentity(name: string, version: string): ServiceIdentity {
 
 @Injectable()
 export class ServiceHealth {
+  private readonly checks = new Map<string, () => HealthCheckResult>();
+
   constructor(
     @Inject(SERVICE_IDENTITY) private readonly identity: ServiceIdentity,
     private readonly connection: JetStreamConnection,
   ) {}
 
+  /** Adds a check of the service's own to every report (a second one of the same name replaces the first). */
+  addCheck(name: string, check: () => HealthCheckResult): void {
+    this.checks.set(name, check);
+  }
+
   report(): HealthReport {
     const connected = this.connection.connected;
+    const checks = Object.fromEntries([...this.checks].map(([name, check]) => [name, check()]));
+    const ok = connected && Object.values(checks).every((c) => c.ok);
     return {
-      status: connected ? 'ok' : 'degraded',
+      status: ok ? 'ok' : 'degraded',
       service: this.identity.name,
       instance: this.identity.instance,
       version: this.identity.version,
@@ -45,6 +58,7 @@ export class ServiceHealth {
       uptimeSeconds: Math.round((Date.now() - this.identity.startedAt) / 1000),
       nats: { connected, ...(connected ? { server: this.connection.nc.getServer() } : {}) },
       ...(this.identity.httpUrl ? { http: this.identity.httpUrl } : {}),
+      ...(this.checks.size ? { checks } : {}),
     };
   }
 }

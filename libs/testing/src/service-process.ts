@@ -18,6 +18,8 @@ export interface ServiceProcess {
   stop(graceMs?: number): Promise<number | null>;
   /** Resolves with the exit code when the process exits on its own. */
   exited(): Promise<number | null>;
+  /** Sends a signal, e.g. SIGKILL as a crash would. */
+  kill(signal: NodeJS.Signals): void;
 }
 
 const running = new Set<ChildProcess>();
@@ -64,6 +66,9 @@ export function spawnService(name: string, natsUrl: string, env: Record<string, 
     output: () => out,
     health,
     exited: () => exit,
+    kill: (signal) => {
+      child.kill(signal);
+    },
     ready: async (timeoutMs = 30_000) => {
       const deadline = Date.now() + timeoutMs;
       let exitCode: number | null | undefined;

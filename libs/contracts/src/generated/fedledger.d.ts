@@ -2682,4 +2682,128 @@ export namespace fedledger {
             }
         }
     }
+
+    /** Namespace ledger. */
+    namespace ledger {
+
+        /** Namespace v1. */
+        namespace v1 {
+
+            /** Properties of a LedgerEventIndexed. */
+            interface ILedgerEventIndexed {
+
+                /** The chaincode event, e.g. "PassportUpdated", "GrantRevoked". */
+                eventName?: (string|null);
+
+                /** What it is about: the passport id, or "<dataset id>.<grant subject>" style ids for grants. */
+                subjectId?: (string|null);
+
+                /** Where it sits on the ledger. */
+                blockNumber?: (number|null);
+
+                /** LedgerEventIndexed txIndex */
+                txIndex?: (number|null);
+
+                /** LedgerEventIndexed txId */
+                txId?: (string|null);
+
+                /** The event's payload as the chaincode set it (JSON). */
+                payloadJson?: (string|null);
+
+                /** When the indexer wrote it to the cache (Unix ms). */
+                indexedAtUnixMs?: (number|null);
+            }
+
+            /** ledger-indexer -> everyone, on ledger.events.<event name>.<subject id>: one chaincode event, now in the cache. */
+            class LedgerEventIndexed implements ILedgerEventIndexed {
+
+                /**
+                 * Constructs a new LedgerEventIndexed.
+                 * @param [properties] Properties to set
+                 */
+                constructor(properties?: fedledger.ledger.v1.ILedgerEventIndexed);
+
+                /** The chaincode event, e.g. "PassportUpdated", "GrantRevoked". */
+                public eventName: string;
+
+                /** What it is about: the passport id, or "<dataset id>.<grant subject>" style ids for grants. */
+                public subjectId: string;
+
+                /** Where it sits on the ledger. */
+                public blockNumber: number;
+
+                /** LedgerEventIndexed txIndex. */
+                public txIndex: number;
+
+                /** LedgerEventIndexed txId. */
+                public txId: string;
+
+                /** The event's payload as the chaincode set it (JSON). */
+                public payloadJson: string;
+
+                /** When the indexer wrote it to the cache (Unix ms). */
+                public indexedAtUnixMs: number;
+
+                /**
+                 * Creates a new LedgerEventIndexed instance using the specified properties.
+                 * @param [properties] Properties to set
+                 * @returns LedgerEventIndexed instance
+                 */
+                public static create(properties?: fedledger.ledger.v1.ILedgerEventIndexed): fedledger.ledger.v1.LedgerEventIndexed;
+
+                /**
+                 * Encodes the specified LedgerEventIndexed message. Does not implicitly {@link fedledger.ledger.v1.LedgerEventIndexed.verify|verify} messages.
+                 * @param message LedgerEventIndexed message or plain object to encode
+                 * @param [writer] Writer to encode to
+                 * @returns Writer
+                 */
+                public static encode(message: fedledger.ledger.v1.ILedgerEventIndexed, writer?: $protobuf.Writer): $protobuf.Writer;
+
+                /**
+                 * Decodes a LedgerEventIndexed message from the specified reader or buffer.
+                 * @param reader Reader or buffer to decode from
+                 * @param [length] Message length if known beforehand
+                 * @returns LedgerEventIndexed
+                 * @throws {Error} If the payload is not a reader or valid buffer
+                 * @throws {$protobuf.util.ProtocolError} If required fields are missing
+                 */
+                public static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): fedledger.ledger.v1.LedgerEventIndexed;
+
+                /**
+                 * Verifies a LedgerEventIndexed message.
+                 * @param message Plain object to verify
+                 * @returns `null` if valid, otherwise the reason why it is not
+                 */
+                public static verify(message: { [k: string]: any }): (string|null);
+
+                /**
+                 * Creates a LedgerEventIndexed message from a plain object. Also converts values to their respective internal types.
+                 * @param object Plain object
+                 * @returns LedgerEventIndexed
+                 */
+                public static fromObject(object: { [k: string]: any }): fedledger.ledger.v1.LedgerEventIndexed;
+
+                /**
+                 * Creates a plain object from a LedgerEventIndexed message. Also converts values to other types if specified.
+                 * @param message LedgerEventIndexed
+                 * @param [options] Conversion options
+                 * @returns Plain object
+                 */
+                public static toObject(message: fedledger.ledger.v1.LedgerEventIndexed, options?: $protobuf.IConversionOptions): { [k: string]: any };
+
+                /**
+                 * Converts this LedgerEventIndexed to JSON.
+                 * @returns JSON object
+                 */
+                public toJSON(): { [k: string]: any };
+
+                /**
+                 * Gets the default type url for LedgerEventIndexed
+                 * @param [typeUrlPrefix] your custom typeUrlPrefix(default "type.googleapis.com")
+                 * @returns The default type url
+                 */
+                public static getTypeUrl(typeUrlPrefix?: string): string;
+            }
+        }
+    }
 }

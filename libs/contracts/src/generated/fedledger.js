@@ -9242,6 +9242,414 @@ $root.fedledger = (function() {
         return fl;
     })();
 
+    fedledger.ledger = (function() {
+
+        /**
+         * Namespace ledger.
+         * @memberof fedledger
+         * @namespace
+         */
+        var ledger = {};
+
+        ledger.v1 = (function() {
+
+            /**
+             * Namespace v1.
+             * @memberof fedledger.ledger
+             * @namespace
+             */
+            var v1 = {};
+
+            v1.LedgerEventIndexed = (function() {
+
+                /**
+                 * Properties of a LedgerEventIndexed.
+                 * @memberof fedledger.ledger.v1
+                 * @interface ILedgerEventIndexed
+                 * @property {string|null} [eventName] The chaincode event, e.g. "PassportUpdated", "GrantRevoked".
+                 * @property {string|null} [subjectId] What it is about: the passport id, or "<dataset id>.<grant subject>" style ids for grants.
+                 * @property {number|null} [blockNumber] Where it sits on the ledger.
+                 * @property {number|null} [txIndex] LedgerEventIndexed txIndex
+                 * @property {string|null} [txId] LedgerEventIndexed txId
+                 * @property {string|null} [payloadJson] The event's payload as the chaincode set it (JSON).
+                 * @property {number|null} [indexedAtUnixMs] When the indexer wrote it to the cache (Unix ms).
+                 */
+
+                /**
+                 * Constructs a new LedgerEventIndexed.
+                 * @memberof fedledger.ledger.v1
+                 * @classdesc ledger-indexer -> everyone, on ledger.events.<event name>.<subject id>: one chaincode event, now in the cache.
+                 * @implements ILedgerEventIndexed
+                 * @constructor
+                 * @param {fedledger.ledger.v1.ILedgerEventIndexed=} [properties] Properties to set
+                 */
+                function LedgerEventIndexed(properties) {
+                    if (properties)
+                        for (var keys = Object.keys(properties), i = 0; i < keys.length; ++i)
+                            if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                                this[keys[i]] = properties[keys[i]];
+                }
+
+                /**
+                 * The chaincode event, e.g. "PassportUpdated", "GrantRevoked".
+                 * @member {string} eventName
+                 * @memberof fedledger.ledger.v1.LedgerEventIndexed
+                 * @instance
+                 */
+                LedgerEventIndexed.prototype.eventName = "";
+
+                /**
+                 * What it is about: the passport id, or "<dataset id>.<grant subject>" style ids for grants.
+                 * @member {string} subjectId
+                 * @memberof fedledger.ledger.v1.LedgerEventIndexed
+                 * @instance
+                 */
+                LedgerEventIndexed.prototype.subjectId = "";
+
+                /**
+                 * Where it sits on the ledger.
+                 * @member {number} blockNumber
+                 * @memberof fedledger.ledger.v1.LedgerEventIndexed
+                 * @instance
+                 */
+                LedgerEventIndexed.prototype.blockNumber = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+                /**
+                 * LedgerEventIndexed txIndex.
+                 * @member {number} txIndex
+                 * @memberof fedledger.ledger.v1.LedgerEventIndexed
+                 * @instance
+                 */
+                LedgerEventIndexed.prototype.txIndex = 0;
+
+                /**
+                 * LedgerEventIndexed txId.
+                 * @member {string} txId
+                 * @memberof fedledger.ledger.v1.LedgerEventIndexed
+                 * @instance
+                 */
+                LedgerEventIndexed.prototype.txId = "";
+
+                /**
+                 * The event's payload as the chaincode set it (JSON).
+                 * @member {string} payloadJson
+                 * @memberof fedledger.ledger.v1.LedgerEventIndexed
+                 * @instance
+                 */
+                LedgerEventIndexed.prototype.payloadJson = "";
+
+                /**
+                 * When the indexer wrote it to the cache (Unix ms).
+                 * @member {number} indexedAtUnixMs
+                 * @memberof fedledger.ledger.v1.LedgerEventIndexed
+                 * @instance
+                 */
+                LedgerEventIndexed.prototype.indexedAtUnixMs = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+                /**
+                 * Creates a new LedgerEventIndexed instance using the specified properties.
+                 * @function create
+                 * @memberof fedledger.ledger.v1.LedgerEventIndexed
+                 * @static
+                 * @param {fedledger.ledger.v1.ILedgerEventIndexed=} [properties] Properties to set
+                 * @returns {fedledger.ledger.v1.LedgerEventIndexed} LedgerEventIndexed instance
+                 */
+                LedgerEventIndexed.create = function create(properties) {
+                    return new LedgerEventIndexed(properties);
+                };
+
+                /**
+                 * Encodes the specified LedgerEventIndexed message. Does not implicitly {@link fedledger.ledger.v1.LedgerEventIndexed.verify|verify} messages.
+                 * @function encode
+                 * @memberof fedledger.ledger.v1.LedgerEventIndexed
+                 * @static
+                 * @param {fedledger.ledger.v1.ILedgerEventIndexed} message LedgerEventIndexed message or plain object to encode
+                 * @param {$protobuf.Writer} [writer] Writer to encode to
+                 * @returns {$protobuf.Writer} Writer
+                 */
+                LedgerEventIndexed.encode = function encode(message, writer, q) {
+                    if (!writer)
+                        writer = $Writer.create();
+                    if (q === undefined)
+                        q = 0;
+                    if (q > $util.recursionLimit)
+                        throw Error("max depth exceeded");
+                    if (message.eventName != null && Object.hasOwnProperty.call(message, "eventName"))
+                        writer.uint32(/* id 1, wireType 2 =*/10).string(message.eventName);
+                    if (message.subjectId != null && Object.hasOwnProperty.call(message, "subjectId"))
+                        writer.uint32(/* id 2, wireType 2 =*/18).string(message.subjectId);
+                    if (message.blockNumber != null && Object.hasOwnProperty.call(message, "blockNumber"))
+                        writer.uint32(/* id 3, wireType 0 =*/24).uint64(message.blockNumber);
+                    if (message.txIndex != null && Object.hasOwnProperty.call(message, "txIndex"))
+                        writer.uint32(/* id 4, wireType 0 =*/32).uint32(message.txIndex);
+                    if (message.txId != null && Object.hasOwnProperty.call(message, "txId"))
+                        writer.uint32(/* id 5, wireType 2 =*/42).string(message.txId);
+                    if (message.payloadJson != null && Object.hasOwnProperty.call(message, "payloadJson"))
+                        writer.uint32(/* id 6, wireType 2 =*/50).string(message.payloadJson);
+                    if (message.indexedAtUnixMs != null && Object.hasOwnProperty.call(message, "indexedAtUnixMs"))
+                        writer.uint32(/* id 7, wireType 0 =*/56).uint64(message.indexedAtUnixMs);
+                    return writer;
+                };
+
+                /**
+                 * Decodes a LedgerEventIndexed message from the specified reader or buffer.
+                 * @function decode
+                 * @memberof fedledger.ledger.v1.LedgerEventIndexed
+                 * @static
+                 * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+                 * @param {number} [length] Message length if known beforehand
+                 * @returns {fedledger.ledger.v1.LedgerEventIndexed} LedgerEventIndexed
+                 * @throws {Error} If the payload is not a reader or valid buffer
+                 * @throws {$protobuf.util.ProtocolError} If required fields are missing
+                 */
+                LedgerEventIndexed.decode = function decode(reader, length, error, long) {
+                    if (!(reader instanceof $Reader))
+                        reader = $Reader.create(reader);
+                    if (long === undefined)
+                        long = 0;
+                    if (long > $Reader.recursionLimit)
+                        throw Error("maximum nesting depth exceeded");
+                    var end, message;
+                    if (length === undefined)
+                        end = reader.len;
+                    else {
+                        end = reader.pos + length;
+                        if (end > reader.len)
+                            throw RangeError("index out of range");
+                        length = reader.len;
+                        reader.len = end;
+                    }
+                    message = new $root.fedledger.ledger.v1.LedgerEventIndexed();
+                    while (reader.pos < end) {
+                        var tag = reader.uint32();
+                        if (tag === error)
+                            break;
+                        switch (tag >>> 3) {
+                        case 1: {
+                                message.eventName = reader.string();
+                                break;
+                            }
+                        case 2: {
+                                message.subjectId = reader.string();
+                                break;
+                            }
+                        case 3: {
+                                message.blockNumber = reader.uint64();
+                                break;
+                            }
+                        case 4: {
+                                message.txIndex = reader.uint32();
+                                break;
+                            }
+                        case 5: {
+                                message.txId = reader.string();
+                                break;
+                            }
+                        case 6: {
+                                message.payloadJson = reader.string();
+                                break;
+                            }
+                        case 7: {
+                                message.indexedAtUnixMs = reader.uint64();
+                                break;
+                            }
+                        default:
+                            reader.skipType(tag & 7, long);
+                            break;
+                        }
+                    }
+                    if (length !== undefined) {
+                        if (reader.pos !== end)
+                            throw RangeError("index out of range");
+                        reader.len = length;
+                    }
+                    return message;
+                };
+
+                /**
+                 * Verifies a LedgerEventIndexed message.
+                 * @function verify
+                 * @memberof fedledger.ledger.v1.LedgerEventIndexed
+                 * @static
+                 * @param {Object.<string,*>} message Plain object to verify
+                 * @returns {string|null} `null` if valid, otherwise the reason why it is not
+                 */
+                LedgerEventIndexed.verify = function verify(message, long) {
+                    if (typeof message !== "object" || message === null)
+                        return "object expected";
+                    if (long === undefined)
+                        long = 0;
+                    if (long > $util.recursionLimit)
+                        return "maximum nesting depth exceeded";
+                    if (message.eventName != null && Object.hasOwnProperty.call(message, "eventName"))
+                        if (!$util.isString(message.eventName))
+                            return "eventName: string expected";
+                    if (message.subjectId != null && Object.hasOwnProperty.call(message, "subjectId"))
+                        if (!$util.isString(message.subjectId))
+                            return "subjectId: string expected";
+                    if (message.blockNumber != null && Object.hasOwnProperty.call(message, "blockNumber"))
+                        if (!$util.isInteger(message.blockNumber) && !(message.blockNumber && $util.isInteger(message.blockNumber.low) && $util.isInteger(message.blockNumber.high)))
+                            return "blockNumber: integer|Long expected";
+                    if (message.txIndex != null && Object.hasOwnProperty.call(message, "txIndex"))
+                        if (!$util.isInteger(message.txIndex))
+                            return "txIndex: integer expected";
+                    if (message.txId != null && Object.hasOwnProperty.call(message, "txId"))
+                        if (!$util.isString(message.txId))
+                            return "txId: string expected";
+                    if (message.payloadJson != null && Object.hasOwnProperty.call(message, "payloadJson"))
+                        if (!$util.isString(message.payloadJson))
+                            return "payloadJson: string expected";
+                    if (message.indexedAtUnixMs != null && Object.hasOwnProperty.call(message, "indexedAtUnixMs"))
+                        if (!$util.isInteger(message.indexedAtUnixMs) && !(message.indexedAtUnixMs && $util.isInteger(message.indexedAtUnixMs.low) && $util.isInteger(message.indexedAtUnixMs.high)))
+                            return "indexedAtUnixMs: integer|Long expected";
+                    return null;
+                };
+
+                /**
+                 * Creates a LedgerEventIndexed message from a plain object. Also converts values to their respective internal types.
+                 * @function fromObject
+                 * @memberof fedledger.ledger.v1.LedgerEventIndexed
+                 * @static
+                 * @param {Object.<string,*>} object Plain object
+                 * @returns {fedledger.ledger.v1.LedgerEventIndexed} LedgerEventIndexed
+                 */
+                LedgerEventIndexed.fromObject = function fromObject(object, long) {
+                    if (object instanceof $root.fedledger.ledger.v1.LedgerEventIndexed)
+                        return object;
+                    if (!$util.isObject(object))
+                        throw TypeError(".fedledger.ledger.v1.LedgerEventIndexed: object expected");
+                    if (long === undefined)
+                        long = 0;
+                    if (long > $util.recursionLimit)
+                        throw Error("maximum nesting depth exceeded");
+                    var message = new $root.fedledger.ledger.v1.LedgerEventIndexed();
+                    if (object.eventName != null)
+                        message.eventName = String(object.eventName);
+                    if (object.subjectId != null)
+                        message.subjectId = String(object.subjectId);
+                    if (object.blockNumber != null)
+                        if ($util.Long)
+                            message.blockNumber = $util.Long.fromValue(object.blockNumber, true);
+                        else if (typeof object.blockNumber === "string")
+                            message.blockNumber = parseInt(object.blockNumber, 10);
+                        else if (typeof object.blockNumber === "number")
+                            message.blockNumber = object.blockNumber;
+                        else if (typeof object.blockNumber === "object")
+                            message.blockNumber = new $util.LongBits(object.blockNumber.low >>> 0, object.blockNumber.high >>> 0).toNumber(true);
+                    if (object.txIndex != null)
+                        message.txIndex = object.txIndex >>> 0;
+                    if (object.txId != null)
+                        message.txId = String(object.txId);
+                    if (object.payloadJson != null)
+                        message.payloadJson = String(object.payloadJson);
+                    if (object.indexedAtUnixMs != null)
+                        if ($util.Long)
+                            message.indexedAtUnixMs = $util.Long.fromValue(object.indexedAtUnixMs, true);
+                        else if (typeof object.indexedAtUnixMs === "string")
+                            message.indexedAtUnixMs = parseInt(object.indexedAtUnixMs, 10);
+                        else if (typeof object.indexedAtUnixMs === "number")
+                            message.indexedAtUnixMs = object.indexedAtUnixMs;
+                        else if (typeof object.indexedAtUnixMs === "object")
+                            message.indexedAtUnixMs = new $util.LongBits(object.indexedAtUnixMs.low >>> 0, object.indexedAtUnixMs.high >>> 0).toNumber(true);
+                    return message;
+                };
+
+                /**
+                 * Creates a plain object from a LedgerEventIndexed message. Also converts values to other types if specified.
+                 * @function toObject
+                 * @memberof fedledger.ledger.v1.LedgerEventIndexed
+                 * @static
+                 * @param {fedledger.ledger.v1.LedgerEventIndexed} message LedgerEventIndexed
+                 * @param {$protobuf.IConversionOptions} [options] Conversion options
+                 * @returns {Object.<string,*>} Plain object
+                 */
+                LedgerEventIndexed.toObject = function toObject(message, options, q) {
+                    if (!options)
+                        options = {};
+                    if (q === undefined)
+                        q = 0;
+                    if (q > $util.recursionLimit)
+                        throw Error("max depth exceeded");
+                    var object = {};
+                    if (options.defaults) {
+                        object.eventName = "";
+                        object.subjectId = "";
+                        if ($util.Long) {
+                            var long = new $util.Long(0, 0, true);
+                            object.blockNumber = options.longs === String ? long.toString() : options.longs === Number ? long.toNumber() : typeof BigInt !== "undefined" && options.longs === BigInt ? long.toBigInt() : long;
+                        } else
+                            object.blockNumber = options.longs === String ? "0" : typeof BigInt !== "undefined" && options.longs === BigInt ? BigInt("0") : 0;
+                        object.txIndex = 0;
+                        object.txId = "";
+                        object.payloadJson = "";
+                        if ($util.Long) {
+                            var long = new $util.Long(0, 0, true);
+                            object.indexedAtUnixMs = options.longs === String ? long.toString() : options.longs === Number ? long.toNumber() : typeof BigInt !== "undefined" && options.longs === BigInt ? long.toBigInt() : long;
+                        } else
+                            object.indexedAtUnixMs = options.longs === String ? "0" : typeof BigInt !== "undefined" && options.longs === BigInt ? BigInt("0") : 0;
+                    }
+                    if (message.eventName != null && Object.hasOwnProperty.call(message, "eventName"))
+                        object.eventName = message.eventName;
+                    if (message.subjectId != null && Object.hasOwnProperty.call(message, "subjectId"))
+                        object.subjectId = message.subjectId;
+                    if (message.blockNumber != null && Object.hasOwnProperty.call(message, "blockNumber"))
+                        if (typeof BigInt !== "undefined" && options.longs === BigInt)
+                            object.blockNumber = typeof message.blockNumber === "number" ? BigInt(message.blockNumber) : $util.Long.fromBits(message.blockNumber.low >>> 0, message.blockNumber.high >>> 0, true).toBigInt();
+                        else if (typeof message.blockNumber === "number")
+                            object.blockNumber = options.longs === String ? String(message.blockNumber) : message.blockNumber;
+                        else
+                            object.blockNumber = options.longs === String ? $util.Long.prototype.toString.call(message.blockNumber) : options.longs === Number ? new $util.LongBits(message.blockNumber.low >>> 0, message.blockNumber.high >>> 0).toNumber(true) : message.blockNumber;
+                    if (message.txIndex != null && Object.hasOwnProperty.call(message, "txIndex"))
+                        object.txIndex = message.txIndex;
+                    if (message.txId != null && Object.hasOwnProperty.call(message, "txId"))
+                        object.txId = message.txId;
+                    if (message.payloadJson != null && Object.hasOwnProperty.call(message, "payloadJson"))
+                        object.payloadJson = message.payloadJson;
+                    if (message.indexedAtUnixMs != null && Object.hasOwnProperty.call(message, "indexedAtUnixMs"))
+                        if (typeof BigInt !== "undefined" && options.longs === BigInt)
+                            object.indexedAtUnixMs = typeof message.indexedAtUnixMs === "number" ? BigInt(message.indexedAtUnixMs) : $util.Long.fromBits(message.indexedAtUnixMs.low >>> 0, message.indexedAtUnixMs.high >>> 0, true).toBigInt();
+                        else if (typeof message.indexedAtUnixMs === "number")
+                            object.indexedAtUnixMs = options.longs === String ? String(message.indexedAtUnixMs) : message.indexedAtUnixMs;
+                        else
+                            object.indexedAtUnixMs = options.longs === String ? $util.Long.prototype.toString.call(message.indexedAtUnixMs) : options.longs === Number ? new $util.LongBits(message.indexedAtUnixMs.low >>> 0, message.indexedAtUnixMs.high >>> 0).toNumber(true) : message.indexedAtUnixMs;
+                    return object;
+                };
+
+                /**
+                 * Converts this LedgerEventIndexed to JSON.
+                 * @function toJSON
+                 * @memberof fedledger.ledger.v1.LedgerEventIndexed
+                 * @instance
+                 * @returns {Object.<string,*>} JSON object
+                 */
+                LedgerEventIndexed.prototype.toJSON = function toJSON() {
+                    return this.constructor.toObject(this, $protobuf.util.toJSONOptions);
+                };
+
+                /**
+                 * Gets the default type url for LedgerEventIndexed
+                 * @function getTypeUrl
+                 * @memberof fedledger.ledger.v1.LedgerEventIndexed
+                 * @static
+                 * @param {string} [typeUrlPrefix] your custom typeUrlPrefix(default "type.googleapis.com")
+                 * @returns {string} The default type url
+                 */
+                LedgerEventIndexed.getTypeUrl = function getTypeUrl(typeUrlPrefix) {
+                    if (typeUrlPrefix === undefined) {
+                        typeUrlPrefix = "type.googleapis.com";
+                    }
+                    return typeUrlPrefix + "/fedledger.ledger.v1.LedgerEventIndexed";
+                };
+
+                return LedgerEventIndexed;
+            })();
+
+            return v1;
+        })();
+
+        return ledger;
+    })();
+
     return fedledger;
 })();
 

@@ -3,7 +3,8 @@ import { ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
 import { z } from 'zod';
 import type { Dataset } from '@fedledger/ledger-host';
 import { RegistryLedger } from '../ledger/registry-ledger';
-import { ledgerCall, parse } from './ledger-errors';
+import { parseRequest } from '@fedledger/service-kit';
+import { ledgerCall } from './ledger-errors';
 
 const checkQuery = z.object({ subject: z.string().min(1), purpose: z.string().min(1) }).strict();
 
@@ -23,7 +24,7 @@ export class DatasetsController {
   @Get(':id/check')
   @ApiOperation({ summary: 'Is a grant to train `subject` (a passport or experiment) on this dataset for `purpose` live now?' })
   async check(@Param('id') id: string, @Query() query: unknown): Promise<unknown> {
-    const q = parse(checkQuery, query, 'query');
+    const q = parseRequest(checkQuery, query, 'query');
     return ledgerCall(() => this.ledger.evaluate('dataset:CheckGrant', [id, q.subject, q.purpose]));
   }
 }

@@ -1,5 +1,4 @@
 import { BadRequestException, ConflictException, ForbiddenException, HttpException, HttpStatus, NotFoundException, UnauthorizedException } from '@nestjs/common';
-import type { z } from 'zod';
 import { LedgerError } from '@fedledger/ledger';
 
 /** A refusal of the chaincode, by its plain reason: what HTTP status the caller should see. */
@@ -41,12 +40,4 @@ export async function ledgerCall<T>(call: () => Promise<T>): Promise<T> {
   } catch (err) {
     throw httpError(err);
   }
-}
-
-/** Parses a request body or query, or answers 400 naming each field and why. */
-export function parse<S extends z.ZodTypeAny>(schema: S, value: unknown, what: string): z.infer<S> {
-  const result = schema.safeParse(value);
-  if (result.success) return result.data as z.infer<S>;
-  const problems = result.error.issues.map((i) => `${[what, ...i.path].join('.')}: ${i.message}`);
-  throw new BadRequestException({ statusCode: 400, message: `invalid ${what}: ${problems.join('; ')}`, problems });
 }

@@ -3,7 +3,8 @@ import { ApiOperation, ApiQuery, ApiResponse, ApiTags } from '@nestjs/swagger';
 import { z } from 'zod';
 import type { Passport, Round } from '@fedledger/ledger-host';
 import { RegistryLedger } from '../ledger/registry-ledger';
-import { ledgerCall, parse } from './ledger-errors';
+import { parseRequest } from '@fedledger/service-kit';
+import { ledgerCall } from './ledger-errors';
 
 type Page<T> = { records: T[]; bookmark: string; fetchedRecordsCount: number };
 
@@ -28,7 +29,7 @@ export class PassportsController {
   @ApiQuery({ name: 'pageSize', required: false })
   @ApiQuery({ name: 'bookmark', required: false })
   async list(@Query() query: unknown): Promise<Page<Passport>> {
-    const q = parse(listQuery, query, 'query');
+    const q = parseRequest(listQuery, query, 'query');
     const given = [q.owner, q.dataset, q.status].filter((v) => v !== undefined).length;
     if (given !== 1) throw new BadRequestException({ statusCode: 400, message: 'give exactly one of owner, dataset and status' });
     const page = [String(q.pageSize), q.bookmark];
@@ -57,7 +58,7 @@ export class PassportsController {
   @Get(':id/rounds')
   @ApiOperation({ summary: 'The federated rounds of a passport in order: a hash chain (each round carries the digest of the one before)' })
   async rounds(@Param('id') id: string, @Query() query: unknown): Promise<Page<Round>> {
-    const q = parse(roundsQuery, query, 'query');
+    const q = parseRequest(roundsQuery, query, 'query');
     return ledgerCall(() => this.ledger.evaluate<Page<Round>>('passport:ListRounds', [id, String(q.pageSize), q.bookmark]));
   }
 
@@ -70,7 +71,7 @@ export class PassportsController {
   @Get(':id/verify')
   @ApiOperation({ summary: 'Does a model digest match the released artefact recorded on the passport?' })
   async verify(@Param('id') id: string, @Query() query: unknown): Promise<unknown> {
-    const q = parse(verifyQuery, query, 'query');
+    const q = parseRequest(verifyQuery, query, 'query');
     return ledgerCall(() => this.ledger.evaluate('passport:VerifyArtifact', [id, q.digest]));
   }
 }

@@ -4,7 +4,8 @@ import { z } from 'zod';
 import { zodToJsonSchema } from 'zod-to-json-schema';
 import { canonicalBytes, type Proposal, type SignedProposal } from '@fedledger/ledger';
 import { parseResult, RegistryLedger } from '../ledger/registry-ledger';
-import { ledgerCall, parse } from './ledger-errors';
+import { parseRequest } from '@fedledger/service-kit';
+import { ledgerCall } from './ledger-errors';
 
 const TX_NAME = /^(passport|dataset):[A-Z][A-Za-z]+$/;
 const creator = z.object({ mspId: z.string().min(1).max(200), certPem: z.string().min(1).max(20_000).includes('BEGIN CERTIFICATE', { message: 'expected a PEM certificate' }) });
@@ -41,7 +42,7 @@ export class TransactionsController {
   @ApiBody({ schema: jsonSchema(prepareBody) })
   @ApiResponse({ status: 400, description: 'a field is missing or malformed; the message names it' })
   prepare(@Body() body: unknown): { proposal: Proposal; bytesToSign: string; signatureAlgorithm: string } {
-    const { txName, args, creator: who } = parse(prepareBody, body, 'body');
+    const { txName, args, creator: who } = parseRequest(prepareBody, body, 'body');
     const prepared = this.ledger.prepare(who, txName, args);
     return { proposal: prepared, bytesToSign: canonicalBytes(prepared).toString('base64'), signatureAlgorithm: 'ECDSA with SHA-256, DER, base64' };
   }
@@ -54,7 +55,7 @@ export class TransactionsController {
   @ApiResponse({ status: 403, description: 'the chaincode refused the caller (not the owner, wrong role)' })
   @ApiResponse({ status: 409, description: 'a version or round conflict, or the transaction is already on the ledger' })
   async submit(@Body() body: unknown): Promise<{ txId: string; blockNumber: number; result: unknown }> {
-    const signed = parse(signedBody, body, 'body') as SignedProposal;
+    const signed = parseRequest(signedBody, body, 'body') as SignedProposal;
     const { txId, blockNumber, result } = await ledgerCall(() => this.ledger.submitSigned(signed));
     return { txId, blockNumber, result: parseResult(result) };
   }
@@ -64,7 +65,7 @@ export class TransactionsController {
   @ApiOperation({ summary: 'Evaluate a signed proposal against the committed state (nothing is ordered)' })
   @ApiBody({ schema: jsonSchema(signedBody) })
   async evaluate(@Body() body: unknown): Promise<{ result: unknown }> {
-    const signed = parse(signedBody, body, 'body') as SignedProposal;
+    const signed = parseRequest(signedBody, body, 'body') as SignedProposal;
     return { result: parseResult(await ledgerCall(() => this.ledger.evaluateSigned(signed))) };
   }
 }

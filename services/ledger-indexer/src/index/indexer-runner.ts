@@ -1,0 +1,120 @@
+import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnModuleDestroy } from '@nestjs/common';
+import path from 'node:path';
+import { MongoClient, type Db } from 'mongodb';
+import { LedgerEventIndexed, subjects } from '@fedledger/contracts';
+import { ConfigError } from '@fedledger/config';
+import { IdentityError, loadIdentity, type Identity } from '@fedledger/identity';
+import type { ChaincodeEvent, EmbeddedLedger } from '@fedledger/ledger';
+import { LedgerIndexer } from '@fedledger/ledger-index';
+import { LedgerHostError, openLocalLedger } from '@fedledger/ledger-host';
+import { JetStreamConnection, JetStreamPublisher } from '@fedledger/messaging';
+import { SERVICE_CONFIG, ServiceHealth } from '@fedledger/service-kit';
+import type { LedgerIndexerConfig } from '../service';
+
+/**
+ * Runs the indexer for the service's lifetime: follows the ledger of LEDGER_DIR from the checkpoint in MongoDB,
+ * announces every indexed event on `ledger.events.<name>.<subject>` and reports its lag in /health. A failure
+ * (the database gone, say) is logged and the loop resumes from the checkpoint after a pause.
+ */
+@Injectable()
+export class IndexerRunner implements OnApplicationBootstrap, OnModuleDestroy {
+  private readonly logger = new Logger(IndexerRunner.name);
+  private readonly stop = new AbortController();
+  private client: MongoClient | undefined;
+  private ledger: EmbeddedLedger | undefined;
+  private indexer: LedgerIndexer | undefined;
+  private reader: Identity | undefined;
+  private loop: Promise<void> | undefined;
+  private lastError: string | undefined;
+  private readonly publisher: JetStreamPublisher;
+
+  constructor(
+    @Inject(SERVICE_CONFIG) private readonly config: LedgerIndexerConfig,
+    connection: JetStreamConnection,
+    private readonly health: ServiceHealth,
+  ) {
+    this.publisher = new JetStreamPublisher(connection);
+  }
+
+  async onApplicationBootstrap(): Promise<void> {
+    const identityDir = path.resolve(this.config.IDENTITY_DIR);
+    const [org, user] = this.config.INDEXER_IDENTITY.split('/') as [string, string];
+    try {
+      this.reader = loadIdentity(identityDir, org, user);
+      this.ledger = openLocalLedger({ ledgerDir: path.resolve(this.config.LEDGER_DIR), identityDir });
+    } catch (err) {
+      if (err instanceof IdentityError || err instanceof LedgerHostError) {
+        throw new ConfigError('ledger-indexer', [{ variable: err instanceof IdentityError ? 'INDEXER_IDENTITY' : 'IDENTITY_DIR', reason: `${err.message} (in ${identityDir})` }]);
+      }
+      throw err;
+    }
+    this.client = new MongoClient(this.config.MONGO_URL, { serverSelectionTimeoutMS: 5_000 });
+    this.indexer = new LedgerIndexer({
+      db: this.db,
+      ledger: this.ledger,
+      reader: this.reader,
+      onIndexed: (event, subjectId) => this.announce(event, subjectId),
+      log: (line) => this.logger.warn(line),
+    });
+    this.health.addCheck('index', () => this.lag());
+    this.loop = this.runForever();
+    this.logger.log(`indexing ${this.ledger.height} blocks of ${path.resolve(this.config.LEDGER_DIR)} into ${this.config.MONGO_DB}, reading as ${this.reader.mspId}/${this.reader.user}`);
+  }
+
+  async onModuleDestroy(): Promise<void> {
+    this.stop.abort();
+    await this.ledger?.close(); // ends the event stream the loop waits on
+    await this.loop;
+    await this.client?.close();
+  }
+
+  get db(): Db {
+    if (!this.client) throw new Error('the cache is not open');
+    return this.client.db(this.config.MONGO_DB);
+  }
+
+  /** The ledger and the reader identity, for the audits. */
+  get ledgerAndReader(): { ledger: EmbeddedLedger; reader: Identity } {
+    if (!this.ledger || !this.reader) throw new Error('the ledger is not open');
+    return { ledger: this.ledger, reader: this.reader };
+  }
+
+  /** Ledger height against what the cache holds, in blocks. */
+  lag(): { ok: boolean; ledgerHeight: number; indexedHeight: number; lagBlocks: number; lastError?: string } {
+    const ledgerHeight = this.ledger?.catchUp() ?? 0;
+    const position = this.indexer?.position;
+    const indexedHeight = position ? position.blockNumber + 1 : 0;
+    // Blocks without events (invalid transactions) never move the checkpoint: count only what is behind the last event.
+    const lagBlocks = Math.max(0, ledgerHeight - indexedHeight);
+    return { ok: this.lastError === undefined && lagBlocks <= this.config.MAX_LAG_BLOCKS, ledgerHeight, indexedHeight, lagBlocks, ...(this.lastError ? { lastError: this.lastError } : {}) };
+  }
+
+  private async runForever(): Promise<void> {
+    while (!this.stop.signal.aborted) {
+      try {
+        await this.indexer!.init();
+        this.lastError = undefined;
+        await this.indexer!.run(this.stop.signal);
+        return;
+      } catch (err) {
+        if (this.stop.signal.aborted) return;
+        this.lastError = err instanceof Error ? err.message : String(err);
+        this.logger.error(`indexing stopped: ${this.lastError}; resuming from the checkpoint in 2 s`);
+        await new Promise((r) => setTimeout(r, 2_000));
+      }
+    }
+  }
+
+  private async announce(event: ChaincodeEvent, subjectId: string): Promise<void> {
+    const message = LedgerEventIndexed.encode({
+      eventName: event.eventName,
+      subjectId,
+      blockNumber: event.blockNumber,
+      txIndex: event.checkpoint.txIndex,
+      txId: event.txId,
+      payloadJson: event.payload,
+      indexedAtUnixMs: Date.now(),
+    }).finish();
+    await this.publisher.publish(subjects.ledgerEvent(event.eventName, subjectId), message, { msgId: `ledger:${event.txId}:${event.eventName}` });
+  }
+}

@@ -1,3 +1,0 @@
-import { serviceStartupTest } from '@fedledger/testing';
-
-serviceStartupTest('ledger-indexer', { http: true, streams: [] });
