@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { buildKernels } from '../src/kernels/build/kernels-source';
-import { GENERATED_PATH, generatedSource } from '../src/kernels/build/generate';
+import { KERNELS_FILE } from '../src/kernels/build/generate';
+import { wasmModuleSource } from '@fedledger/wasm-kit';
 import { FOLD_MAX } from '../src/kernels/abi';
 import { SimdFold } from '../src/kernels/fold';
 import { FoldWorker } from '../src/kernels/fold-worker';
@@ -70,7 +71,7 @@ it('runs on this Node (WebAssembly SIMD), so the tests below exercise the kernel
 });
 
 it('the committed kernels module is what build/generate.ts produces (regenerate it after editing kernels-source.ts)', () => {
-  expect(readFileSync(GENERATED_PATH, 'utf8')).toBe(generatedSource(buildKernels()));
+  expect(readFileSync(KERNELS_FILE.path, 'utf8')).toBe(wasmModuleSource(KERNELS_FILE, buildKernels()));
 });
 
 // ---- comparator networks ---------------------------------------------------------------------------------

@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import type {
+  CastAttrs,
   Conv2DBackpropFilterAttrs,
   Conv2DBackpropInputAttrs,
   DepthwiseConv2dNativeBackpropFilterAttrs,
@@ -8,8 +9,10 @@ import type {
   KernelConfig,
   KernelFunc,
   MaxPoolGradAttrs,
+  SumAttrs,
   TensorInfo,
 } from '@tensorflow/tfjs';
+import { gradientKernels, heapOffset, type GradientKernels } from './kernels/runtime';
 
 /**
  * Gradient kernels for the tfjs 4.22 WebAssembly backend, so that it can train CNNs fast.
@@ -31,6 +34,19 @@ import type {
  *    between rows and columns), with the spatially flipped filter and the complementary padding.
  * Only NHWC and dilation 1 are handled: wasm's forward Conv2D is NHWC-only and tfjs' own gradients
  * refuse dilated convolutions, so nothing else can reach these kernels.
+ *
+ * Where the heap-level SIMD kernels of ./kernels (generated WebAssembly, instantiated over the backend's own
+ * memory) can run, three backward passes use them instead (see `wasmKernelPaths` for which path ran):
+ *  - `Conv2DBackpropFilter` with a multiple of 4 output channels: the XNNPACK rewrite above re-packs the whole
+ *    output gradient as a filter on every call (≈ 40 ms of a small-CNN step at 64 × 64); the kernel computes
+ *    dW = Σ x ⊗ dy directly from a zero-padded copy of x, any kernel size, stride and padding;
+ *  - `MaxPoolGrad` for 2 × 2 windows of stride 2 inside the image and a multiple of 4 channels;
+ *  - `Sum` over leading axes with a multiple of 4 values left per row (the bias gradients): wasm's own Sum
+ *    transposes the reduced axes to the end first.
+ * Outside the backward kernels proper, wasm's `Equal` with broadcasting (a generic per-element index loop in
+ * its C++, ≈ 65 ms for the small CNN's global-max-pooling gradient, which compares x with the broadcast
+ * maximum) is replaced by a loop over contiguous runs for float32 and int32 inputs, and `Identity` and `Cast`
+ * to the same dtype share their input's data instead of copying it (≈ 5 ms a step together).
  */
 
 type Tensor4D = tf.Tensor4D;
@@ -38,6 +54,33 @@ type Shape4 = [number, number, number, number];
 type Pads = { top: number; bottom: number; left: number; right: number };
 
 const NAMES = ['Conv2DBackpropFilter', 'Conv2DBackpropInput', 'DepthwiseConv2dNativeBackpropFilter', 'DepthwiseConv2dNativeBackpropInput', 'MaxPoolGrad'] as const;
+/** wasm kernels replaced by a fast path that hands everything else to the original kernel. */
+const WRAPPED = ['Sum', 'Equal', 'Identity', 'Cast'] as const;
+type PathKernel = 'Conv2DBackpropFilter' | 'MaxPoolGrad' | 'Sum' | 'Equal' | 'Identity' | 'Cast';
+
+const paths: Record<PathKernel, { fast: number; fallback: number }> = {
+  Conv2DBackpropFilter: { fast: 0, fallback: 0 },
+  MaxPoolGrad: { fast: 0, fallback: 0 },
+  Sum: { fast: 0, fallback: 0 },
+  Equal: { fast: 0, fallback: 0 },
+  Identity: { fast: 0, fallback: 0 },
+  Cast: { fast: 0, fallback: 0 },
+};
+
+/**
+ * How many calls of each kernel with a fast path took it (`fast`: a SIMD kernel of ./kernels, or for Equal the
+ * run loop) and how many fell back to the generic path, since the process started. A copy; for tests.
+ */
+export function wasmKernelPaths(): Record<PathKernel, { fast: number; fallback: number }> {
+  return Object.fromEntries(Object.entries(paths).map(([k, v]) => [k, { ...v }])) as Record<PathKernel, { fast: number; fallback: number }>;
+}
+
+/** The kernels over this backend's heap, if they can run here. */
+function kernelsOf(backend: unknown): { wasm: BackendWasm; kernels: GradientKernels } | null {
+  const wasm = backend as BackendWasm;
+  const kernels = gradientKernels(wasm);
+  return kernels ? { wasm, kernels } : null;
+}
 
 /**
  * A kernel input as a Tensor, so tf ops can run on it. The engine hands kernels the op's own Tensors;
@@ -130,7 +173,7 @@ function convGradient<A>(kernel: string, [first, second]: [string, string], body
   };
 }
 
-const conv2DBackpropFilter = convGradient<Conv2DBackpropFilterAttrs>('Conv2DBackpropFilter', ['x', 'dy'], (x, dy, { strides, pad, dimRoundingMode, filterShape }) => {
+const conv2DBackpropFilterXnnpack = convGradient<Conv2DBackpropFilterAttrs>('Conv2DBackpropFilter', ['x', 'dy'], (x, dy, { strides, pad, dimRoundingMode, filterShape }) => {
   const [b, h, w, ci] = x.shape;
   const [, oh, ow] = dy.shape;
   const [kh, kw, , co] = filterShape;
@@ -142,6 +185,76 @@ const conv2DBackpropFilter = convGradient<Conv2DBackpropFilterAttrs>('Conv2DBack
   const grad = convWithPads(false, xT, dyT, filterGradPads(x, dy, kh, kw, geo.top, geo.left, geo.strides), geo.strides); // [ci, kh, kw, co]
   return tf.transpose(grad, [1, 2, 0, 3]);
 });
+
+/** Output rows per filterGrad call: about 16 KiB of dy, so a run of dy and x stays in L1 across the tiles. */
+const FILTER_GRAD_CHUNK_BYTES = 16 * 1024;
+
+/**
+ * dW by the filterGrad kernel, or null when it does not apply (not float32, output channels not a multiple of
+ * 4, no kernels here). x is copied into a zero-padded [b, hp, wp, ci] image, hp = (oh − 1)·sh + kh and wp alike,
+ * so that every tap of every output pixel reads real memory (pads below zero crop instead); the kernel then
+ * accumulates one kernel row at a time over runs of output rows.
+ */
+function conv2DBackpropFilterSimd(xInfo: TensorInfo, dyInfo: TensorInfo, attrs: Conv2DBackpropFilterAttrs, backend: unknown): TensorInfo | null {
+  const { strides, pad, dimRoundingMode, filterShape } = attrs;
+  const kernels = kernelsOf(backend);
+  if (!kernels || xInfo.dtype !== 'float32' || dyInfo.dtype !== 'float32' || xInfo.shape.length !== 4) return null;
+  const info = tf.backend_util.computeConv2DInfo(xInfo.shape as Shape4, filterShape, strides, 1, pad, dimRoundingMode, false);
+  const { batchSize: b, inHeight: h, inWidth: w, inChannels: ci, outHeight: oh, outWidth: ow, outChannels: co, filterHeight: kh, filterWidth: kw, strideHeight: sh, strideWidth: sw } = info;
+  const { top, left } = info.padInfo;
+  if (co % 4 !== 0 || b * oh * ow === 0 || ci === 0) return null;
+  const { wasm, kernels: k } = kernels;
+  const hp = (oh - 1) * sh + kh;
+  const wp = (ow - 1) * sw + kw;
+  const out = wasm.makeOutput([kh, kw, ci, co], 'float32');
+  const padded = wasm.makeOutput([b * hp * wp * ci], 'float32');
+  try {
+    // Views after both allocations: growing the heap detaches earlier ones.
+    const x = wasm.typedArrayFromHeap(xInfo) as Float32Array;
+    const xp = wasm.typedArrayFromHeap(padded) as Float32Array;
+    (wasm.typedArrayFromHeap(out) as Float32Array).fill(0);
+    xp.fill(0);
+    // Columns [c0, c1) of the padded rows are the image's columns [c0 − left, c1 − left).
+    const c0 = Math.max(0, left);
+    const c1 = Math.min(wp, w + left);
+    for (let i = 0; i < b; i++) {
+      for (let r = Math.max(0, top); r < Math.min(hp, h + top); r++) {
+        if (c1 <= c0) break;
+        const src = ((i * h + r - top) * w + c0 - left) * ci;
+        xp.set(x.subarray(src, src + (c1 - c0) * ci), ((i * hp + r) * wp + c0) * ci);
+      }
+    }
+    const xBase = heapOffset(wasm, padded.dataId);
+    const dyBase = heapOffset(wasm, dyInfo.dataId);
+    const dwBase = heapOffset(wasm, out.dataId);
+    const rowBytes = wp * ci * 4;
+    const dyRowBytes = ow * co * 4;
+    const chunk = Math.max(1, Math.floor(FILTER_GRAD_CHUNK_BYTES / dyRowBytes));
+    for (let i = 0; i < b; i++) {
+      for (let r0 = 0; r0 < oh; r0 += chunk) {
+        const rows = Math.min(chunk, oh - r0);
+        for (let t = 0; t < kh; t++) {
+          k.filterGrad(xBase + (i * hp + r0 * sh + t) * rowBytes, dyBase + (i * oh + r0) * dyRowBytes, dwBase + t * kw * ci * co * 4, rows, ow, sh * rowBytes, sw * ci * 4, dyRowBytes, kw * ci, co * 4);
+        }
+      }
+    }
+  } catch (err) {
+    wasm.disposeData(out.dataId);
+    throw err;
+  } finally {
+    wasm.disposeData(padded.dataId);
+  }
+  return out;
+}
+
+const conv2DBackpropFilter: KernelFunc = (args) => {
+  const { dataFormat, dilations } = args.attrs as { dataFormat?: string; dilations?: number | [number, number] };
+  nhwcOnly('Conv2DBackpropFilter', dataFormat, dilations);
+  const { x, dy } = args.inputs;
+  const fast = x && dy ? conv2DBackpropFilterSimd(x, dy, args.attrs as unknown as Conv2DBackpropFilterAttrs, args.backend) : null;
+  paths.Conv2DBackpropFilter[fast ? 'fast' : 'fallback']++;
+  return fast ?? conv2DBackpropFilterXnnpack(args);
+};
 
 const conv2DBackpropInput = convGradient<Conv2DBackpropInputAttrs>('Conv2DBackpropInput', ['dy', 'filter'], (dy, filter, { strides, pad, dimRoundingMode, inputShape }) => {
   const [kh, kw] = filter.shape;
@@ -185,7 +298,7 @@ const depthwiseBackpropInput = convGradient<DepthwiseConv2dNativeBackpropInputAt
  * kernel expresses "scatter to the argmax" (MaxPoolWithArgmax and Dilation2DBackpropInput share the
  * FLT_MIN start), so this one is a plain loop over the wasm heap.
  */
-const maxPoolGrad: KernelFunc = ({ inputs, attrs, backend }) => {
+const maxPoolGradLoop: KernelFunc = ({ inputs, attrs, backend }) => {
   const { filterSize, strides, pad, dimRoundingMode } = attrs as unknown as MaxPoolGradAttrs;
   const wasm = backend as BackendWasm;
   const dyInfo = inputs.dy;
@@ -232,6 +345,131 @@ const maxPoolGrad: KernelFunc = ({ inputs, attrs, backend }) => {
   return out;
 };
 
+/**
+ * The same gradient by the maxPoolGrad2x2 kernel, or null when it does not apply: 2 × 2 windows of stride 2
+ * that all lie inside the image (no padding before it; 'same' on even sizes is 'valid'), float32, a multiple
+ * of 4 channels. The windows do not overlap, so each value is written once; rows and columns the windows
+ * never reach (odd sizes) are zeroed first.
+ */
+function maxPoolGradSimd(xInfo: TensorInfo, dyInfo: TensorInfo, attrs: MaxPoolGradAttrs, backend: unknown): TensorInfo | null {
+  const kernels = kernelsOf(backend);
+  if (!kernels || xInfo.dtype !== 'float32' || dyInfo.dtype !== 'float32' || xInfo.shape.length !== 4) return null;
+  const info = tf.backend_util.computePool2DInfo(xInfo.shape as Shape4, attrs.filterSize, attrs.strides, 1, attrs.pad, attrs.dimRoundingMode);
+  const { batchSize: b, inHeight: h, inWidth: w, inChannels: c, outHeight: oh, outWidth: ow } = info;
+  const fits = info.filterHeight === 2 && info.filterWidth === 2 && info.strideHeight === 2 && info.strideWidth === 2 && info.padInfo.top === 0 && info.padInfo.left === 0;
+  if (!fits || 2 * oh > h || 2 * ow > w || c % 4 !== 0 || b * oh * ow * c === 0) return null;
+  const { wasm, kernels: k } = kernels;
+  const out = wasm.makeOutput(xInfo.shape, 'float32');
+  if (2 * oh < h || 2 * ow < w) (wasm.typedArrayFromHeap(out) as Float32Array).fill(0);
+  const [x, dy, dx] = [heapOffset(wasm, xInfo.dataId), heapOffset(wasm, dyInfo.dataId), heapOffset(wasm, out.dataId)];
+  const imageBytes = h * w * c * 4;
+  for (let i = 0; i < b; i++) k.maxPoolGrad2x2(x + i * imageBytes, dy + i * oh * ow * c * 4, dx + i * imageBytes, oh, ow, c * 4, w * c * 4);
+  return out;
+}
+
+const maxPoolGrad: KernelFunc = (args) => {
+  const { dy, input } = args.inputs;
+  const fast = dy && input ? maxPoolGradSimd(input, dy, args.attrs as unknown as MaxPoolGradAttrs, args.backend) : null;
+  paths.MaxPoolGrad[fast ? 'fast' : 'fallback']++;
+  return fast ?? maxPoolGradLoop(args);
+};
+
+/** The wasm kernels that WRAPPED replaces, as registered before (so that the fallbacks call them). */
+const originals = new Map<string, KernelFunc>();
+
+function original(kernel: string): KernelFunc {
+  const f = originals.get(kernel);
+  if (!f) throw new Error(`wasm ${kernel}: the backend's own kernel was not registered`);
+  return f;
+}
+
+/**
+ * Sum over leading axes (e.g. a bias gradient, Σ over b, h, w of [b, h, w, c]) by the columnSums kernel: the
+ * input read once as a [rows, cols] matrix, sums in float64. Anything else, or cols not a multiple of 4, goes
+ * to wasm's own Sum.
+ */
+const sum: KernelFunc = (args) => {
+  const { x } = args.inputs;
+  const { axis, keepDims } = args.attrs as unknown as SumAttrs;
+  const kernels = kernelsOf(args.backend);
+  if (kernels && x && x.dtype === 'float32' && x.shape.length > 0) {
+    const axes = tf.util.parseAxisParam(axis, x.shape);
+    const leading = [...new Set(axes)].sort((a, b) => a - b);
+    const k = leading.length;
+    const cols = tf.util.sizeFromShape(x.shape.slice(k));
+    const rows = tf.util.sizeFromShape(x.shape.slice(0, k));
+    if (k > 0 && leading.every((a, i) => a === i) && cols % 4 === 0 && cols > 0 && rows > 0) {
+      const { wasm, kernels: kk } = kernels;
+      const shape = keepDims ? x.shape.map((d, i) => (i < k ? 1 : d)) : x.shape.slice(k);
+      const out = wasm.makeOutput(shape, 'float32');
+      kk.columnSums(heapOffset(wasm, x.dataId), heapOffset(wasm, out.dataId), rows, cols * 4);
+      paths.Sum.fast++;
+      return out;
+    }
+  }
+  paths.Sum.fallback++;
+  return original('Sum')(args);
+};
+
+/**
+ * Equal of two float32 or two int32 tensors of different shapes (broadcasting): a loop over the output's last
+ * axis, each input read contiguously or as one repeated value, under an index walk of the other axes. Same
+ * shapes (wasm's own loop is fast there) and other dtypes go to wasm's Equal. JavaScript `===` on the stored
+ * values is the C++ `==`: NaN equals nothing, −0 equals 0.
+ */
+const equal: KernelFunc = (args) => {
+  const { a, b } = args.inputs;
+  const numeric = a && b && a.dtype === b.dtype && (a.dtype === 'float32' || a.dtype === 'int32');
+  if (!a || !b || !numeric || tf.util.arraysEqual(a.shape, b.shape)) {
+    paths.Equal.fallback++;
+    return original('Equal')(args);
+  }
+  const wasm = args.backend as BackendWasm;
+  const shape = tf.backend_util.assertAndGetBroadcastShape(a.shape, b.shape);
+  const rank = shape.length;
+  const out = wasm.makeOutput(shape, 'bool');
+  const size = tf.util.sizeFromShape(shape);
+  if (size > 0) {
+    const av = wasm.typedArrayFromHeap(a) as Float32Array | Int32Array;
+    const bv = wasm.typedArrayFromHeap(b) as Float32Array | Int32Array;
+    const ov = wasm.typedArrayFromHeap(out) as Uint8Array;
+    /** Element strides of an input along the output's axes: 0 where it is broadcast. */
+    const stridesOf = (s: number[]) => {
+      const padded = [...Array<number>(rank - s.length).fill(1), ...s];
+      const st = new Array<number>(rank).fill(0);
+      for (let i = rank - 1, acc = 1; i >= 0; i--) {
+        st[i] = padded[i] === 1 ? 0 : acc;
+        acc *= padded[i]!;
+      }
+      return st;
+    };
+    const sa = stridesOf(a.shape);
+    const sb = stridesOf(b.shape);
+    const inner = shape[rank - 1]!;
+    const ia = sa[rank - 1]!;
+    const ib = sb[rank - 1]!;
+    const index = new Array<number>(Math.max(0, rank - 1)).fill(0);
+    let pa = 0;
+    let pb = 0;
+    for (let o = 0; o < size; o += inner) {
+      // +(…) rather than a conditional: no branch to mispredict on mixed outcomes (3× faster on random ones).
+      if (ia === 1 && ib === 1) for (let i = 0; i < inner; i++) ov[o + i] = +(av[pa + i] === bv[pb + i]);
+      else for (let i = 0, qa = pa, qb = pb; i < inner; i++, qa += ia, qb += ib) ov[o + i] = +(av[qa] === bv[qb]);
+      // Next index over the outer axes (odometer), moving both input offsets along.
+      for (let d = rank - 2; d >= 0; d--) {
+        pa += sa[d]!;
+        pb += sb[d]!;
+        if (++index[d]! < shape[d]!) break;
+        pa -= sa[d]! * shape[d]!;
+        pb -= sb[d]! * shape[d]!;
+        index[d] = 0;
+      }
+    }
+  }
+  paths.Equal.fast++;
+  return out;
+};
+
 const KERNELS: Record<(typeof NAMES)[number], KernelFunc> = {
   Conv2DBackpropFilter: conv2DBackpropFilter,
   Conv2DBackpropInput: conv2DBackpropInput,
@@ -240,22 +478,67 @@ const KERNELS: Record<(typeof NAMES)[number], KernelFunc> = {
   MaxPoolGrad: maxPoolGrad,
 };
 
-/** The kernel names this module registers (replacing wasm's own Conv2DBackpropInput). */
-export const WASM_GRADIENT_KERNELS: readonly string[] = NAMES;
+/**
+ * Identity (tf.clone, and the engine's copies of every tensor it saves for the backward pass) shares the
+ * input's data, with its reference count raised, as the cpu and webgl backends do: tensors are immutable and
+ * no wasm kernel writes into an input, so the copy wasm's own Identity makes (≈ 4 ms a small-CNN step) buys
+ * nothing. Strings keep wasm's kernel.
+ */
+const identity: KernelFunc = (args) => {
+  const { x } = args.inputs;
+  if (!x || x.dtype === 'string') {
+    paths.Identity.fallback++;
+    return original('Identity')(args);
+  }
+  (args.backend as BackendWasm).incRef(x.dataId);
+  paths.Identity.fast++;
+  return { dataId: x.dataId, shape: x.shape, dtype: x.dtype };
+};
 
 /**
- * Registers the convolution gradient kernels for the 'wasm' backend. Idempotent; call it once the wasm
- * backend is chosen (initTfjs does). Safe before or after `tf.setBackend('wasm')`: kernels are looked up
- * per call.
+ * Cast to the dtype the tensor already has (ReLU's gradient casts its float32 mask to float32) shares the data
+ * as Identity does; wasm's Cast copies it. Real conversions keep wasm's kernel.
+ */
+const cast: KernelFunc = (args) => {
+  const { x } = args.inputs;
+  const { dtype } = args.attrs as unknown as CastAttrs;
+  if (!x || x.dtype !== dtype || dtype === 'string' || dtype === 'complex64') {
+    paths.Cast.fallback++;
+    return original('Cast')(args);
+  }
+  (args.backend as BackendWasm).incRef(x.dataId);
+  paths.Cast.fast++;
+  return { dataId: x.dataId, shape: x.shape, dtype };
+};
+
+const WRAPPERS: Record<(typeof WRAPPED)[number], KernelFunc> = { Sum: sum, Equal: equal, Identity: identity, Cast: cast };
+
+/** The kernel names this module registers (replacing wasm's own Conv2DBackpropInput and MaxPoolGrad, and wrapping its Sum, Equal, Identity and Cast). */
+export const WASM_GRADIENT_KERNELS: readonly string[] = [...NAMES, ...WRAPPED];
+
+function register(kernelName: string, kernelFunc: KernelFunc): void {
+  // Registering over an existing kernel would only warn, so remove it first.
+  if (tf.getKernel(kernelName, 'wasm')) tf.unregisterKernel(kernelName, 'wasm');
+  const config: KernelConfig = { kernelName, backendName: 'wasm', kernelFunc };
+  tf.registerKernel(config);
+}
+
+/**
+ * Registers the gradient kernels for the 'wasm' backend. Idempotent; call it once the wasm backend is
+ * chosen (initTfjs does). Safe before or after `tf.setBackend('wasm')`: kernels are looked up per call.
+ * Sum, Equal, Identity and Cast are wrapped only once '@tensorflow/tfjs-backend-wasm' has registered its own (it does on import).
  */
 export function registerWasmGradients(): void {
   for (const kernelName of NAMES) {
     const kernelFunc = KERNELS[kernelName];
-    if (tf.getKernel(kernelName, 'wasm')?.kernelFunc === kernelFunc) continue;
-    // wasm ships a slow Conv2DBackpropInput; registering over it would only warn, so remove it first.
-    if (tf.getKernel(kernelName, 'wasm')) tf.unregisterKernel(kernelName, 'wasm');
-    const config: KernelConfig = { kernelName, backendName: 'wasm', kernelFunc };
-    tf.registerKernel(config);
+    if (tf.getKernel(kernelName, 'wasm')?.kernelFunc !== kernelFunc) register(kernelName, kernelFunc);
+  }
+  for (const kernelName of WRAPPED) {
+    const kernelFunc = WRAPPERS[kernelName];
+    const current = tf.getKernel(kernelName, 'wasm')?.kernelFunc;
+    if (!current || current === kernelFunc) continue;
+    originals.set(kernelName, current);
+    register(kernelName, kernelFunc);
   }
 }
 

@@ -1,5 +1,5 @@
 import { FOLD_MAX, FOLD_TABLE_WEIGHTS, foldName, type FoldEnd, type FoldStart } from '../abi';
-import { ModuleBuilder, type FunctionBuilder, type Local } from '../wasm-assembler';
+import { ModuleBuilder, type FunctionBuilder, type Local } from '@fedledger/wasm-kit';
 
 /**
  * The aggregation kernels, written against the tiny assembler. `generate.ts` turns them into

@@ -1,7 +1,8 @@
 /**
  * A tiny WebAssembly binary emitter: just what the aggregation kernels need (one imported memory, functions
  * with i32/f64/v128 locals, structured control flow, scalar and SIMD loads, stores and arithmetic). Used by
- * `kernels/build/generate.ts` to produce `kernels/generated/kernels-wasm.ts`; nothing calls it at run time.
+ * `kernels/build/generate.ts` to produce `kernels/generated/kernels-wasm.ts`, and by libs/training's
+ * `tfjs/kernels/build/generate.ts` for its gradient kernels; nothing calls it at run time.
  * Opcodes: WebAssembly core specification 2.0, §5.4 (instructions) and the fixed-width SIMD proposal.
  */
 
@@ -96,6 +97,12 @@ export class FunctionBuilder {
     uleb(l.index, this.code);
     return this;
   }
+  /** Sets the local and leaves the value on the stack. */
+  tee(l: Local): this {
+    this.op(0x22);
+    uleb(l.index, this.code);
+    return this;
+  }
   i32(value: number): this {
     this.op(0x41);
     sleb(value, this.code);
@@ -130,6 +137,16 @@ export class FunctionBuilder {
     uleb(depth, this.code);
     return this;
   }
+  /** `if` (i32 condition on the stack) with an optional `else`; no result value. Counts as one label for br. */
+  ifThen(then: () => void, otherwise?: () => void): this {
+    this.op(0x04, 0x40);
+    then();
+    if (otherwise) {
+      this.op(0x05);
+      otherwise();
+    }
+    return this.op(0x0b);
+  }
 
   // ---- i32
   i32Add(): this {
@@ -141,6 +158,36 @@ export class FunctionBuilder {
   i32GeU(): this {
     return this.op(0x4f);
   }
+  i32Sub(): this {
+    return this.op(0x6b);
+  }
+  i32Eqz(): this {
+    return this.op(0x45);
+  }
+  i32Eq(): this {
+    return this.op(0x46);
+  }
+  i32Ne(): this {
+    return this.op(0x47);
+  }
+  i32LtS(): this {
+    return this.op(0x48);
+  }
+  i32LtU(): this {
+    return this.op(0x49);
+  }
+  i32GtS(): this {
+    return this.op(0x4a);
+  }
+  i32GeS(): this {
+    return this.op(0x4e);
+  }
+  i32And(): this {
+    return this.op(0x71);
+  }
+  i32Shl(): this {
+    return this.op(0x74);
+  }
   i32Load(offset = 0): this {
     return this.op(0x28).memarg(ALIGN.i32, offset);
   }
@@ -148,6 +195,19 @@ export class FunctionBuilder {
   // ---- scalar floats
   f64Load(offset = 0): this {
     return this.op(0x2b).memarg(ALIGN.f64, offset);
+  }
+  f32(value: number): this {
+    this.op(0x43);
+    const b = Buffer.alloc(4);
+    b.writeFloatLE(value);
+    this.code.push(...b);
+    return this;
+  }
+  f32Load(offset = 0): this {
+    return this.op(0x2a).memarg(ALIGN.f32, offset);
+  }
+  f32Store(offset = 0): this {
+    return this.op(0x38).memarg(ALIGN.f32, offset);
   }
 
   // ---- SIMD (v128)
@@ -170,6 +230,44 @@ export class FunctionBuilder {
   }
   f64x2Splat(): this {
     return this.simd(0x14);
+  }
+  /** Loads one float32 (4 bytes) into all four lanes. */
+  v128Load32Splat(offset = 0): this {
+    return this.simd(0x09).memarg(ALIGN.f32, offset);
+  }
+  f32x4Splat(): this {
+    return this.simd(0x13);
+  }
+  v128And(): this {
+    return this.simd(0x4e);
+  }
+  /** a & ~b. */
+  v128AndNot(): this {
+    return this.simd(0x4f);
+  }
+  v128Or(): this {
+    return this.simd(0x50);
+  }
+  /** (a & mask) | (b & ~mask), operands pushed in the order a, b, mask. */
+  v128Bitselect(): this {
+    return this.simd(0x52);
+  }
+  /** Lane-wise a == b: all ones or all zeros (NaN is never equal). */
+  f32x4Eq(): this {
+    return this.simd(0x41);
+  }
+  /** Lane-wise a > b: all ones or all zeros (false when either is NaN). */
+  f32x4Gt(): this {
+    return this.simd(0x44);
+  }
+  f32x4Add(): this {
+    return this.simd(0xe4);
+  }
+  f32x4Sub(): this {
+    return this.simd(0xe5);
+  }
+  f32x4Mul(): this {
+    return this.simd(0xe6);
   }
   /** b < a ? b : a, lane-wise (JavaScript `<`: a NaN or an equal pair keeps the first operand). */
   f32x4Pmin(): this {

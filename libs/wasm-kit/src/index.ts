@@ -1,0 +1,2 @@
+export * from './assembler';
+export { wasmModuleSource, writeOrCheckWasmModule, type WasmModuleFile } from './module-file';
