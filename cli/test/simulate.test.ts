@@ -3,6 +3,8 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 
+import { MongoClient } from 'mongodb';
+import { startFerret } from '@fedledger/testing';
 import { fedledger } from './run-cli';
 
 let ledgerRoot: string;
@@ -74,6 +76,39 @@ test('fedledger simulate: a 3-round experiment with 3 centres completes, prints 
   expect(broken.code).toBe(1);
   expect(broken.stdout + broken.stderr).toContain('block 1');
   rmSync(dir, { recursive: true, force: true });
+}, 180_000);
+
+test("fedledger audit and index verify: the passport's timeline from the cache after simulate, checked against the ledger; a row edited in the cache is named", async () => {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'fedledger-audit-test-'));
+  const ledger = ledgerArgs('audit');
+  const ferret = await startFerret();
+  const mongo = await MongoClient.connect(ferret.uri);
+  try {
+    const sim = await fedledger(['simulate', '--trainer', 'noop', '--centres', '2', '--rounds', '3', '--params', '2000', '--out', path.join(dir, 'model'), ...ledger, '--json']);
+    expect(sim.code).toBe(0);
+    const id = String(sim.stdout.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>).find((e) => e.event === 'passport.recorded')!.passportId);
+
+    // A private cache (FerretDB on --cache-dir, started for the command) brought up to date from the ledger.
+    const audit = await fedledger(['audit', id, ...ledger, '--cache-dir', path.join(dir, 'cache'), '--html', path.join(dir, 'timeline.html'), '--json']);
+    expect({ code: audit.code, stderr: audit.code === 0 ? '' : audit.stderr }).toEqual({ code: 0, stderr: '' });
+    const timeline = JSON.parse(audit.stdout) as { rounds: Record<string, unknown>[]; audit: { ok: boolean; checked: { rounds: number } } };
+    expect(timeline.rounds.map((r) => r.roundNumber)).toEqual([1, 2, 3]);
+    expect(timeline.rounds[2]!.previousRoundDigest).toBe(timeline.rounds[1]!.roundDigest);
+    expect(timeline.audit).toMatchObject({ ok: true, checked: { rounds: 3 } });
+    expect(readFileSync(path.join(dir, 'timeline.html'), 'utf8')).toContain(`<h1>AI passport <code>${id}</code>`);
+
+    // A shared cache (--mongo): verified whole, then a row changed behind the indexer's back is reported.
+    const shared = [...ledger, '--mongo', ferret.uri];
+    expect(await fedledger(['index', 'verify', ...shared])).toMatchObject({ code: 0, stdout: expect.stringContaining('the cache matches the ledger: 1 passports, 5 versions, 3 rounds') });
+    await mongo.db('fedledger_cache').collection('rounds').updateOne({ _id: `${id}#2` as never }, { $set: { 'participants.0.numExamples': 1 } });
+    const differs = await fedledger(['index', 'verify', ...shared]);
+    expect(differs.code).toBe(1);
+    expect(differs.stdout).toContain(`passport ${id}: round 2: participants: cache`);
+  } finally {
+    await mongo.close();
+    await ferret.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
 }, 180_000);
 
 const parse = (stdout: string) => stdout.trim().split('\n').map((l) => JSON.parse(l) as { event: string; round?: number; aggregatedMetrics?: Record<string, number>; centres?: unknown } & Record<string, unknown>);

@@ -1,3 +1,4 @@
+import { auditCommand } from './audit';
 import type { Command } from './command';
 import { compareCommand } from './compare';
 import { dataCommand } from './data';
@@ -7,6 +8,7 @@ import { eventsCommand } from './events';
 import { experimentCommand } from './experiment';
 import { exportCommand } from './export';
 import { identityCommand } from './identity';
+import { indexCommand } from './index-command';
 import { ledgerCommand } from './ledger';
 import { passportCommand } from './passport';
 import { simulateCommand } from './simulate';
@@ -16,7 +18,7 @@ import { upCommand } from './up';
 export type { Command } from './command';
 
 /** Every `fedledger` subcommand, in the order the usage lists them. Add new ones here. */
-export const COMMANDS: readonly Command[] = [simulateCommand, compareCommand, experimentCommand, eventsCommand, exportCommand, dataCommand, identityCommand, ledgerCommand, passportCommand, datasetCommand, upCommand, statusCommand, downCommand];
+export const COMMANDS: readonly Command[] = [simulateCommand, compareCommand, experimentCommand, eventsCommand, exportCommand, dataCommand, identityCommand, ledgerCommand, passportCommand, datasetCommand, auditCommand, indexCommand, upCommand, statusCommand, downCommand];
 
 export function findCommand(name: string): Command | undefined {
   return COMMANDS.find((c) => c.name === name);

@@ -86,9 +86,14 @@ export class LedgerIndexer {
     return this.indexed;
   }
 
-  /** Indexes until the ledger's event stream ends (the ledger is closed) or `signal` aborts. */
-  async run(signal?: AbortSignal): Promise<void> {
-    for await (const event of this.options.ledger.events(await this.checkpoint())) {
+  /**
+   * Indexes until the ledger's event stream ends (the ledger is closed), `signal` aborts, or the event at `until`
+   * is indexed (a one-off catch-up: nothing to do when the checkpoint is already there).
+   */
+  async run(signal?: AbortSignal, until?: Checkpoint): Promise<void> {
+    const from = await this.checkpoint();
+    if (until && from && positionOf(from) >= positionOf(until)) return;
+    for await (const event of this.options.ledger.events(from)) {
       if (signal?.aborted) return;
       const subjectId = await this.apply(event);
       await this.collections.state.updateOne(
@@ -98,7 +103,7 @@ export class LedgerIndexer {
       );
       this.indexed = event.checkpoint;
       await this.options.onIndexed?.(event, subjectId);
-      if (signal?.aborted) return;
+      if (signal?.aborted || (until && positionOf(event.checkpoint) >= positionOf(until))) return;
     }
   }
 

@@ -53,6 +53,8 @@ export interface Timeline {
 }
 
 const str = (v: unknown) => (v === undefined || v === null ? '' : String(v));
+/** A digest cut to its first 12 hex digits (the rounds keep them whole). */
+const short = (v: unknown) => str(v).replace(/^(sha256:[0-9a-f]{12})[0-9a-f]+$/, '$1…');
 
 /** One passport's history from the cache; undefined when the cache has no such passport. */
 export async function passportTimeline(db: Db, id: string): Promise<Timeline | undefined> {
@@ -67,7 +69,8 @@ export async function passportTimeline(db: Db, id: string): Promise<Timeline | u
   for (const v of versions) entries.push({ at: str(v.timestamp), txId: str(v.txId), kind: 'version', summary: `version ${str(v.version)} (${str(v.event)}), status ${str((v.value as Record<string, unknown> | undefined)?.status)}` });
   for (const r of rounds) {
     const participants = (r.participants as { centre: string; numExamples: number }[] | undefined) ?? [];
-    entries.push({ at: str(r.timestamp), txId: str(r.txId), kind: 'round', summary: `round ${str(r.roundNumber)} by ${str(r.aggregator)}: ${participants.map((p) => `${p.centre} (${p.numExamples})`).join(', ')}; aggregate ${str(r.aggregateDigest)}; digest ${str(r.roundDigest)}` });
+    const examples = participants.reduce((n, p) => n + p.numExamples, 0);
+    entries.push({ at: str(r.timestamp), txId: str(r.txId), kind: 'round', summary: `round ${str(r.roundNumber)} by ${str(r.aggregator)}: ${participants.length} centres, ${examples} examples, aggregate ${short(r.aggregateDigest)}, round digest ${short(r.roundDigest)}` });
   }
   for (const b of biases) {
     entries.push({ at: str(b.flaggedAt), txId: str(b.flaggedTxId), kind: 'bias-flagged', summary: `${str(b.biasId)} flagged by ${str(b.flaggedBy)}: ${str(b.type)} affecting ${str(b.affectedGroup)} (${str(b.severity)})` });

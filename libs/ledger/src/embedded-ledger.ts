@@ -143,6 +143,16 @@ export class EmbeddedLedger implements LedgerGateway {
     }
   }
 
+  /** Where the last chaincode event on the ledger sits (after catching up with the file); undefined when there is none. */
+  lastEventCheckpoint(): Checkpoint | undefined {
+    this.catchUp();
+    for (let b = this.blocks.length - 1; b >= 0; b -= 1) {
+      const txs = this.blocks[b].transactions;
+      for (let t = txs.length - 1; t >= 0; t -= 1) if (txs[t].validationCode === 'VALID' && txs[t].events.length > 0) return { blockNumber: b, txIndex: t };
+    }
+    return undefined;
+  }
+
   /** The committed blocks (read-only view). */
   getBlocks(): readonly Block[] {
     return this.blocks;
