@@ -4,6 +4,7 @@ import { parseArgs } from 'node:util';
 
 import * as aggregate from './aggregate';
 import * as blob from './blob';
+import * as indexer from './indexer';
 import * as ledger from './ledger';
 import * as rounds from './rounds';
 import * as train from './train';
@@ -13,6 +14,7 @@ type Bench = (args: string[]) => Promise<Record<string, unknown>>;
 const benches: Record<string, Bench> = {
   aggregate: aggregate.run,
   blob: blob.run,
+  indexer: indexer.run,
   ledger: ledger.run,
   rounds: rounds.run,
   train: train.run,

@@ -1,4 +1,4 @@
-import type { Collection, Db, MongoServerError } from 'mongodb';
+import type { Collection, Db } from 'mongodb';
 import type { ChaincodeEvent, Checkpoint, LedgerGateway, SigningIdentity } from '@fedledger/ledger';
 import { collectionsOf, ensureIndexes, positionOf, type CacheCollections, type Cached } from './collections';
 
@@ -24,26 +24,89 @@ export const PASSPORT_EVENTS = ['PassportCreated', 'PassportUpdated', 'PassportS
 const DATASET_EVENTS = ['DatasetRegistered'] as const;
 const GRANT_EVENTS = ['GrantIssued', 'GrantRevoked'] as const;
 
-function isDuplicateKey(err: unknown): boolean {
-  return typeof err === 'object' && err !== null && (err as MongoServerError).code === 11000;
-}
+/** Writes of one batch of events: immutable records once, the others only when newer than what the cache holds. */
+class BatchWrites {
+  /** Immutable records (versions, rounds) by collection and id. */
+  readonly once = new Map<keyof CacheCollections, Map<string, Record<string, unknown>>>();
+  /** Latest state per id (passports, biases, datasets, grants) with the ledger position it comes from. */
+  readonly latest = new Map<keyof CacheCollections, Map<string, { record: Record<string, unknown>; pos: number }>>();
 
-/**
- * Writes `record` as document `id` unless the cache already holds it from the same or a later ledger position:
- * replaying any range of events changes nothing, and an old event never overwrites a newer state.
- */
-export async function upsertAt(collection: Collection<Cached>, id: string, record: Record<string, unknown>, pos: number): Promise<void> {
-  try {
-    await collection.updateOne({ _id: id, $or: [{ _pos: { $lt: pos } }, { _pos: { $exists: false } }] }, { $set: { ...record, _pos: pos } }, { upsert: true });
-  } catch (err) {
-    // The filter missed because the stored position is not older, so the upsert tried to insert the same _id.
-    if (!isDuplicateKey(err)) throw err;
+  insertOnce(collection: keyof CacheCollections, id: string, record: Record<string, unknown>, pos: number): void {
+    const m = this.once.get(collection) ?? new Map<string, Record<string, unknown>>();
+    this.once.set(collection, m);
+    if (!m.has(id)) m.set(id, { ...record, _pos: pos });
+  }
+
+  upsertAt(collection: keyof CacheCollections, id: string, record: Record<string, unknown>, pos: number): void {
+    const m = this.latest.get(collection) ?? new Map<string, { record: Record<string, unknown>; pos: number }>();
+    this.latest.set(collection, m);
+    const seen = m.get(id);
+    if (!seen || seen.pos < pos) m.set(id, { record, pos });
   }
 }
 
-/** Writes an immutable record (a version, a round) once; later writes of the same id change nothing. */
-async function insertOnce(collection: Collection<Cached>, id: string, record: Record<string, unknown>, pos: number): Promise<void> {
-  await collection.updateOne({ _id: id }, { $setOnInsert: { ...record, _pos: pos } }, { upsert: true });
+/** True when every failure of a bulk write is a duplicate key (the record is already there). */
+function onlyDuplicates(err: unknown): boolean {
+  const writeErrors = (err as { writeErrors?: { code?: number }[] | { code?: number } } | null)?.writeErrors;
+  const list = Array.isArray(writeErrors) ? writeErrors : writeErrors ? [writeErrors] : [];
+  return list.length > 0 && list.every((e) => e.code === 11000);
+}
+
+/**
+ * Applies a batch's writes. FerretDB 1.24 (on SQLite) finds by `_id` and inserts without scanning, but scans the
+ * whole collection for every update, replace or delete, whatever the filter: so the immutable records (versions,
+ * rounds: the big collections) are inserted — a record already there is a duplicate key, left as it is — and the
+ * others (one document per passport, bias, dataset, grant) are read by `_id` and replaced only when the batch has
+ * them from a later ledger position: an older position never overwrites a newer one, so replaying any range
+ * changes nothing. One indexer writes a cache.
+ */
+async function flush(c: CacheCollections, writes: BatchWrites): Promise<void> {
+  for (const [name, records] of writes.once) {
+    const collection = c[name] as Collection<Cached>;
+    const docs = [...records].map(([id, record]) => ({ ...record, _id: id }) as Cached);
+    try {
+      await collection.insertMany(docs, { ordered: false });
+    } catch (err) {
+      if (!onlyDuplicates(err)) throw err;
+    }
+  }
+  for (const [name, records] of writes.latest) {
+    const collection = c[name] as Collection<Cached>;
+    for (const [id, { record, pos }] of records) {
+      const stored = await collection.findOne({ _id: id }, { projection: { _pos: 1 } });
+      if (stored && stored._pos >= pos) continue;
+      if (stored) await collection.replaceOne({ _id: id }, { ...record, _pos: pos });
+      else {
+        try {
+          await collection.insertOne({ ...record, _id: id, _pos: pos } as Cached);
+        } catch (err) {
+          if ((err as { code?: number }).code !== 11000) throw err;
+        }
+      }
+    }
+  }
+}
+
+/** Events the ledger has ready now, up to `max`: the first waits, the others only if already there. */
+async function nextBatch(iterator: AsyncIterator<ChaincodeEvent>, pending: { next?: Promise<IteratorResult<ChaincodeEvent>> }, max: number): Promise<ChaincodeEvent[] | undefined> {
+  const first = await (pending.next ?? iterator.next());
+  pending.next = undefined;
+  if (first.done) return undefined;
+  const batch = [first.value];
+  while (batch.length < max) {
+    const next = iterator.next();
+    const ready = await Promise.race([next, new Promise<'later'>((resolve) => setImmediate(() => resolve('later')))]);
+    if (ready === 'later') {
+      pending.next = next;
+      break;
+    }
+    if (ready.done) {
+      pending.next = next;
+      break;
+    }
+    batch.push(ready.value);
+  }
+  return batch;
 }
 
 export interface LedgerIndexerOptions {
@@ -65,6 +128,11 @@ export interface LedgerIndexerOptions {
 export class LedgerIndexer {
   readonly collections: CacheCollections;
   private indexed: Checkpoint | undefined;
+  /**
+   * Versions of passports read from their history, kept while events of older versions are applied (a replay,
+   * or an indexer behind a busy writer): one history read serves the events of many versions.
+   */
+  private readonly versionCache = new Map<string, Map<number, PassportRecord>>();
 
   constructor(private readonly options: LedgerIndexerOptions) {
     this.collections = collectionsOf(options.db);
@@ -93,42 +161,71 @@ export class LedgerIndexer {
   async run(signal?: AbortSignal, until?: Checkpoint): Promise<void> {
     const from = await this.checkpoint();
     if (until && from && positionOf(from) >= positionOf(until)) return;
-    for await (const event of this.options.ledger.events(from)) {
-      if (signal?.aborted) return;
-      const subjectId = await this.apply(event);
-      await this.collections.state.updateOne(
-        { _id: 'checkpoint' },
-        { $set: { blockNumber: event.checkpoint.blockNumber, txIndex: event.checkpoint.txIndex, updatedAt: new Date().toISOString() }, $inc: { eventsIndexed: 1 } },
-        { upsert: true },
-      );
-      this.indexed = event.checkpoint;
-      await this.options.onIndexed?.(event, subjectId);
-      if (signal?.aborted || (until && positionOf(event.checkpoint) >= positionOf(until))) return;
+    const iterator = this.options.ledger.events(from)[Symbol.asyncIterator]();
+    const pending: { next?: Promise<IteratorResult<ChaincodeEvent>> } = {};
+    try {
+      for (;;) {
+        if (signal?.aborted) return;
+        let batch = await nextBatch(iterator, pending, 256);
+        if (!batch || signal?.aborted) return;
+        if (until) batch = batch.filter((e) => positionOf(e.checkpoint) <= positionOf(until));
+        if (batch.length) await this.applyBatch(batch);
+        const last = batch[batch.length - 1];
+        if (until && (!last || positionOf(last.checkpoint) >= positionOf(until))) return;
+      }
+    } finally {
+      // Leave the ledger's stream (a waiting next() settles when the ledger closes).
+      void iterator.return?.();
     }
   }
 
   /** Writes what one event changed; returns what it is about (passport id, dataset id, `<dataset>/<subject>`). */
   async apply(event: ChaincodeEvent): Promise<string> {
+    return (await this.applyBatch([event]))[0]!;
+  }
+
+  /**
+   * Writes what the events changed, moves the checkpoint past the last one, then tells `onIndexed` about each.
+   * Returns what each event is about (passport id, dataset id, `<dataset>/<subject>`).
+   */
+  async applyBatch(events: ChaincodeEvent[]): Promise<string[]> {
+    const writes = new BatchWrites();
+    const subjects: string[] = [];
+    for (const event of events) subjects.push(await this.plan(event, writes));
+    await flush(this.collections, writes);
+    const last = events[events.length - 1]!;
+    await this.collections.state.updateOne(
+      { _id: 'checkpoint' },
+      { $set: { blockNumber: last.checkpoint.blockNumber, txIndex: last.checkpoint.txIndex, updatedAt: new Date().toISOString() }, $inc: { eventsIndexed: events.length } },
+      { upsert: true },
+    );
+    this.indexed = last.checkpoint;
+    for (const [i, event] of events.entries()) await this.options.onIndexed?.(event, subjects[i]!);
+    return subjects;
+  }
+
+  /** Reads what one event changed from the ledger into the batch's writes. */
+  private async plan(event: ChaincodeEvent, writes: BatchWrites): Promise<string> {
     const payload = JSON.parse(event.payload) as Record<string, unknown>;
     const pos = positionOf(event.checkpoint);
-    const c = this.collections;
     if ((PASSPORT_EVENTS as readonly string[]).includes(event.eventName)) {
       const id = String(payload.id);
       const version = Number(payload.version);
       const passport = await this.passportAt(id, version);
-      await insertOnce(c.versions, `${id}@${version}`, { passportId: id, version, txId: passport.updatedTxId, timestamp: passport.updatedAt, event: event.eventName, value: passport }, pos);
-      await upsertAt(c.passports, id, passport, pos);
-      for (const bias of passport.biases ?? []) await upsertAt(c.biases, `${id}/${bias.biasId}`, { passportId: id, ...bias }, pos);
+      writes.insertOnce('versions', `${id}@${version}`, { passportId: id, version, txId: passport.updatedTxId, timestamp: passport.updatedAt, event: event.eventName, value: passport }, pos);
+      writes.upsertAt('passports', id, passport, pos);
+      if (event.eventName === 'BiasFlagged' || event.eventName === 'BiasResolved') {
+        for (const bias of passport.biases ?? []) writes.upsertAt('biases', `${id}/${bias.biasId}`, { passportId: id, ...bias }, pos);
+      }
       if (event.eventName === 'RoundAdded') {
         const n = Number(payload.roundNumber);
-        const round = JSON.parse(await this.evaluate('passport:ReadRound', [id, String(n)])) as Record<string, unknown>;
-        await insertOnce(c.rounds, `${id}#${n}`, round, pos);
+        writes.insertOnce('rounds', `${id}#${n}`, JSON.parse(await this.evaluate('passport:ReadRound', [id, String(n)])) as Record<string, unknown>, pos);
       }
       return id;
     }
     if ((DATASET_EVENTS as readonly string[]).includes(event.eventName)) {
       const id = String(payload.datasetId);
-      await upsertAt(c.datasets, id, JSON.parse(await this.evaluate('dataset:Read', [id])) as Record<string, unknown>, pos);
+      writes.upsertAt('datasets', id, JSON.parse(await this.evaluate('dataset:Read', [id])) as Record<string, unknown>, pos);
       return id;
     }
     if ((GRANT_EVENTS as readonly string[]).includes(event.eventName)) {
@@ -136,7 +233,7 @@ export class LedgerIndexer {
       const subject = String(payload.subject);
       // The grant as the ledger holds it now (the chaincode keeps no grant history): a replay converges on it.
       const check = JSON.parse(await this.evaluate('dataset:CheckGrant', [datasetId, subject, ''])) as { grant: Record<string, unknown> | null };
-      if (check.grant) await upsertAt(c.grants, `${datasetId}/${subject}`, check.grant, pos);
+      if (check.grant) writes.upsertAt('grants', `${datasetId}/${subject}`, check.grant, pos);
       return `${datasetId}/${subject}`;
     }
     this.options.log?.(`block ${event.blockNumber}: event ${event.eventName} of tx ${event.txId} is not one the cache keeps; skipped`);
@@ -145,11 +242,21 @@ export class LedgerIndexer {
 
   /** The passport as version `version` left it: the current one, or found in its history when it moved on since. */
   private async passportAt(id: string, version: number): Promise<PassportRecord> {
+    const cached = this.versionCache.get(id);
+    const hit = cached?.get(version);
+    if (hit) {
+      cached!.delete(version); // each version is applied once, barring a replay (which reads again)
+      if (cached!.size === 0) this.versionCache.delete(id);
+      return hit;
+    }
     const current = JSON.parse(await this.evaluate('passport:Read', [id])) as PassportRecord;
     if (current.version === version) return current;
     const history = JSON.parse(await this.evaluate('passport:History', [id])) as HistoryEntry[];
+    const later = new Map(history.filter((h) => h.value && h.value.version > version).map((h) => [h.value!.version, h.value!]));
+    if (later.size > 0) this.versionCache.set(id, later);
     const found = history.find((h) => h.value?.version === version)?.value;
     if (!found) throw new Error(`passport ${id}: the ledger's history has no version ${version}`);
+    if (this.versionCache.size > 10_000) this.versionCache.clear();
     return found;
   }
 
