@@ -8,6 +8,8 @@ import {
   type SpanProcessor,
 } from '@opentelemetry/sdk-trace-base';
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
+import { OTLPMetricExporter } from '@opentelemetry/exporter-metrics-otlp-http';
+import { AggregationTemporality, ConsoleMetricExporter, InMemoryMetricExporter, PeriodicExportingMetricReader, type PushMetricExporter } from '@opentelemetry/sdk-metrics';
 
 export type TraceExporterKind = 'none' | 'console' | 'otlp' | 'memory';
 
@@ -16,13 +18,17 @@ export interface TelemetryOptions {
   serviceVersion?: string;
   /** `none` records nothing; `memory` keeps spans in process (tests); `otlp` sends them over OTLP/HTTP. */
   exporter: TraceExporterKind;
-  /** OTLP/HTTP endpoint, e.g. http://otel-collector:4318/v1/traces. Required for `otlp`. */
+  /** OTLP/HTTP endpoint, e.g. http://otel-collector:4318/v1/traces. Required for `otlp`; metrics go to …/v1/metrics. */
   otlpEndpoint?: string;
+  /** How often metrics are exported (ms); default OTEL_METRIC_EXPORT_INTERVAL or 60 000. */
+  metricIntervalMs?: number;
 }
 
 export interface Telemetry {
   /** Spans recorded so far when the exporter is `memory`. */
   readonly memory?: InMemorySpanExporter;
+  /** Metrics exported so far when the exporter is `memory`. */
+  readonly metrics?: InMemoryMetricExporter;
   /** Flushes and stops; call on shutdown so the last spans are sent. */
   shutdown(): Promise<void>;
 }
@@ -37,31 +43,40 @@ export function startTelemetry(options: TelemetryOptions): Telemetry {
   let exporter: SpanExporter;
   let processor: SpanProcessor;
   let memory: InMemorySpanExporter | undefined;
+  let metrics: InMemoryMetricExporter | undefined;
+  let metricExporter: PushMetricExporter;
   switch (options.exporter) {
     case 'memory':
       memory = new InMemorySpanExporter();
       exporter = memory;
       processor = new SimpleSpanProcessor(exporter);
+      metrics = new InMemoryMetricExporter(AggregationTemporality.CUMULATIVE);
+      metricExporter = metrics;
       break;
     case 'console':
       exporter = new ConsoleSpanExporter();
       processor = new SimpleSpanProcessor(exporter);
+      metricExporter = new ConsoleMetricExporter();
       break;
     case 'otlp':
       if (!options.otlpEndpoint) throw new Error(`${options.serviceName}: the otlp trace exporter needs an endpoint (OTEL_EXPORTER_OTLP_ENDPOINT)`);
       exporter = new OTLPTraceExporter({ url: options.otlpEndpoint });
       processor = new BatchSpanProcessor(exporter);
+      metricExporter = new OTLPMetricExporter({ url: options.otlpEndpoint.replace(/\/v1\/traces\/?$/, '') + '/v1/metrics' });
       break;
   }
+  const interval = options.metricIntervalMs ?? (Number(process.env.OTEL_METRIC_EXPORT_INTERVAL) || 60_000);
   const sdk = new NodeSDK({
     serviceName: options.serviceName,
     spanProcessors: [processor],
+    metricReader: new PeriodicExportingMetricReader({ exporter: metricExporter, exportIntervalMillis: interval, exportTimeoutMillis: Math.min(interval, 30_000) }),
     instrumentations: [],
     autoDetectResources: false,
   });
   sdk.start();
   return {
     memory,
+    metrics,
     shutdown: async () => {
       await sdk.shutdown();
     },

@@ -32,7 +32,7 @@ let api = '';
 let events = 0;
 
 const hex = (c: string) => `sha256:${c.repeat(64)}`;
-const env = () => ({ HTTP_PORT: '0', MONGO_URL: ferret.uri, MONGO_DB: 'cache', LEDGER_DIR: ledgerDir, IDENTITY_DIR: ids });
+const env = () => ({ HTTP_PORT: '0', MONGO_URL: ferret.uri, MONGO_DB: 'cache', LEDGER_DIR: ledgerDir, IDENTITY_DIR: ids, FEDLEDGER_OTEL_EXPORTER: 'console', OTEL_METRIC_EXPORT_INTERVAL: '300' });
 
 async function submit(who: Identity, txName: string, args: unknown[]): Promise<void> {
   await ledger.submit(who, txName, args.map((a) => (typeof a === 'string' ? a : JSON.stringify(a))));
@@ -138,6 +138,9 @@ describe('ledger-indexer', () => {
     expect(await c.versions.countDocuments({ passportId: 'p-1' })).toBe(6); // create, 3 rounds, bias flagged, bias resolved
     expect(await c.rounds.countDocuments({ passportId: 'p-1' })).toBe(3);
     expect(await c.grants.countDocuments()).toBe(2);
+    // The lag is a metric as well (the console exporter prints it every 300 ms here).
+    for (let i = 0; i < 50 && !/fedledger\.ledger_indexer\.lag[\s\S]*value: 0/.test(indexer!.output()); i++) await new Promise((r) => setTimeout(r, 100));
+    expect(indexer!.output()).toMatch(/name: 'fedledger\.ledger_indexer\.lag'[\s\S]*value: 0/);
   });
 
   it('answers the audit queries from the cache: filters, timeline (JSON and HTML), datasets with live and revoked grants', async () => {

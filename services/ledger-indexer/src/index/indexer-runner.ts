@@ -1,6 +1,7 @@
 import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnModuleDestroy } from '@nestjs/common';
 import path from 'node:path';
 import { MongoClient, type Db } from 'mongodb';
+import { metrics } from '@opentelemetry/api';
 import { LedgerEventIndexed, subjects } from '@fedledger/contracts';
 import { ConfigError } from '@fedledger/config';
 import { IdentityError, loadIdentity, type Identity } from '@fedledger/identity';
@@ -57,6 +58,11 @@ export class IndexerRunner implements OnApplicationBootstrap, OnModuleDestroy {
       log: (line) => this.logger.warn(line),
     });
     this.health.addCheck('index', () => this.lag());
+    // The lag as a metric too (exported with the service's telemetry: FEDLEDGER_OTEL_EXPORTER).
+    metrics
+      .getMeter('ledger-indexer')
+      .createObservableGauge('fedledger.ledger_indexer.lag', { unit: '{block}', description: 'blocks on the ledger not yet in the cache' })
+      .addCallback((result) => result.observe(this.lag().lagBlocks));
     this.loop = this.runForever();
     this.logger.log(`indexing ${this.ledger.height} blocks of ${path.resolve(this.config.LEDGER_DIR)} into ${this.config.MONGO_DB}, reading as ${this.reader.mspId}/${this.reader.user}`);
   }
