@@ -1,9 +1,10 @@
 import { mkdirSync } from 'node:fs';
+import { hostname } from 'node:os';
 import path from 'node:path';
 import { MongoClient, type Db } from 'mongodb';
 import { ADMIN_USER, IdentityError, loadIdentity, readOrganisations, type Identity } from '@fedledger/identity';
 import { LedgerError, type EmbeddedLedger } from '@fedledger/ledger';
-import { LedgerIndexer, positionOf } from '@fedledger/ledger-index';
+import { IndexerBusyError, LedgerIndexer, positionOf } from '@fedledger/ledger-index';
 import { DEFAULT_IDENTITY_DIR, DEFAULT_LEDGER_DIR, LedgerHostError, openLocalLedger } from '@fedledger/ledger-host';
 import { ensureTools, ferretComponent, freePorts, startComponent, type RunningComponent } from '@fedledger/local-stack';
 import { CliError } from './errors';
@@ -76,13 +77,19 @@ export async function withLocalCache<T>(values: CacheValues, io: Io, command: st
       throw new CliError(`cannot reach the cache at ${url}: ${err.message}`);
     });
     const db = client.db(values.db);
-    const indexer = new LedgerIndexer({ db, ledger, reader, log: (line) => progress(line) });
-    await indexer.init();
-    const last = ledger.lastEventCheckpoint();
-    const from = await indexer.checkpoint();
-    if (last && (!from || positionOf(from) < positionOf(last))) {
-      progress(`indexing the ledger's events from block ${from ? from.blockNumber + 1 : 0} to ${last.blockNumber} into the cache`);
-      await indexer.run(undefined, last);
+    const indexer = new LedgerIndexer({ db, ledger, reader, log: (line) => progress(line), holder: `fedledger ${command}@${hostname()}:${process.pid}` });
+    try {
+      await indexer.init();
+      const last = ledger.lastEventCheckpoint();
+      const from = await indexer.checkpoint();
+      if (last && (!from || positionOf(from) < positionOf(last))) {
+        progress(`indexing the ledger's events from block ${from ? from.blockNumber + 1 : 0} to ${last.blockNumber} into the cache`);
+        await indexer.run(undefined, last);
+      }
+      await indexer.release();
+    } catch (err) {
+      if (!(err instanceof IndexerBusyError)) throw err;
+      progress(`${err.message}: reading the cache as that indexer keeps it`);
     }
     return await work({ db, ledger, reader });
   } catch (err) {

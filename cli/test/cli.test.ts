@@ -43,7 +43,7 @@ describe('fedledger CLI', () => {
     rmSync(dataDir, { recursive: true, force: true });
   });
 
-  it('up starts nats, FerretDB, the coordinator and the aggregator in the background, status sees them, down stops them', async () => {
+  it('up starts nats, FerretDB, the coordinator, the aggregator, the passport-registry and the ledger-indexer in the background, status sees them, down stops them', async () => {
     const [natsPort, mongoPort] = await freePorts(2);
 
     const up = await fedledger('up', '--data-dir', dataDir, '--nats-port', String(natsPort), '--mongo-port', String(mongoPort));
@@ -61,7 +61,11 @@ describe('fedledger CLI', () => {
       ['ferretdb', 'running', `mongodb://127.0.0.1:${mongoPort}/`],
       ['round-coordinator', 'running', expect.stringMatching(/^http:\/\/127\.0\.0\.1:\d+$/)],
       ['aggregator', 'running', `nats://127.0.0.1:${natsPort}`],
+      ['passport-registry', 'running', expect.stringMatching(/^http:\/\/127\.0\.0\.1:\d+$/)],
+      ['ledger-indexer', 'running', expect.stringMatching(/^http:\/\/127\.0\.0\.1:\d+$/)],
     ]);
+    const indexer = status.components.find((c) => c.name === 'ledger-indexer')!;
+    expect(await (await fetch(`${indexer.url}/health`)).json()).toMatchObject({ status: 'ok', checks: { index: { ok: true } } });
     const coordinator = status.components.find((c) => c.name === 'round-coordinator')!;
     const health = await fetch(`${coordinator.url}/health`);
     expect(await health.json()).toMatchObject({ status: 'ok', service: 'round-coordinator', nats: { connected: true } });
@@ -78,6 +82,8 @@ describe('fedledger CLI', () => {
     expect(down.stdout).toContain(`stopped ferretdb (pid ${pids[1]})`);
     expect(down.stdout).toContain(`stopped round-coordinator (pid ${pids[2]})`);
     expect(down.stdout).toContain(`stopped aggregator (pid ${pids[3]})`);
+    expect(down.stdout).toContain(`stopped passport-registry (pid ${pids[4]})`);
+    expect(down.stdout).toContain(`stopped ledger-indexer (pid ${pids[5]})`);
     expect(down.stdout).not.toContain('SIGKILL');
 
     const stopped = await fedledger('status', '--json', '--data-dir', dataDir);
@@ -89,6 +95,8 @@ describe('fedledger CLI', () => {
       ['ferretdb', 'stopped'],
       ['round-coordinator', 'stopped'],
       ['aggregator', 'stopped'],
+      ['passport-registry', 'stopped'],
+      ['ledger-indexer', 'stopped'],
     ]);
     expect(pids.filter((pid) => isPidAlive(pid))).toEqual([]);
   });

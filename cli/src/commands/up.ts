@@ -11,7 +11,8 @@ import {
 import { parseStackCommand, parsePort } from '../args';
 import { CliError, UsageError } from '../errors';
 import { displayPath, type Io } from '../io';
-import { portRequests, stackSpecs } from '../stack/definition';
+import { simulationIdentities } from '../simulation/passport-setup';
+import { ledgerDirsOf, portRequests, stackSpecs } from '../stack/definition';
 import { stackStatus } from '../stack/inspect';
 import { DATA_DIR_OPTION_HELP, stackLayout } from '../stack/layout';
 import { planPorts } from '../stack/ports';
@@ -22,7 +23,9 @@ import type { Command } from './command';
 const help = `Usage: fedledger up [--data-dir <dir>] [--nats-port <port>] [--mongo-port <port>] [--centres <n>]
 
 Starts in the background, on 127.0.0.1 only: nats-server (JetStream), FerretDB (MongoDB protocol over
-SQLite), the round-coordinator (REST on 8080 if free) and the aggregator; with --centres n also n local
+SQLite), the round-coordinator (REST on 8080 if free), the aggregator, the passport-registry (8081) and the
+ledger-indexer (8082) on the embedded ledger <data-dir>/ledger (identities in <data-dir>/identities, created when
+absent); with --centres n also n local
 centre-agents c01..cNN (tfjs trainer). Logs go to <data-dir>/logs, state to <data-dir>/stack.json.
 
 Options:
@@ -33,7 +36,7 @@ Options:
 
 export const upCommand: Command = {
   name: 'up',
-  summary: 'start NATS, FerretDB, the coordinator and the aggregator (and local centres) in the background',
+  summary: 'start NATS, FerretDB, the coordinator, the aggregator, the passport-registry and the ledger-indexer (and local centres) in the background',
   help,
   async run(args: string[], io: Io): Promise<number> {
     const values = parseStackCommand('up', args, {
@@ -79,6 +82,8 @@ export const upCommand: Command = {
     const centres = values.centres === undefined ? 0 : Number(values.centres);
     if (!Number.isInteger(centres) || centres < 0 || centres > 50) throw new UsageError(`--centres must be a whole number from 0 to 50, got '${values.centres}'`);
     const specs = stackSpecs(layout, ports, centres);
+    // The passport-registry signs rounds as its own aggregator identity; the organisations come first.
+    await simulationIdentities(ledgerDirsOf(layout).identityDir, [], (line) => io.out(line));
     const startedAt = new Date();
     const state: StackState = { version: 1, dataDir: layout.dataDir, startedAt: startedAt.toISOString(), components: [] };
     const started: RunningComponent[] = [];

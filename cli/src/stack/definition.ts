@@ -16,10 +16,18 @@ import { logFileOf, type StackLayout } from './layout';
  * What `fedledger up` runs, in start order (stopped in reverse): the infrastructure, then the
  * platform services; `--centres N` adds N local centre-agents (centre-c01, ...) after them.
  */
-export const STACK_COMPONENTS = ['nats', 'ferretdb', 'round-coordinator', 'aggregator'] as const;
+export const STACK_COMPONENTS = ['nats', 'ferretdb', 'round-coordinator', 'aggregator', 'passport-registry', 'ledger-indexer'] as const;
 
 /** The round-coordinator's REST port when free. */
 export const DEFAULT_COORDINATOR_PORT = 8080;
+/** The passport-registry's and the ledger-indexer's REST ports when free. */
+export const DEFAULT_REGISTRY_PORT = 8081;
+export const DEFAULT_INDEXER_PORT = 8082;
+
+/** The embedded ledger and the identities of a local stack, under its data directory. */
+export function ledgerDirsOf(layout: StackLayout): { ledgerDir: string; identityDir: string } {
+  return { ledgerDir: path.join(layout.dataDir, 'ledger'), identityDir: path.join(layout.dataDir, 'identities') };
+}
 export type StackComponentName = (typeof STACK_COMPONENTS)[number];
 
 /** A port the stack needs: explicit (from a flag) must be free, else the default if free, else any. */
@@ -37,6 +45,8 @@ export interface StackPorts {
   mongo: number;
   ferretDebug: number;
   coordinator: number;
+  registry: number;
+  indexer: number;
 }
 
 export function portRequests(flags: { natsPort?: number; mongoPort?: number }): PortRequest[] {
@@ -46,12 +56,15 @@ export function portRequests(flags: { natsPort?: number; mongoPort?: number }): 
     { key: 'mongo', default: DEFAULT_MONGO_PORT, explicit: flags.mongoPort, flag: '--mongo-port' },
     { key: 'ferretDebug', default: DEFAULT_FERRETDB_DEBUG_PORT },
     { key: 'coordinator', default: DEFAULT_COORDINATOR_PORT },
+    { key: 'registry', default: DEFAULT_REGISTRY_PORT },
+    { key: 'indexer', default: DEFAULT_INDEXER_PORT },
   ];
 }
 
 export function stackSpecs(layout: StackLayout, ports: StackPorts, centres = 0): ComponentSpec[] {
   const natsDir = path.join(layout.dataDir, 'nats');
   const natsUrl = `nats://${LOOPBACK}:${ports.nats}`;
+  const ledger = ledgerDirsOf(layout);
   const service = (name: string, service: string, extra: { httpPort?: number; env?: Record<string, string> } = {}) =>
     serviceComponent({ service, name, natsUrl, logFile: logFileOf(layout, name), ...extra });
   return [
@@ -72,6 +85,8 @@ export function stackSpecs(layout: StackLayout, ports: StackPorts, centres = 0):
     }),
     service('round-coordinator', 'round-coordinator', { httpPort: ports.coordinator }),
     service('aggregator', 'aggregator'),
+    service('passport-registry', 'passport-registry', { httpPort: ports.registry, env: { LEDGER_DIR: ledger.ledgerDir, IDENTITY_DIR: ledger.identityDir } }),
+    service('ledger-indexer', 'ledger-indexer', { httpPort: ports.indexer, env: { LEDGER_DIR: ledger.ledgerDir, IDENTITY_DIR: ledger.identityDir, MONGO_URL: `mongodb://${LOOPBACK}:${ports.mongo}/` } }),
     ...Array.from({ length: centres }, (_, i) => {
       const id = `c${String(i + 1).padStart(2, '0')}`;
       return service(`centre-${id}`, 'centre-agent', { env: { CENTRE_ID: id } });

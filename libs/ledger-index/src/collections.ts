@@ -43,6 +43,13 @@ export interface IndexerState {
   updatedAt: string;
 }
 
+/** Who writes the cache: one indexer at a time holds this lease (renewed while it runs); `_id` = 'lease'. */
+export interface IndexerLease {
+  _id: 'lease';
+  holder: string;
+  expiresAt: Date;
+}
+
 export interface CacheCollections {
   passports: Collection<Cached>;
   versions: Collection<Cached>;
@@ -51,6 +58,7 @@ export interface CacheCollections {
   datasets: Collection<Cached>;
   grants: Collection<Cached>;
   state: Collection<IndexerState>;
+  lease: Collection<IndexerLease>;
 }
 
 export function collectionsOf(db: Db): CacheCollections {
@@ -62,11 +70,12 @@ export function collectionsOf(db: Db): CacheCollections {
     datasets: db.collection<Cached>(COLLECTIONS.datasets),
     grants: db.collection<Cached>(COLLECTIONS.grants),
     state: db.collection<IndexerState>(COLLECTIONS.state),
+    lease: db.collection<IndexerLease>(COLLECTIONS.state),
   };
 }
 
 /** The indexes the audit queries use. */
-const INDEXES: [keyof Omit<CacheCollections, 'state'>, Record<string, 1>, string][] = [
+const INDEXES: [keyof Omit<CacheCollections, 'state' | 'lease'>, Record<string, 1>, string][] = [
   ['passports', { 'owner.mspId': 1, id: 1 }, 'by_owner'],
   ['passports', { status: 1, id: 1 }, 'by_status'],
   ['passports', { 'datasets.datasetId': 1 }, 'by_dataset'],

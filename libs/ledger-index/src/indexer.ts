@@ -109,6 +109,19 @@ async function nextBatch(iterator: AsyncIterator<ChaincodeEvent>, pending: { nex
   return batch;
 }
 
+/** Another indexer writes this cache now (one writer per cache: it holds the lease). */
+export class IndexerBusyError extends Error {
+  override readonly name = 'IndexerBusyError';
+  constructor(
+    readonly holder: string,
+    readonly until: Date,
+  ) {
+    super(`the cache is written by another indexer (${holder}, lease until ${until.toISOString()})`);
+  }
+}
+
+const LEASE_MS = 30_000;
+
 export interface LedgerIndexerOptions {
   db: Db;
   ledger: LedgerGateway;
@@ -117,6 +130,8 @@ export interface LedgerIndexerOptions {
   /** Called after an event is in the cache and the checkpoint moved past it. */
   onIndexed?: (event: ChaincodeEvent, subjectId: string) => void | Promise<void>;
   log?: (line: string) => void;
+  /** Names this indexer in the lease others see (default `pid <pid>`). */
+  holder?: string;
 }
 
 /**
@@ -138,9 +153,32 @@ export class LedgerIndexer {
     this.collections = collectionsOf(options.db);
   }
 
+  /** Creates the indexes and takes the cache's writer lease; IndexerBusyError while another indexer holds it. */
   async init(): Promise<void> {
     await ensureIndexes(this.collections);
+    await this.takeLease();
     this.indexed = await this.checkpoint();
+  }
+
+  private get holder(): string {
+    return this.options.holder ?? `pid ${process.pid}`;
+  }
+
+  /**
+   * Takes or renews the lease: read it by `_id`, then write it — FerretDB has no conditional update that does not
+   * scan, and the window between the two is far shorter than a lease.
+   */
+  private async takeLease(): Promise<void> {
+    const lease = await this.collections.lease.findOne({ _id: 'lease' });
+    const now = new Date();
+    if (lease && lease.holder !== this.holder && lease.expiresAt > now) throw new IndexerBusyError(lease.holder, lease.expiresAt);
+    await this.collections.lease.replaceOne({ _id: 'lease' }, { holder: this.holder, expiresAt: new Date(now.getTime() + LEASE_MS) }, { upsert: true });
+  }
+
+  /** Gives the lease up (the next indexer need not wait for it to expire). */
+  async release(): Promise<void> {
+    const lease = await this.collections.lease.findOne({ _id: 'lease' });
+    if (lease?.holder === this.holder) await this.collections.lease.deleteOne({ _id: 'lease' });
   }
 
   /** Where indexing resumes: just after this position (undefined: from the first block). */
@@ -163,6 +201,7 @@ export class LedgerIndexer {
     if (until && from && positionOf(from) >= positionOf(until)) return;
     const iterator = this.options.ledger.events(from)[Symbol.asyncIterator]();
     const pending: { next?: Promise<IteratorResult<ChaincodeEvent>> } = {};
+    const renew = setInterval(() => void this.takeLease().catch((err: unknown) => this.options.log?.(`cannot renew the cache lease: ${err instanceof Error ? err.message : String(err)}`)), LEASE_MS / 3);
     try {
       for (;;) {
         if (signal?.aborted) return;
@@ -174,6 +213,7 @@ export class LedgerIndexer {
         if (until && (!last || positionOf(last.checkpoint) >= positionOf(until))) return;
       }
     } finally {
+      clearInterval(renew);
       // Leave the ledger's stream (a waiting next() settles when the ledger closes).
       void iterator.return?.();
     }

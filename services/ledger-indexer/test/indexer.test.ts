@@ -7,7 +7,7 @@ import { jetstreamManager } from '@nats-io/jetstream';
 import { LedgerEventIndexed, streams } from '@fedledger/contracts';
 import { addIdentity, initOrganisations, loadIdentity, type Identity } from '@fedledger/identity';
 import type { EmbeddedLedger } from '@fedledger/ledger';
-import { collectionsOf, LedgerIndexer } from '@fedledger/ledger-index';
+import { collectionsOf, IndexerBusyError, LedgerIndexer } from '@fedledger/ledger-index';
 import { openLocalLedger } from '@fedledger/ledger-host';
 import { spawnService, startFerret, startNats, type FerretFixture, type NatsFixture, type ServiceProcess } from '@fedledger/testing';
 
@@ -222,6 +222,14 @@ describe('ledger-indexer', () => {
     await follower.close(); // ends its event stream
     await running;
   }, 180_000);
+
+  it('lets one indexer write a cache: a second one is told who holds it', async () => {
+    await caughtUp();
+    const second = new LedgerIndexer({ db: mongo.db('cache'), ledger, reader, holder: 'a second indexer' });
+    const refused = await second.init().catch((err: unknown) => err);
+    expect(refused).toBeInstanceOf(IndexerBusyError);
+    expect((refused as Error).message).toMatch(new RegExp(`^the cache is written by another indexer \\(ledger-indexer@${os.hostname()}, lease until `));
+  });
 
   it('reports a cache row edited behind its back, naming the passport, the version and the field', async () => {
     await caughtUp();

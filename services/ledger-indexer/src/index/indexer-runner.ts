@@ -1,4 +1,5 @@
 import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnModuleDestroy } from '@nestjs/common';
+import { hostname } from 'node:os';
 import path from 'node:path';
 import { MongoClient, type Db } from 'mongodb';
 import { metrics } from '@opentelemetry/api';
@@ -56,6 +57,8 @@ export class IndexerRunner implements OnApplicationBootstrap, OnModuleDestroy {
       reader: this.reader,
       onIndexed: (event, subjectId) => this.announce(event, subjectId),
       log: (line) => this.logger.warn(line),
+      // Stable across restarts on this host, so a restarted indexer takes its own lease back at once.
+      holder: `ledger-indexer@${hostname()}`,
     });
     this.health.addCheck('index', () => this.lag());
     // The lag as a metric too (exported with the service's telemetry: FEDLEDGER_OTEL_EXPORTER).
@@ -71,6 +74,7 @@ export class IndexerRunner implements OnApplicationBootstrap, OnModuleDestroy {
     this.stop.abort();
     await this.ledger?.close(); // ends the event stream the loop waits on
     await this.loop;
+    await this.indexer?.release().catch(() => undefined);
     await this.client?.close();
   }
 
