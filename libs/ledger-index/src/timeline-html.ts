@@ -12,7 +12,7 @@ const table = (head: string[], rows: unknown[][]) => (rows.length ? `<table><the
 
 /** The passport's timeline as one self-contained HTML page (no script, no external resource). */
 export function timelineHtml(t: Timeline): string {
-  const p = t.passport as Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any -- a ledger record rendered field by field
+  const p = t.passport;
   const model = (p.model ?? {}) as Record<string, unknown>;
   const owner = (p.owner ?? {}) as Record<string, unknown>;
   const metrics = (p.metrics ?? []) as Record<string, unknown>[];
