@@ -3,9 +3,9 @@ import { accessSync, constants, existsSync } from 'node:fs';
 import path from 'node:path';
 import { LocalStackError, errorMessage } from './errors';
 
-/** The infrastructure binaries that scripts/bootstrap-tools.sh builds into .tools/bin. */
-export type ToolName = 'nats-server' | 'ferretdb';
-export const TOOL_NAMES: readonly ToolName[] = ['nats-server', 'ferretdb'];
+/** The infrastructure binaries that scripts/bootstrap-tools.sh builds into .tools/bin (Fabric 2.5.9's among them). */
+export type ToolName = 'nats-server' | 'ferretdb' | 'peer' | 'orderer' | 'osnadmin' | 'configtxgen';
+export const TOOL_NAMES: readonly ToolName[] = ['nats-server', 'ferretdb', 'peer', 'orderer', 'osnadmin', 'configtxgen'];
 
 let cachedRoot: string | undefined;
 
