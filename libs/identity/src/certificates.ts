@@ -113,8 +113,12 @@ export interface IssueOptions {
   subject: Subject;
   ca: { cert: x509.X509Certificate; signingKey: CryptoKey };
   validityDays: number;
-  /** Fabric CA attributes, written as the {@link FABRIC_ATTRS_OID} extension. */
-  attrs: Record<string, string>;
+  /** Fabric CA attributes, written as the {@link FABRIC_ATTRS_OID} extension (none for a node or TLS certificate). */
+  attrs?: Record<string, string>;
+  /** Names a TLS server certificate answers to (subjectAltName). */
+  altNames?: { dns?: string[]; ip?: string[] };
+  /** A TLS certificate: extendedKeyUsage serverAuth + clientAuth, keyUsage with keyEncipherment/keyAgreement. */
+  tls?: boolean;
   now?: Date;
 }
 
@@ -128,13 +132,17 @@ export async function issueCertificate(options: IssueOptions): Promise<Certified
   const now = options.now ?? new Date();
   const pair = await generateKeyPair();
   const caNotAfter = options.ca.cert.notAfter.getTime();
-  const extensions = [
+  const usage = options.tls ? x509.KeyUsageFlags.digitalSignature | x509.KeyUsageFlags.keyEncipherment | x509.KeyUsageFlags.keyAgreement : x509.KeyUsageFlags.digitalSignature;
+  const extensions: x509.Extension[] = [
     new x509.BasicConstraintsExtension(false, undefined, true),
-    new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature, true),
+    new x509.KeyUsagesExtension(usage, true),
     await x509.SubjectKeyIdentifierExtension.create(pair.keys.publicKey),
     await x509.AuthorityKeyIdentifierExtension.create(options.ca.cert.publicKey),
-    new x509.Extension(FABRIC_ATTRS_OID, false, Buffer.from(JSON.stringify({ attrs: sortedKeys(options.attrs) }), 'utf8')),
   ];
+  if (options.attrs) extensions.push(new x509.Extension(FABRIC_ATTRS_OID, false, Buffer.from(JSON.stringify({ attrs: sortedKeys(options.attrs) }), 'utf8')));
+  if (options.tls) extensions.push(new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.serverAuth, x509.ExtendedKeyUsage.clientAuth]));
+  const names = [...(options.altNames?.dns ?? []).map((value) => ({ type: 'dns' as const, value })), ...(options.altNames?.ip ?? []).map((value) => ({ type: 'ip' as const, value }))];
+  if (names.length) extensions.push(new x509.SubjectAlternativeNameExtension(names));
   const cert = await lowS(async () =>
     x509.X509CertificateGenerator.create({
       serialNumber: serialNumber(),

@@ -92,10 +92,15 @@ function writeKey(file: string, pem: string): void {
   chmodSync(file, 0o600);
 }
 
-/** cacerts/ca-cert.pem and config.yaml: what both the org MSP and every user MSP hold. */
+/**
+ * cacerts/ca-cert.pem, tlscacerts/ca-cert.pem (the org CA also issues its TLS certificates) and config.yaml: what
+ * both the org MSP and every user or node MSP hold.
+ */
 function writeVerifyingMsp(mspDir: string, caCertPem: string): void {
   mkdirSync(path.join(mspDir, 'cacerts'), { recursive: true });
   writeFileSync(path.join(mspDir, 'cacerts', CA_CERT), caCertPem);
+  mkdirSync(path.join(mspDir, 'tlscacerts'), { recursive: true });
+  writeFileSync(path.join(mspDir, 'tlscacerts', CA_CERT), caCertPem);
   writeFileSync(path.join(mspDir, 'config.yaml'), nodeOusConfig());
 }
 
@@ -302,4 +307,54 @@ export async function ensureIdentity(root: string, request: NewIdentity): Promis
     throw new IdentityError(`user '${request.user}' of organisation '${request.org}' exists with ${known.role ? `role ${known.role}` : 'no role'}, not ${request.role}`);
   }
   return loadIdentity(root, request.org, request.user);
+}
+
+/** A Fabric node of an organisation: its signing identity (OU peer or orderer) and its TLS server certificate. */
+export interface NodeIdentity {
+  org: string;
+  mspId: string;
+  /** e.g. peer0.ub.fedledger.local */
+  name: string;
+  kind: 'peer' | 'orderer';
+  /** The node's local MSP folder (signcerts, keystore, cacerts, tlscacerts, config.yaml). */
+  mspDir: string;
+  /** tls/server.crt, tls/server.key, tls/ca.crt. */
+  tlsDir: string;
+}
+
+/**
+ * Issues a peer or orderer of an organisation (as cryptogen lays them out, under `<org>/peers|orderers/<name>`):
+ * an MSP whose certificate carries OU peer|orderer, and a TLS server certificate from the same CA answering to
+ * `hosts` (DNS names and IP addresses, 127.0.0.1 and localhost always). Idempotent: an existing node is kept.
+ */
+export async function ensureNode(root: string, request: { org: string; name: string; kind: 'peer' | 'orderer'; hosts?: string[] }): Promise<NodeIdentity> {
+  const org = findOrganisation(root, request.org);
+  const folder = orgDir(root, org);
+  if (!USER_NAME.test(request.name)) throw new IdentityError(`node name must be 1-64 letters, digits, '.', '_' or '-', got '${request.name}'`);
+  const name = `${request.name}.${org.domain}`;
+  const target = path.join(folder, `${request.kind}s`, name);
+  const node = { org: org.id, mspId: org.mspId, name, kind: request.kind, mspDir: path.join(target, 'msp'), tlsDir: path.join(target, 'tls') };
+  if (existsSync(target)) return node;
+  const ca = await loadCa(folder);
+  const hosts = ['localhost', '127.0.0.1', name, ...(request.hosts ?? [])];
+  const signing = await issueCertificate({ subject: { commonName: name, organisation: org.domain, nodeOu: request.kind }, ca, validityDays: USER_VALIDITY_DAYS });
+  const tls = await issueCertificate({
+    subject: { commonName: name, organisation: org.domain },
+    ca,
+    validityDays: USER_VALIDITY_DAYS,
+    tls: true,
+    altNames: { dns: hosts.filter((h) => !/^[\d.]+$|:/.test(h)), ip: hosts.filter((h) => /^[\d.]+$|:/.test(h)) },
+  });
+  const staging = stagingDir(target);
+  mkdirSync(path.join(staging, 'msp', 'signcerts'), { recursive: true });
+  mkdirSync(path.join(staging, 'msp', 'keystore'));
+  writeFileSync(path.join(staging, 'msp', 'signcerts', 'cert.pem'), signing.certPem);
+  writeKey(path.join(staging, 'msp', 'keystore', KEY_FILE), signing.privateKeyPem);
+  writeVerifyingMsp(path.join(staging, 'msp'), ca.certPem);
+  mkdirSync(path.join(staging, 'tls'));
+  writeFileSync(path.join(staging, 'tls', 'server.crt'), tls.certPem);
+  writeKey(path.join(staging, 'tls', 'server.key'), tls.privateKeyPem);
+  writeFileSync(path.join(staging, 'tls', 'ca.crt'), ca.certPem);
+  publish(staging, target);
+  return node;
 }

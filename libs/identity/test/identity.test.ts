@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { Certificate } from '@fidm/x509';
 import { ClientIdentity, type ChaincodeStub } from 'fabric-shim';
-import { addIdentity, DEFAULT_ORGANISATIONS, FABRIC_ATTRS_OID, IdentityError, initOrganisations, listIdentities, loadIdentity, ROLES, type Identity } from '../src';
+import { addIdentity, DEFAULT_ORGANISATIONS, ensureNode, FABRIC_ATTRS_OID, IdentityError, initOrganisations, listIdentities, loadIdentity, ROLES, type Identity } from '../src';
 
 let root: string;
 beforeAll(() => (root = mkdtempSync(path.join(os.tmpdir(), 'fedledger-identity-'))));
@@ -184,4 +184,33 @@ test('the roles certificates carry are the roles the chaincode knows (chaincode/
   expect(match).not.toBeNull();
   const chaincodeRoles = [...match![1]!.matchAll(/'([^']+)'/g)].map((m) => m[1]);
   expect([...ROLES]).toEqual(chaincodeRoles);
+});
+
+describe('ensureNode', () => {
+  it('issues a peer MSP with OU peer and a TLS server certificate for loopback, both from the org CA; idempotent', async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'fedledger-node-'));
+    try {
+      await initOrganisations(dir);
+      const node = await ensureNode(dir, { org: 'ub', name: 'peer0', kind: 'peer' });
+      expect(node).toMatchObject({ mspId: 'UBMSP', name: 'peer0.ub.fedledger.local', kind: 'peer' });
+      const ca = new X509Certificate(readFileSync(path.join(node.mspDir, 'cacerts', 'ca-cert.pem')));
+      const signing = new X509Certificate(readFileSync(path.join(node.mspDir, 'signcerts', 'cert.pem')));
+      expect(signing.subject).toContain('OU=peer');
+      expect(signing.checkIssued(ca) && signing.verify(ca.publicKey)).toBe(true);
+      expect(readFileSync(path.join(node.mspDir, 'tlscacerts', 'ca-cert.pem'), 'utf8')).toBe(ca.toString());
+      const tls = new X509Certificate(readFileSync(path.join(node.tlsDir, 'server.crt')));
+      expect(tls.verify(ca.publicKey)).toBe(true);
+      expect(tls.checkIP('127.0.0.1')).toBe('127.0.0.1');
+      expect(tls.checkHost('localhost')).toBe('localhost');
+      expect(tls.checkHost('peer0.ub.fedledger.local')).toBe('peer0.ub.fedledger.local');
+      expect(tls.keyUsage).toEqual(expect.arrayContaining(['1.3.6.1.5.5.7.3.1', '1.3.6.1.5.5.7.3.2']));
+      expect(createPublicKey(createPrivateKey(readFileSync(path.join(node.tlsDir, 'server.key')))).export({ format: 'jwk' })).toEqual(tls.publicKey.export({ format: 'jwk' }));
+      const again = await ensureNode(dir, { org: 'ub', name: 'peer0', kind: 'peer' });
+      expect(readFileSync(path.join(again.tlsDir, 'server.crt'), 'utf8')).toBe(tls.toString());
+      const orderer = await ensureNode(dir, { org: 'orderer', name: 'orderer0', kind: 'orderer' });
+      expect(new X509Certificate(readFileSync(path.join(orderer.mspDir, 'signcerts', 'cert.pem'))).subject).toContain('OU=orderer');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 });
