@@ -143,6 +143,10 @@ export class EmbeddedLedger implements LedgerGateway {
     }
   }
 
+  async chainHeight(): Promise<number> {
+    return this.catchUp();
+  }
+
   /** Where the last chaincode event on the ledger sits (after catching up with the file); undefined when there is none. */
   lastEventCheckpoint(): Checkpoint | undefined {
     this.catchUp();

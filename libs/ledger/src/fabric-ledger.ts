@@ -5,6 +5,7 @@
  */
 import { createPrivateKey } from 'node:crypto';
 import * as grpc from '@grpc/grpc-js';
+import { common } from '@hyperledger/fabric-protos';
 import { CommitError, connect, EndorseError, GatewayError, hash, signers, StatusCode, type Gateway, type Network } from '@hyperledger/fabric-gateway';
 import { LedgerError, type ChaincodeEvent, type Checkpoint, type LedgerGateway, type SignedProposal, type SigningIdentity, type SubmitResult } from './ledger-gateway';
 
@@ -17,7 +18,7 @@ export interface FabricLedgerOptions {
   peerHostAlias?: string;
   channel?: string;
   chaincode?: string;
-  /** Who reads the chaincode event stream (the peer checks it is a member); required for `events()`. */
+  /** Who reads the chaincode event stream and the chain height (the peer checks it is a member); required for `events()` and `chainHeight()`. */
   eventReader?: SigningIdentity;
   /** Deadlines of the gateway calls (ms): evaluate 5 s, endorse 15 s, submit 5 s, commit status 60 s by default. */
   timeoutsMs?: Partial<Record<'evaluate' | 'endorse' | 'submit' | 'commitStatus', number>>;
@@ -141,6 +142,18 @@ export class FabricLedger implements LedgerGateway {
     } finally {
       stream.close();
       this.streams.delete(stream);
+    }
+  }
+
+  /** The channel's height from the peer's query system chaincode (qscc GetChainInfo). */
+  async chainHeight(): Promise<number> {
+    const reader = this.options.eventReader;
+    if (!reader) throw new LedgerError('reading the chain height from Fabric needs an identity: give FabricLedgerOptions.eventReader', 'BAD_REQUEST');
+    try {
+      const bytes = await this.network(reader).getContract('qscc').evaluateTransaction('GetChainInfo', this.channel);
+      return common.BlockchainInfo.deserializeBinary(bytes).getHeight();
+    } catch (err) {
+      throw ledgerError(err, this.options.peerEndpoint);
     }
   }
 

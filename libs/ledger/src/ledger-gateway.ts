@@ -37,6 +37,9 @@ export interface ChaincodeEvent {
 }
 
 export interface LedgerGateway {
+  /** The channel and chaincode it talks to (proposals name them). */
+  readonly channel: string;
+  readonly chaincode: string;
   /** Endorses (simulates), orders and commits; rejects with the chaincode's or the validator's reason. */
   submit(identity: SigningIdentity, txName: string, args: string[]): Promise<SubmitResult>;
   /** Simulates against the committed state and returns the result; nothing is ordered. */
@@ -45,6 +48,8 @@ export interface LedgerGateway {
   submitSigned(signed: SignedProposal): Promise<SubmitResult>;
   /** Evaluates a proposal its author signed elsewhere. */
   evaluateSigned(signed: SignedProposal): Promise<string>;
+  /** Blocks on the channel now (the next block's number): how far an indexer following the events can be behind. */
+  chainHeight(): Promise<number>;
   /** Chaincode events of valid transactions after `fromCheckpoint` (all of them without one), then live ones until `close()`. */
   events(fromCheckpoint?: Checkpoint): AsyncIterable<ChaincodeEvent>;
   close(): Promise<void>;

@@ -8,6 +8,9 @@ export const ledgerIndexerConfig = z.object({
   /** The cache: MongoDB, or FerretDB locally (mongodb://host:port/). */
   MONGO_URL: z.string().regex(/^mongodb(\+srv)?:\/\/\S+$/, 'expected mongodb://host:port/').default('mongodb://127.0.0.1:27017/'),
   MONGO_DB: z.string().regex(/^[A-Za-z0-9_-]{1,63}$/, 'expected a database name: letters, digits, _ or -').default('fedledger_cache'),
+  /** embedded: follow the single-machine ledger in LEDGER_DIR; fabric: a Fabric network through FABRIC_CONNECTION. */
+  LEDGER: z.enum(['embedded', 'fabric']).default('embedded'),
+  FABRIC_CONNECTION: z.string().min(1).default('.data/fabric/connection.json'),
   /** The embedded ledger's folder it follows (read only: the passport-registry writes it). */
   LEDGER_DIR: z.string().min(1).default('.data/ledger'),
   IDENTITY_DIR: z.string().min(1).default('.data/identities'),

@@ -5,6 +5,10 @@ import { PassportRegistryModule } from './passport-registry.module';
 
 /** Settings of the passport-registry besides the common ones (NATS_URL, LOG_LEVEL, LOG_FORMAT, FEDLEDGER_OTEL_EXPORTER, ...). */
 export const passportRegistryConfig = z.object({
+  /** embedded: the single-machine ledger in LEDGER_DIR; fabric: a Fabric network through FABRIC_CONNECTION. */
+  LEDGER: z.enum(['embedded', 'fabric']).default('embedded'),
+  /** fabric: the connection file `fedledger up --ledger fabric` writes (peer endpoint, TLS CA, channel, chaincode). */
+  FABRIC_CONNECTION: z.string().min(1).default('.data/fabric/connection.json'),
   /** The embedded ledger's folder (its block file); this service is its one writer while it runs. */
   LEDGER_DIR: z.string().min(1).default('.data/ledger'),
   /** Where `fedledger identity init` put the organisations: their CAs are the ledger's members. */

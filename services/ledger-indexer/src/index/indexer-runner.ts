@@ -6,9 +6,9 @@ import { metrics } from '@opentelemetry/api';
 import { LedgerEventIndexed, subjects } from '@fedledger/contracts';
 import { ConfigError } from '@fedledger/config';
 import { IdentityError, loadIdentity, type Identity } from '@fedledger/identity';
-import type { ChaincodeEvent, EmbeddedLedger } from '@fedledger/ledger';
+import type { ChaincodeEvent, LedgerGateway } from '@fedledger/ledger';
 import { LedgerIndexer } from '@fedledger/ledger-index';
-import { LedgerHostError, openLocalLedger } from '@fedledger/ledger-host';
+import { LedgerHostError, openLedger } from '@fedledger/ledger-host';
 import { JetStreamConnection, JetStreamPublisher } from '@fedledger/messaging';
 import { SERVICE_CONFIG, ServiceHealth } from '@fedledger/service-kit';
 import type { LedgerIndexerConfig } from '../service';
@@ -23,7 +23,9 @@ export class IndexerRunner implements OnApplicationBootstrap, OnModuleDestroy {
   private readonly logger = new Logger(IndexerRunner.name);
   private readonly stop = new AbortController();
   private client: MongoClient | undefined;
-  private ledger: EmbeddedLedger | undefined;
+  private ledger: LedgerGateway | undefined;
+  private ledgerHeight = 0;
+  private heightTimer: NodeJS.Timeout | undefined;
   private indexer: LedgerIndexer | undefined;
   private reader: Identity | undefined;
   private loop: Promise<void> | undefined;
@@ -43,13 +45,22 @@ export class IndexerRunner implements OnApplicationBootstrap, OnModuleDestroy {
     const [org, user] = this.config.INDEXER_IDENTITY.split('/') as [string, string];
     try {
       this.reader = loadIdentity(identityDir, org, user);
-      this.ledger = openLocalLedger({ ledgerDir: path.resolve(this.config.LEDGER_DIR), identityDir });
+      this.ledger = openLedger({ mode: this.config.LEDGER, ledgerDir: path.resolve(this.config.LEDGER_DIR), identityDir, fabricConnection: path.resolve(this.config.FABRIC_CONNECTION), reader: this.reader });
     } catch (err) {
       if (err instanceof IdentityError || err instanceof LedgerHostError) {
-        throw new ConfigError('ledger-indexer', [{ variable: err instanceof IdentityError ? 'INDEXER_IDENTITY' : 'IDENTITY_DIR', reason: `${err.message} (in ${identityDir})` }]);
+        const variable = err instanceof IdentityError ? 'INDEXER_IDENTITY' : this.config.LEDGER === 'fabric' ? 'FABRIC_CONNECTION' : 'IDENTITY_DIR';
+        throw new ConfigError('ledger-indexer', [{ variable, reason: `${err.message} (in ${identityDir})` }]);
       }
       throw err;
     }
+    // The ledger's height for the lag, refreshed every second (a Fabric peer answers it over the network).
+    const refresh = () =>
+      void this.ledger
+        ?.chainHeight()
+        .then((h) => (this.ledgerHeight = h))
+        .catch((err: unknown) => this.logger.warn(`cannot read the ledger's height: ${err instanceof Error ? err.message : String(err)}`));
+    refresh();
+    this.heightTimer = setInterval(refresh, 1_000);
     this.client = new MongoClient(this.config.MONGO_URL, { serverSelectionTimeoutMS: 5_000 });
     this.indexer = new LedgerIndexer({
       db: this.db,
@@ -67,11 +78,13 @@ export class IndexerRunner implements OnApplicationBootstrap, OnModuleDestroy {
       .createObservableGauge('fedledger.ledger_indexer.lag', { unit: '{block}', description: 'blocks on the ledger not yet in the cache' })
       .addCallback((result) => result.observe(this.lag().lagBlocks));
     this.loop = this.runForever();
-    this.logger.log(`indexing ${this.ledger.height} blocks of ${path.resolve(this.config.LEDGER_DIR)} into ${this.config.MONGO_DB}, reading as ${this.reader.mspId}/${this.reader.user}`);
+    const source = this.config.LEDGER === 'fabric' ? `Fabric channel ${this.ledger.channel}` : path.resolve(this.config.LEDGER_DIR);
+    this.logger.log(`indexing ${source} into ${this.config.MONGO_DB}, reading as ${this.reader.mspId}/${this.reader.user}`);
   }
 
   async onModuleDestroy(): Promise<void> {
     this.stop.abort();
+    clearInterval(this.heightTimer);
     await this.ledger?.close(); // ends the event stream the loop waits on
     await this.loop;
     await this.indexer?.release().catch(() => undefined);
@@ -84,15 +97,15 @@ export class IndexerRunner implements OnApplicationBootstrap, OnModuleDestroy {
   }
 
   /** The ledger and the reader identity, for the audits. */
-  get ledgerAndReader(): { ledger: EmbeddedLedger; reader: Identity } {
+  get ledgerAndReader(): { ledger: LedgerGateway; reader: Identity } {
     if (!this.ledger || !this.reader) throw new Error('the ledger is not open');
     return { ledger: this.ledger, reader: this.reader };
   }
 
   /** Ledger height against what the cache holds, in blocks. */
   lag(): { ok: boolean; ledgerHeight: number; indexedHeight: number; lagBlocks: number; lastError?: string } {
-    const ledgerHeight = this.ledger?.catchUp() ?? 0;
     const position = this.indexer?.position;
+    const ledgerHeight = Math.max(this.ledgerHeight, position ? position.blockNumber + 1 : 0);
     const indexedHeight = position ? position.blockNumber + 1 : 0;
     // Blocks without events (invalid transactions) never move the checkpoint: count only what is behind the last event.
     const lagBlocks = Math.max(0, ledgerHeight - indexedHeight);

@@ -2,8 +2,8 @@ import { Inject, Injectable, Logger, type OnModuleDestroy, type OnModuleInit } f
 import path from 'node:path';
 import { ConfigError } from '@fedledger/config';
 import { IdentityError, loadIdentity, type Identity } from '@fedledger/identity';
-import { prepareProposal, type EmbeddedLedger, type Proposal, type SignedProposal, type SubmitResult } from '@fedledger/ledger';
-import { LedgerHostError, openLocalLedger } from '@fedledger/ledger-host';
+import { prepareProposal, type LedgerGateway, type Proposal, type SignedProposal, type SubmitResult } from '@fedledger/ledger';
+import { LedgerHostError, openLedger } from '@fedledger/ledger-host';
 import { SERVICE_CONFIG } from '@fedledger/service-kit';
 import type { PassportRegistryConfig } from '../service';
 
@@ -24,7 +24,7 @@ export function parseResult(result: string): unknown {
 @Injectable()
 export class RegistryLedger implements OnModuleInit, OnModuleDestroy {
   private readonly logger = new Logger(RegistryLedger.name);
-  private ledger: EmbeddedLedger | undefined;
+  private ledger: LedgerGateway | undefined;
   private me: Identity | undefined;
 
   constructor(@Inject(SERVICE_CONFIG) private readonly config: PassportRegistryConfig) {}
@@ -48,12 +48,20 @@ export class RegistryLedger implements OnModuleInit, OnModuleDestroy {
       ]);
     }
     try {
-      this.ledger = openLocalLedger({ ledgerDir, identityDir, holder: 'the passport-registry' });
+      this.ledger = openLedger({
+        mode: this.config.LEDGER,
+        ledgerDir,
+        identityDir,
+        holder: 'the passport-registry',
+        fabricConnection: path.resolve(this.config.FABRIC_CONNECTION),
+        reader: this.me,
+      });
     } catch (err) {
-      if (err instanceof LedgerHostError) throw new ConfigError('passport-registry', [{ variable: 'IDENTITY_DIR', reason: err.message }]);
+      if (err instanceof LedgerHostError) throw new ConfigError('passport-registry', [{ variable: this.config.LEDGER === 'fabric' ? 'FABRIC_CONNECTION' : 'IDENTITY_DIR', reason: err.message }]);
       throw err;
     }
-    this.logger.log(`ledger ${ledgerDir} (${this.ledger.height} blocks), members from ${identityDir}, recording rounds as ${this.label}`);
+    const where = this.config.LEDGER === 'fabric' ? `Fabric channel ${this.ledger.channel} (${path.resolve(this.config.FABRIC_CONNECTION)})` : `ledger ${ledgerDir}, members from ${identityDir}`;
+    this.logger.log(`${where}; recording rounds as ${this.label}`);
   }
 
   async onModuleDestroy(): Promise<void> {
@@ -70,7 +78,7 @@ export class RegistryLedger implements OnModuleInit, OnModuleDestroy {
     return this.me;
   }
 
-  private get open(): EmbeddedLedger {
+  private get open(): LedgerGateway {
     if (!this.ledger) throw new Error('the registry ledger is not open');
     return this.ledger;
   }
