@@ -46,3 +46,4 @@ export {
 } from './nats';
 export { DEFAULT_FERRETDB_DEBUG_PORT, DEFAULT_MONGO_PORT, ferretComponent, type FerretOptions } from './ferretdb';
 export { serviceComponent, type ServiceOptions } from './service';
+export { FABRIC_ORGS, startFabricNetwork, type FabricNetwork, type FabricNetworkOptions } from './fabric';

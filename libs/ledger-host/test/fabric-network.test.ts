@@ -1,0 +1,95 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { addIdentity, type Identity } from '@fedledger/identity';
+import { LedgerError, type LedgerGateway } from '@fedledger/ledger';
+import { startFabricNetwork, type FabricNetwork } from '@fedledger/local-stack';
+import { openLedger } from '../src';
+
+/**
+ * The ai-passport chaincode and the Fabric LedgerGateway on a real Hyperledger Fabric 2.5.9 network (one Raft
+ * orderer, a peer of UB and of InBreast, TLS, the chaincode as a service), started from .tools/bin on the project's
+ * own identities.
+ */
+let root: string;
+let network: FabricNetwork;
+let ledger: LedgerGateway;
+let dev: Identity;
+let otherDev: Identity;
+let agg: Identity;
+let steward: Identity;
+
+const passport = {
+  id: 'p-fabric-1',
+  description: 'Breast lesion classifier, federated',
+  model: { name: 'small-cnn', version: '1', architecture: 'small-cnn', task: 'benign vs malignant', modality: 'MG', framework: 'tfjs', licence: 'research' },
+  intendedUse: { primaryUses: ['research'], primaryUsers: ['radiologists'] },
+  trainingType: 'FEDERATED',
+  datasets: [{ datasetId: 'ds-inbreast', role: 'train', centre: 'inbreast' }],
+  aggregators: ['UBMSP/registry'],
+};
+
+beforeAll(async () => {
+  root = mkdtempSync(path.join(os.tmpdir(), 'fedledger-fabric-'));
+  const ids = path.join(root, 'identities');
+  network = await startFabricNetwork({ dataDir: path.join(root, 'fabric'), identityDir: ids });
+  dev = await addIdentity(ids, { org: 'ub', user: 'dev-1', role: 'developer' });
+  otherDev = await addIdentity(ids, { org: 'inbreast', user: 'dev-2', role: 'developer' });
+  agg = await addIdentity(ids, { org: 'ub', user: 'registry', role: 'aggregator' });
+  steward = await addIdentity(ids, { org: 'inbreast', user: 'steward', role: 'centre' });
+  ledger = openLedger({ mode: 'fabric', fabricConnection: network.connectionFile, reader: dev });
+}, 240_000);
+
+afterAll(async () => {
+  await ledger?.close();
+  await network?.stop();
+  rmSync(root, { recursive: true, force: true });
+}, 60_000);
+
+describe('the ai-passport chaincode on a real Fabric network', () => {
+  it('creates a passport as a developer of UB, and refuses an update by a developer of InBreast with the reason', async () => {
+    const created = await ledger.submit(dev, 'passport:Create', [JSON.stringify(passport)]);
+    expect(created.blockNumber).toBeGreaterThan(0);
+    expect(JSON.parse(created.result)).toMatchObject({ id: 'p-fabric-1', owner: { mspId: 'UBMSP', commonName: 'dev-1' }, version: 1 });
+    const refused = await ledger.submit(otherDev, 'passport:Update', ['p-fabric-1', '1', JSON.stringify({ description: 'taken over' })]).catch((err: unknown) => err);
+    expect(refused).toBeInstanceOf(LedgerError);
+    expect(refused).toMatchObject({ code: 'ENDORSEMENT_FAILURE', message: expect.stringContaining('passport p-fabric-1 is owned by UBMSP/dev-1, caller is InbreastMSP/dev-2') });
+  });
+
+  it('records a federated round by the aggregator identity, and returns every version in the history', async () => {
+    const round = await ledger.submit(agg, 'passport:AddRound', [
+      'p-fabric-1',
+      JSON.stringify({ roundNumber: 1, previousRoundDigest: null, participants: [{ centre: 'inbreast', updateDigest: `sha256:${'a'.repeat(64)}`, numExamples: 40 }], aggregateDigest: `sha256:${'b'.repeat(64)}`, metrics: [{ name: 'loss', value: 0.7 }] }),
+    ]);
+    expect(JSON.parse(round.result)).toMatchObject({ roundNumber: 1, aggregator: 'UBMSP/registry' });
+    await ledger.submit(dev, 'passport:Update', ['p-fabric-1', '2', JSON.stringify({ description: 'second description' })]);
+    const history = JSON.parse(await ledger.evaluate(otherDev, 'passport:History', ['p-fabric-1'])) as { txId: string; value: { version: number } }[];
+    expect(history.map((h) => h.value.version)).toEqual([1, 2, 3]);
+    expect(await ledger.chainHeight()).toBeGreaterThan(round.blockNumber);
+  });
+
+  it('sees a grant revoked by the dataset owner as revoked', async () => {
+    await ledger.submit(steward, 'dataset:Register', [
+      JSON.stringify({ id: 'ds-inbreast', description: 'InBreast', modality: 'MG', size: 342, usagePolicy: { allowedPurposes: ['training'], allowedOrganisations: ['UBMSP'], expiresAt: '2030-01-01T00:00:00.000Z' } }),
+    ]);
+    await ledger.submit(steward, 'dataset:Grant', ['ds-inbreast', JSON.stringify({ subject: 'p-fabric-1', organisation: 'UBMSP', purpose: 'training', expiresAt: '2029-01-01T00:00:00.000Z' })]);
+    expect(JSON.parse(await ledger.evaluate(dev, 'dataset:CheckGrant', ['ds-inbreast', 'p-fabric-1', 'training']))).toMatchObject({ live: true });
+    await ledger.submit(steward, 'dataset:RevokeGrant', ['ds-inbreast', 'p-fabric-1']);
+    expect(JSON.parse(await ledger.evaluate(dev, 'dataset:CheckGrant', ['ds-inbreast', 'p-fabric-1', 'training']))).toMatchObject({ live: false, reason: expect.stringContaining('revoked') });
+  });
+
+  it('delivers the chaincode events from the start, and resumes after a checkpoint', async () => {
+    const take = async (n: number, from?: Parameters<LedgerGateway['events']>[0]) => {
+      const got: { name: string; checkpoint: Parameters<LedgerGateway['events']>[0] }[] = [];
+      for await (const event of ledger.events(from)) {
+        got.push({ name: event.eventName, checkpoint: event.checkpoint });
+        if (got.length === n) break;
+      }
+      return got;
+    };
+    const first = await take(3);
+    expect(first.map((e) => e.name)).toEqual(['PassportCreated', 'RoundAdded', 'PassportUpdated']);
+    const rest = await take(3, first[2]!.checkpoint);
+    expect(rest.map((e) => e.name)).toEqual(['DatasetRegistered', 'GrantIssued', 'GrantRevoked']);
+  });
+});

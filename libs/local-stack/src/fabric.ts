@@ -1,0 +1,95 @@
+import { spawn } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { ensureNode, initOrganisations } from '@fedledger/identity';
+import { LocalStackError } from './errors';
+import { freePorts } from './net';
+import { ensureTools, repoRoot, toolsDir } from './paths';
+
+/** The network of deploy/fabric-local: one Raft orderer (orderer org), a peer of UB (the university) and of InBreast (a hospital). */
+export const FABRIC_ORGS = { orderer: 'orderer', peers: ['ub', 'inbreast'] } as const;
+
+export interface FabricNetworkOptions {
+  /** Its data (channel, ledgers, logs, pids) and connection.json: <dataDir>. */
+  dataDir: string;
+  /** The organisations' identities (created when absent, with the orderer and peer nodes). */
+  identityDir: string;
+  /** Loopback ports; free ones when not given. */
+  ports?: Partial<Record<'orderer' | 'ordererAdmin' | 'ordererOps' | 'peer1' | 'peer1Chaincode' | 'peer1Ops' | 'peer2' | 'peer2Chaincode' | 'peer2Ops' | 'chaincodeServer', number>>;
+  /** Progress lines. */
+  log?: (line: string) => void;
+}
+
+export interface FabricNetwork {
+  /** What `openLedger({ mode: 'fabric' })` reads: the UB peer's gateway, its TLS CA, channel and chaincode. */
+  connectionFile: string;
+  dataDir: string;
+  /** Stops every process the network started (its data is kept; `up` again restarts it). */
+  stop(): Promise<void>;
+}
+
+const SCRIPT = () => path.join(repoRoot(), 'deploy', 'fabric-local', 'network.sh');
+
+function runScript(command: 'up' | 'down', env: Record<string, string>, log?: (line: string) => void): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const child = spawn('bash', [SCRIPT(), command], { cwd: repoRoot(), env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let output = '';
+    const take = (d: Buffer) => {
+      const text = d.toString();
+      output += text;
+      for (const line of text.split('\n')) if (line.trim() && log) log(line);
+    };
+    child.stdout.on('data', take);
+    child.stderr.on('data', take);
+    child.once('error', reject);
+    child.once('exit', (code) => {
+      if (code === 0) resolve();
+      else reject(new LocalStackError(`deploy/fabric-local/network.sh ${command} exited with ${code}:\n${output.split('\n').slice(-25).join('\n')}`));
+    });
+  });
+}
+
+/**
+ * Starts the local Fabric network (deploy/fabric-local/network.sh, Fabric 2.5.9 from .tools/bin) on the project's
+ * own identities — the orderer and peer nodes are issued here — and writes <dataDir>/connection.json.
+ */
+export async function startFabricNetwork(o: FabricNetworkOptions): Promise<FabricNetwork> {
+  await ensureTools();
+  await initOrganisations(o.identityDir);
+  await ensureNode(o.identityDir, { org: FABRIC_ORGS.orderer, name: 'orderer0', kind: 'orderer' });
+  const peers = await Promise.all(FABRIC_ORGS.peers.map((org) => ensureNode(o.identityDir, { org, name: 'peer0', kind: 'peer' })));
+  const names = ['orderer', 'ordererAdmin', 'ordererOps', 'peer1', 'peer1Chaincode', 'peer1Ops', 'peer2', 'peer2Chaincode', 'peer2Ops', 'chaincodeServer'] as const;
+  const free = await freePorts(names.length);
+  const port = (n: (typeof names)[number], i: number) => String(o.ports?.[n] ?? free[i]);
+  const env: Record<string, string> = {
+    FABRIC_DATA_DIR: o.dataDir,
+    FABRIC_IDENTITIES: o.identityDir,
+    FABRIC_BIN: toolsDir(),
+    NODE_BIN: process.execPath,
+    ORDERER_PORT: port('orderer', 0),
+    ORDERER_ADMIN_PORT: port('ordererAdmin', 1),
+    ORDERER_OPS_PORT: port('ordererOps', 2),
+    PEER1_PORT: port('peer1', 3),
+    PEER1_CC_PORT: port('peer1Chaincode', 4),
+    PEER1_OPS_PORT: port('peer1Ops', 5),
+    PEER2_PORT: port('peer2', 6),
+    PEER2_CC_PORT: port('peer2Chaincode', 7),
+    PEER2_OPS_PORT: port('peer2Ops', 8),
+    CC_SERVER_PORT: port('chaincodeServer', 9),
+  };
+  mkdirSync(o.dataDir, { recursive: true });
+  const stop = () => runScript('down', env, o.log);
+  try {
+    await runScript('up', env, o.log);
+  } catch (err) {
+    await stop().catch(() => undefined);
+    throw err;
+  }
+  const connectionFile = path.join(o.dataDir, 'connection.json');
+  const ubPeer = peers[0]!;
+  writeFileSync(
+    connectionFile,
+    `${JSON.stringify({ peerEndpoint: `localhost:${env.PEER1_PORT}`, tlsRootCert: path.join(ubPeer.tlsDir, 'ca.crt'), channel: 'passports', chaincode: 'ai-passport' }, null, 2)}\n`,
+  );
+  return { connectionFile, dataDir: o.dataDir, stop };
+}
