@@ -134,7 +134,8 @@ export async function pageByPartialKey<T>(
     const record = await load(entry.attributes, entry.value);
     if (record !== undefined) records.push(record);
   }
-  return { records, fetchedRecordsCount: metadata.fetchedRecordsCount, bookmark: metadata.bookmark ?? '' };
+  // A Fabric peer sends no metadata for an empty last page (its protobuf encodes to nothing), so fabric-shim gives none.
+  return { records, fetchedRecordsCount: metadata?.fetchedRecordsCount ?? 0, bookmark: metadata?.bookmark ?? '' };
 }
 
 export interface Version<T> {

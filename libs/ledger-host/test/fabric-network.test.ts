@@ -4,6 +4,7 @@ import path from 'node:path';
 import { addIdentity, type Identity } from '@fedledger/identity';
 import { LedgerError, type LedgerGateway } from '@fedledger/ledger';
 import { startFabricNetwork, type FabricNetwork } from '@fedledger/local-stack';
+import { spawnService, startFerret, startNats, type ServiceProcess } from '@fedledger/testing';
 import { openLedger } from '../src';
 
 /**
@@ -18,6 +19,7 @@ let dev: Identity;
 let otherDev: Identity;
 let agg: Identity;
 let steward: Identity;
+let ids: string;
 
 const passport = {
   id: 'p-fabric-1',
@@ -31,7 +33,7 @@ const passport = {
 
 beforeAll(async () => {
   root = mkdtempSync(path.join(os.tmpdir(), 'fedledger-fabric-'));
-  const ids = path.join(root, 'identities');
+  ids = path.join(root, 'identities');
   network = await startFabricNetwork({ dataDir: path.join(root, 'fabric'), identityDir: ids });
   dev = await addIdentity(ids, { org: 'ub', user: 'dev-1', role: 'developer' });
   otherDev = await addIdentity(ids, { org: 'inbreast', user: 'dev-2', role: 'developer' });
@@ -92,4 +94,42 @@ describe('the ai-passport chaincode on a real Fabric network', () => {
     const rest = await take(3, first[2]!.checkpoint);
     expect(rest.map((e) => e.name)).toEqual(['DatasetRegistered', 'GrantIssued', 'GrantRevoked']);
   });
+
+  it('lets the ledger-indexer (LEDGER=fabric) catch up from its checkpoint after a SIGKILL, the cache matching the peer', async () => {
+    const [nats, ferret] = await Promise.all([startNats(), startFerret()]);
+    let indexer: ServiceProcess | undefined;
+    const env = { HTTP_PORT: '0', LEDGER: 'fabric', FABRIC_CONNECTION: network.connectionFile, IDENTITY_DIR: ids, MONGO_URL: ferret.uri, MONGO_DB: 'cache' };
+    const start = async () => {
+      indexer = spawnService('ledger-indexer', nats.url, env);
+      return String((await indexer.ready()).http);
+    };
+    const caughtUp = async (api: string, version: number) => {
+      for (let i = 0; i < 300; i++) {
+        const res = await fetch(`${api}/passports/p-fabric-1/timeline`);
+        if (res.ok && ((await res.json()) as { passport: { version: number } }).passport.version === version) return;
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      throw new Error(`the indexer did not reach version ${version} of p-fabric-1: ${indexer?.output().slice(-2000)}`);
+    };
+    try {
+      let api = await start();
+      await caughtUp(api, 3);
+      indexer!.kill('SIGKILL');
+      await indexer!.exited();
+      await ledger.submit(dev, 'passport:Update', ['p-fabric-1', '3', JSON.stringify({ description: 'written while the indexer was down' })]);
+      api = await start();
+      await caughtUp(api, 4);
+      const answer = await fetch(`${api}/audit`);
+      if (!answer.ok) await new Promise((r) => setTimeout(r, 500));
+      const audit = (await answer.json()) as { ok: boolean; checked: Record<string, number>; passports: { differences: string[] }[]; others: string[] };
+      expect({ status: answer.status, audit: answer.ok ? 'ok' : { audit, log: indexer!.output().slice(-1500) } }).toEqual({ status: 200, audit: 'ok' });
+      expect([...audit.passports.flatMap((p) => p.differences), ...audit.others]).toEqual([]);
+      expect(audit).toMatchObject({ ok: true, checked: { passports: 1, versions: 4, rounds: 1, datasets: 1, grants: 1 } });
+      const health = (await (await fetch(`${api}/health`)).json()) as { checks: { index: { lagBlocks: number } } };
+      expect(health.checks.index.lagBlocks).toBe(0);
+    } finally {
+      await indexer?.stop();
+      await Promise.all([nats.stop(), ferret.stop()]);
+    }
+  }, 120_000);
 });

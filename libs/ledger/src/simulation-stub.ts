@@ -129,7 +129,8 @@ export class SimulationStub {
   }
   async getStateByRangeWithPagination(startKey: string, endKey: string, pageSize: number, bookmark?: string) {
     const { page, next } = this.scan(startKey, endKey, pageSize, bookmark);
-    return { iterator: iteratorOf(page), metadata: { fetchedRecordsCount: page.length, bookmark: next } };
+    // As a Fabric peer: an empty last page carries no metadata at all (its protobuf encodes to nothing).
+    return { iterator: iteratorOf(page), ...(page.length > 0 || next ? { metadata: { fetchedRecordsCount: page.length, bookmark: next } } : {}) };
   }
   async getStateByPartialCompositeKey(objectType: string, attributes: string[]) {
     const prefix = this.createCompositeKey(objectType, attributes);

@@ -105,7 +105,8 @@ class MemoryStub {
     const next = start < 0 ? undefined : keys[start + pageSize];
     return {
       iterator: iterator(page.map((key) => ({ namespace: 'ai-passport', key, value: this.ledger.state.get(key)! }))),
-      metadata: { fetchedRecordsCount: page.length, bookmark: next ?? '' },
+      // As a Fabric peer: an empty last page carries no metadata.
+      ...(page.length > 0 || next ? { metadata: { fetchedRecordsCount: page.length, bookmark: next ?? '' } } : {}),
     };
   }
   /** Newest first, as Fabric 2 returns them. */
