@@ -8,15 +8,18 @@ import path from 'node:path';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { ADMIN_USER, IdentityError, loadIdentity, readOrganisations, type Identity } from '@fedledger/identity';
 import { LedgerError } from '@fedledger/ledger';
-import { DEFAULT_IDENTITY_DIR, DEFAULT_LEDGER_DIR, LedgerHostError, openLocalLedger } from '@fedledger/ledger-host';
+import { DEFAULT_IDENTITY_DIR, DEFAULT_LEDGER_DIR, LedgerHostError, openLedger, type LedgerMode } from '@fedledger/ledger-host';
+import { FABRIC_ORGS } from '@fedledger/local-stack';
 import { parseCommandArgs } from './args';
 import { CliError, UsageError } from './errors';
 import { displayPath, type Io } from './io';
+import { fabricConnectionFile, ledgerModeOf } from './ledger-mode';
 import { MODEL_ARTEFACT } from './model-artefact';
 
 /** Options of every ledger client command. */
 export const LEDGER_CLIENT_OPTIONS = {
   as: { type: 'string' },
+  ledger: { type: 'string' },
   'ledger-dir': { type: 'string', default: DEFAULT_LEDGER_DIR },
   'identity-dir': { type: 'string', default: DEFAULT_IDENTITY_DIR },
   json: { type: 'boolean', default: false },
@@ -24,12 +27,15 @@ export const LEDGER_CLIENT_OPTIONS = {
 } as const;
 
 export const LEDGER_CLIENT_HELP = `  --as <org>/<user>     who signs: a user issued by \`fedledger identity add\` (reads default to an Admin)
+  --ledger <kind>       embedded, or fabric: the network \`fedledger up --ledger fabric\` runs (the default while
+                        it runs, found next to the identity folder)
   --ledger-dir <dir>    the embedded ledger's folder (default ${DEFAULT_LEDGER_DIR})
   --identity-dir <dir>  where the identities live (default ${DEFAULT_IDENTITY_DIR})
   --json                the result as one JSON object on stdout`;
 
 export interface ClientValues {
   as?: string;
+  ledger?: string;
   'ledger-dir': string;
   'identity-dir': string;
 }
@@ -50,9 +56,11 @@ export async function refusals<T>(call: () => T | Promise<T>): Promise<T> {
   }
 }
 
-function signer(identityDir: string, as: string | undefined, command: string): Identity {
+function signer(identityDir: string, as: string | undefined, command: string, mode: LedgerMode): Identity {
   if (as === undefined) {
-    const org = readOrganisations(identityDir)[0];
+    // Reads go out as an Admin: of the first organisation, or on Fabric of the first one in the channel.
+    const orgs = readOrganisations(identityDir);
+    const org = mode === 'fabric' ? (orgs.find((o) => o.id === FABRIC_ORGS.peers[0]) ?? orgs[0]) : orgs[0];
     if (org === undefined) throw new LedgerHostError(`no organisations in ${identityDir}: run \`fedledger identity init\` first`);
     return loadIdentity(identityDir, org.id, ADMIN_USER);
   }
@@ -70,8 +78,9 @@ export async function withLedger<T>(values: ClientValues, io: Io, command: strin
   const identityDir = path.resolve(io.cwd, values['identity-dir']);
   const ledgerDir = path.resolve(io.cwd, values['ledger-dir']);
   return refusals(async () => {
-    const identity = signer(identityDir, values.as, command);
-    const ledger = openLocalLedger({ ledgerDir, identityDir });
+    const mode = ledgerModeOf(values.ledger, path.dirname(identityDir), command);
+    const identity = signer(identityDir, values.as, command, mode);
+    const ledger = openLedger({ mode, ledgerDir, identityDir, fabricConnection: fabricConnectionFile(path.dirname(identityDir)), reader: identity });
     try {
       return await work({
         submit: async (txName, args) => (await ledger.submit(identity, txName, args)).result,

@@ -1,4 +1,7 @@
-import { formatSeconds, stopPid } from '@fedledger/local-stack';
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { formatSeconds, stopFabricNetwork, stopPid } from '@fedledger/local-stack';
+import { fabricConnectionFile } from '../ledger-mode';
 import { parseStackCommand } from '../args';
 import { displayPath, type Io } from '../io';
 import { recordedPidAlive } from '../stack/inspect';
@@ -38,14 +41,21 @@ export const downCommand: Command = {
     }
     const layout = stackLayout(values['data-dir'], io.cwd);
     const state = readState(layout.stateFile);
-    if (state === undefined) {
+    const fabric = existsSync(fabricConnectionFile(layout.dataDir));
+    if (state === undefined && !fabric) {
       io.out(`nothing to stop: no ${displayPath(layout.stateFile, io.cwd)}`);
       return 0;
     }
-    // All at once, reported in reverse start order.
-    const lines = await Promise.all([...state.components].reverse().map(stopComponent));
-    for (const line of lines) io.out(line);
-    removeState(layout.stateFile);
+    if (state) {
+      // All at once, reported in reverse start order.
+      const lines = await Promise.all([...state.components].reverse().map(stopComponent));
+      for (const line of lines) io.out(line);
+    }
+    if (fabric) {
+      await stopFabricNetwork(path.dirname(fabricConnectionFile(layout.dataDir)));
+      io.out('stopped the Fabric network (orderer, peers, chaincode server)');
+    }
+    if (state) removeState(layout.stateFile);
     io.out(`removed ${displayPath(layout.stateFile, io.cwd)}; data and logs stay in ${displayPath(layout.dataDir, io.cwd)}`);
     return 0;
   },

@@ -42,6 +42,8 @@ Options:
   --out <dir>              where the final model goes (default .data/models/<experiment>)
   --ledger-dir <dir>       the embedded ledger the experiment's AI passport goes on (default .data/ledger)
   --identity-dir <dir>     the organisations' identities (default .data/identities; created when absent)
+  --ledger <kind>          embedded (default) or fabric: the network of \`fedledger up --ledger fabric\`, used by
+                           default while it runs (only its organisations, UB and InBreast, register datasets)
   --no-histogram-matching  leave the images' intensities as each scanner made them
   --trainer <name>         tfjs (default) or noop: global weights slightly perturbed, no data (round overhead)
   --centres <n>            noop: centres taking part (default 5)
@@ -76,6 +78,7 @@ export const simulateCommand: Command = {
           out: { type: 'string' },
           'ledger-dir': { type: 'string' },
           'identity-dir': { type: 'string' },
+          ledger: { type: 'string' },
           'no-histogram-matching': { type: 'boolean', default: false },
           centres: { type: 'string' },
           rounds: { type: 'string' },
@@ -135,6 +138,7 @@ export const simulateCommand: Command = {
         ...(values.out !== undefined ? { out: path.resolve(io.cwd, values.out) } : {}),
         ...(values['ledger-dir'] !== undefined ? { ledgerDir: path.resolve(io.cwd, values['ledger-dir']) } : {}),
         ...(values['identity-dir'] !== undefined ? { identityDir: path.resolve(io.cwd, values['identity-dir']) } : {}),
+        ...(values.ledger !== undefined ? { ledger: values.ledger } : {}),
         histogramMatching: values['no-histogram-matching'] !== true,
         json: values.json === true,
         keep: values.keep === true,

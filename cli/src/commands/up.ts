@@ -1,5 +1,7 @@
 import path from 'node:path';
 import {
+  FABRIC_DEFAULT_PORTS,
+  startFabricNetwork,
   LocalStackError,
   ensureTools,
   formatSeconds,
@@ -11,6 +13,7 @@ import {
 import { parseStackCommand, parsePort } from '../args';
 import { CliError, UsageError } from '../errors';
 import { displayPath, type Io } from '../io';
+import { fabricConnectionFile, ledgerModeOf } from '../ledger-mode';
 import { simulationIdentities } from '../simulation/passport-setup';
 import { ledgerDirsOf, portRequests, stackSpecs } from '../stack/definition';
 import { stackStatus } from '../stack/inspect';
@@ -20,7 +23,7 @@ import { renderStatus } from '../stack/render';
 import { componentState, readState, removeState, writeState, type StackState } from '../stack/state';
 import type { Command } from './command';
 
-const help = `Usage: fedledger up [--data-dir <dir>] [--nats-port <port>] [--mongo-port <port>] [--centres <n>]
+const help = `Usage: fedledger up [--data-dir <dir>] [--nats-port <port>] [--mongo-port <port>] [--centres <n>] [--ledger embedded|fabric]
 
 Starts in the background, on 127.0.0.1 only: nats-server (JetStream), FerretDB (MongoDB protocol over
 SQLite), the round-coordinator (REST on 8080 if free), the aggregator, the passport-registry (8081) and the
@@ -32,7 +35,11 @@ Options:
   ${DATA_DIR_OPTION_HELP}
   --nats-port <port>  NATS client port (default 4222 if free, else any free port)
   --mongo-port <port> FerretDB port (default 27017 if free, else any free port)
-  --centres <n>       also run n local centre-agents (default 0: centres run at the hospitals)`;
+  --centres <n>       also run n local centre-agents (default 0: centres run at the hospitals)
+  --ledger fabric     instead of the embedded ledger, a real Hyperledger Fabric 2.5.9 network (deploy/fabric-local:
+                      a Raft orderer, a peer of UB and of InBreast, TLS, the ai-passport chaincode as a service, on
+                      ports 7050-7053, 9051-9052, 9443-9445, 9999; data in <data-dir>/fabric) and the services on it;
+                      passport, dataset and simulate then use it while it runs`;
 
 export const upCommand: Command = {
   name: 'up',
@@ -43,6 +50,7 @@ export const upCommand: Command = {
       'nats-port': { type: 'string' },
       'mongo-port': { type: 'string' },
       centres: { type: 'string' },
+      ledger: { type: 'string', default: 'embedded' },
     });
     if (values.help === true) {
       io.out(help);
@@ -81,9 +89,16 @@ export const upCommand: Command = {
     const ports = await planPorts(portRequests({ natsPort, mongoPort }));
     const centres = values.centres === undefined ? 0 : Number(values.centres);
     if (!Number.isInteger(centres) || centres < 0 || centres > 50) throw new UsageError(`--centres must be a whole number from 0 to 50, got '${values.centres}'`);
-    const specs = stackSpecs(layout, ports, centres);
+    const ledgerMode = ledgerModeOf(values.ledger, layout.dataDir, 'up');
+    const specs = stackSpecs(layout, ports, centres, ledgerMode);
     // The passport-registry signs rounds as its own aggregator identity; the organisations come first.
     await simulationIdentities(ledgerDirsOf(layout).identityDir, [], (line) => io.out(line));
+    if (ledgerMode === 'fabric') {
+      io.out(`starting the Fabric network (data in ${displayPath(path.join(layout.dataDir, 'fabric'), io.cwd)})...`);
+      const t0 = Date.now();
+      await startFabricNetwork({ dataDir: path.join(layout.dataDir, 'fabric'), identityDir: ledgerDirsOf(layout).identityDir, ports: FABRIC_DEFAULT_PORTS, log: (line) => io.out(`  ${line}`) });
+      io.out(`  Fabric network ready in ${formatSeconds(Date.now() - t0)}: channel passports, chaincode ai-passport (${displayPath(fabricConnectionFile(layout.dataDir), io.cwd)})`);
+    }
     const startedAt = new Date();
     const state: StackState = { version: 1, dataDir: layout.dataDir, startedAt: startedAt.toISOString(), components: [] };
     const started: RunningComponent[] = [];

@@ -1,7 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { ensureIdentity, initOrganisations, readOrganisations, type Identity } from '@fedledger/identity';
-import { signPrepared, type Proposal } from '@fedledger/ledger';
+import { LedgerError, signPrepared, type LedgerGateway, type Proposal } from '@fedledger/ledger';
 import type { Passport } from '@fedledger/ledger-host';
 import { CliError } from '../errors';
 import type { CentreFolders } from './centre-data';
@@ -13,9 +13,24 @@ export const REGISTRY_USER = { org: 'ub', user: 'passport-registry' } as const;
 /** Each centre's organisation registers its dataset and grants training on it as this user (role centre). */
 export const CENTRE_STEWARD = 'data-steward';
 
+/** What the passport setup needs of the ledger: reads, and transactions signed here by their authors. */
+export interface PassportLedger {
+  readDataset(id: string): Promise<unknown>;
+  readPassport(id: string): Promise<Passport | undefined>;
+  submit<T>(who: Identity, txName: string, args: string[]): Promise<T>;
+}
+
 /** The registry's REST API, with transactions signed here by their authors (prepare → sign locally → submit). */
-export class RegistryClient {
+export class RegistryClient implements PassportLedger {
   constructor(readonly url: string) {}
+
+  readDataset(id: string): Promise<unknown> {
+    return this.get(`/datasets/${encodeURIComponent(id)}`);
+  }
+
+  readPassport(id: string): Promise<Passport | undefined> {
+    return this.get<Passport>(`/passports/${encodeURIComponent(id)}`);
+  }
 
   /** GET; undefined on 404. */
   async get<T>(pathname: string): Promise<T | undefined> {
@@ -41,6 +56,43 @@ export class RegistryClient {
   }
 }
 
+/**
+ * A ledger reached directly with the callers' own keys (a Fabric network: every member submits to its peers
+ * itself; the registry there only records rounds).
+ */
+export class DirectLedger implements PassportLedger {
+  constructor(
+    private readonly ledger: LedgerGateway,
+    private readonly reader: Identity,
+  ) {}
+
+  private async read<T>(txName: string, id: string): Promise<T | undefined> {
+    try {
+      return JSON.parse(await this.ledger.evaluate(this.reader, txName, [id])) as T;
+    } catch (err) {
+      if (err instanceof LedgerError && /does not exist/.test(err.message)) return undefined;
+      throw err;
+    }
+  }
+
+  readDataset(id: string): Promise<unknown> {
+    return this.read('dataset:Read', id);
+  }
+
+  readPassport(id: string): Promise<Passport | undefined> {
+    return this.read<Passport>('passport:Read', id);
+  }
+
+  async submit<T>(who: Identity, txName: string, args: string[]): Promise<T> {
+    try {
+      return JSON.parse((await this.ledger.submit(who, txName, args)).result) as T;
+    } catch (err) {
+      if (err instanceof LedgerError) throw new CliError(`${txName} refused by the ledger: ${err.message}`);
+      throw err;
+    }
+  }
+}
+
 function messageOf(body: unknown): string {
   return typeof body === 'object' && body !== null && 'message' in body ? String((body as { message: unknown }).message) : JSON.stringify(body);
 }
@@ -58,7 +110,13 @@ export interface SimulationIdentities {
  * none), a developer owning the passport, the registry's aggregator identity, and a data steward in each centre
  * whose id is an organisation's (the synthetic centres are).
  */
-export async function simulationIdentities(identityDir: string, centres: readonly string[], progress: (line: string) => void): Promise<SimulationIdentities> {
+export async function simulationIdentities(
+  identityDir: string,
+  centres: readonly string[],
+  progress: (line: string) => void,
+  /** Organisations that are members of the ledger (a Fabric channel has only some); all by default. */
+  members?: readonly string[],
+): Promise<SimulationIdentities> {
   if (readOrganisations(identityDir).length === 0) {
     progress(`creating the local organisations' identities (MSP folders) in ${identityDir}`);
     await initOrganisations(identityDir);
@@ -68,7 +126,7 @@ export async function simulationIdentities(identityDir: string, centres: readonl
   const orgs = new Set(readOrganisations(identityDir).map((o) => o.id));
   const stewards = new Map<string, Identity>();
   for (const centre of centres) {
-    if (orgs.has(centre)) stewards.set(centre, await ensureIdentity(identityDir, { org: centre, user: CENTRE_STEWARD, role: 'centre' }));
+    if (orgs.has(centre) && (!members || members.includes(centre))) stewards.set(centre, await ensureIdentity(identityDir, { org: centre, user: CENTRE_STEWARD, role: 'centre' }));
   }
   return { developer, registry, stewards };
 }
@@ -95,7 +153,7 @@ export interface PassportPlan {
  * not yet), the experiment's AI passport (owner: the developer; authorised aggregator: the registry) and each
  * centre's grant to train that passport on its dataset. Returns the passport id.
  */
-export async function createExperimentPassport(registry: RegistryClient, ids: SimulationIdentities, plan: PassportPlan): Promise<string> {
+export async function createExperimentPassport(registry: PassportLedger, ids: SimulationIdentities, plan: PassportPlan): Promise<string> {
   const passportId = `passport-${plan.experimentId}`;
   const now = Date.now();
   const datasetName = plan.folders ? path.basename(plan.folders.root) : 'synthetic';
@@ -103,7 +161,7 @@ export async function createExperimentPassport(registry: RegistryClient, ids: Si
   for (const [centre, steward] of ids.stewards) {
     const datasetId = `${datasetName}-${centre}`;
     datasets.push({ centre, datasetId, steward });
-    if (await registry.get(`/datasets/${encodeURIComponent(datasetId)}`)) continue;
+    if (await registry.readDataset(datasetId)) continue;
     const dir = plan.folders?.centres.get(centre);
     await registry.submit(steward, 'dataset:Register', [
       JSON.stringify({
@@ -139,10 +197,10 @@ export async function createExperimentPassport(registry: RegistryClient, ids: Si
  * Waits until the registry has recorded `rounds` rounds and the final model `artefact` (`sha256:<hex>`) on the
  * passport — it does so from the events, a moment after the experiment ends.
  */
-export async function awaitPassportRecorded(registry: RegistryClient, passportId: string, rounds: number, artefact: string | undefined, timeoutMs = 60_000): Promise<Passport> {
+export async function awaitPassportRecorded(registry: PassportLedger, passportId: string, rounds: number, artefact: string | undefined, timeoutMs = 60_000): Promise<Passport> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    const passport = await registry.get<Passport>(`/passports/${encodeURIComponent(passportId)}`);
+    const passport = await registry.readPassport(passportId);
     if (passport && passport.roundCount >= rounds && (artefact === undefined || passport.artifactDigest === artefact)) return passport;
     if (Date.now() > deadline) {
       throw new CliError(

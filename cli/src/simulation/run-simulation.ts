@@ -9,7 +9,11 @@ import { displayPath, table, type Io } from '../io';
 import { MODEL_ARTEFACT } from '../model-artefact';
 import type { Passport } from '@fedledger/ledger-host';
 import { centreFolders, dataPlan, defaultData, type CentreFolders } from './centre-data';
-import { awaitPassportRecorded, createExperimentPassport, RegistryClient, simulationIdentities } from './passport-setup';
+import type { LedgerGateway } from '@fedledger/ledger';
+import { openLedger } from '@fedledger/ledger-host';
+import { FABRIC_ORGS } from '@fedledger/local-stack';
+import { fabricConnectionFile, ledgerModeOf } from '../ledger-mode';
+import { awaitPassportRecorded, createExperimentPassport, DirectLedger, RegistryClient, simulationIdentities, type PassportLedger } from './passport-setup';
 import { initialWeights } from './initial-weights';
 import { ProgressView } from './progress-view';
 
@@ -49,6 +53,8 @@ export interface SimulationOptions {
   ledgerDir?: string;
   /** The organisations' identities (default .data/identities; created when absent). */
   identityDir?: string;
+  /** embedded or fabric (default: fabric while `fedledger up --ledger fabric` runs from this data directory). */
+  ledger?: string;
 }
 
 export interface SimulationResult {
@@ -74,6 +80,7 @@ export async function runExperiment(o: SimulationOptions, io: Io, report: (event
   const progress = (s: string) => io.err(`[simulate] ${s}`);
   const dir = await mkdtemp(path.join(os.tmpdir(), 'fedledger-sim-'));
   let federation: Federation | undefined;
+  let direct: LedgerGateway | undefined;
   let succeeded = false;
   try {
     const folders = o.trainer === 'tfjs' ? centreFolders(o.data ?? (await defaultData(io))) : undefined;
@@ -82,11 +89,14 @@ export async function runExperiment(o: SimulationOptions, io: Io, report: (event
     const data = folders ? await dataPlan(folders, o.inputSize, o.splitSeed, o.histogramMatching ?? true) : undefined;
     const ledgerDir = path.resolve(io.cwd, o.ledgerDir ?? path.join('.data', 'ledger'));
     const identityDir = path.resolve(io.cwd, o.identityDir ?? path.join('.data', 'identities'));
-    const identities = await simulationIdentities(identityDir, centres, progress);
+    const mode = ledgerModeOf(o.ledger, path.dirname(identityDir), 'simulate');
+    const fabricConnection = fabricConnectionFile(path.dirname(identityDir));
+    // On Fabric only the channel's organisations can sign: the other centres train without a dataset on the ledger.
+    const identities = await simulationIdentities(identityDir, centres, progress, mode === 'fabric' ? FABRIC_ORGS.peers : undefined);
     federation = await Federation.start({
       dir,
       centres,
-      registry: { ledgerDir, identityDir },
+      registry: { ledgerDir, identityDir, ...(mode === 'fabric' ? { env: { LEDGER: 'fabric', FABRIC_CONNECTION: fabricConnection } } : {}) },
       env: { LOG_LEVEL: 'warn', TRAINER: o.trainer },
       envOf: { aggregator: { LOG_LEVEL: 'info' }, ...Object.fromEntries([...(folders?.centres ?? [])].map(([id, d]) => [`centre-${id}`, { DATA_DIR: d, LOG_LEVEL: 'info' }])) },
       progress,
@@ -95,10 +105,12 @@ export async function runExperiment(o: SimulationOptions, io: Io, report: (event
     const weights = await blobs.put(encodeWeights(data ? await initialWeightsOf(model, data.inputShape) : initialWeights(o.params)));
     const experimentId = `sim-${Date.now().toString(36)}`;
     const minFit = Math.min(centres.length, o.minFit ?? centres.length);
-    const registry = new RegistryClient(federation.registryUrl!);
+    // Embedded: through the registry (the ledger folder's one writer), signed here. Fabric: straight to the peers.
+    direct = mode === 'fabric' ? openLedger({ mode, fabricConnection, reader: identities.developer }) : undefined;
+    const registry: PassportLedger = direct ? new DirectLedger(direct, identities.developer) : new RegistryClient(federation.registryUrl!);
     const passportId = await createExperimentPassport(registry, identities, { experimentId, model, strategy: o.strategy, rounds: o.rounds, ...(folders ? { folders } : {}) });
     progress(
-      `passport ${passportId} on the ledger in ${displayPath(ledgerDir, io.cwd)}: owner ${identities.developer.mspId}/${identities.developer.user}` +
+      `passport ${passportId} on the ${mode === 'fabric' ? `Fabric channel ${direct!.channel}` : `ledger in ${displayPath(ledgerDir, io.cwd)}`}: owner ${identities.developer.mspId}/${identities.developer.user}` +
         (identities.stewards.size ? `, ${identities.stewards.size} datasets granted (${[...identities.stewards.keys()].join(', ')})` : ''),
     );
     await federation.api('/experiments', {
@@ -155,6 +167,7 @@ export async function runExperiment(o: SimulationOptions, io: Io, report: (event
     const passport = await awaitPassportRecorded(registry, passportId, state.completedRounds.length, succeeded ? `sha256:${state.globalWeights.sha256}` : undefined);
     return { succeeded, experimentId, state, finalWeights, finalBytes, passport, ...(data ? { data: { folders: folders!, plan: data, model } } : {}) };
   } finally {
+    await direct?.close();
     await federation?.stop();
     if (o.keep || !succeeded) progress(`logs and data kept in ${dir}`);
     else await rm(dir, { recursive: true, force: true });

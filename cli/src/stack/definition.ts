@@ -61,10 +61,11 @@ export function portRequests(flags: { natsPort?: number; mongoPort?: number }): 
   ];
 }
 
-export function stackSpecs(layout: StackLayout, ports: StackPorts, centres = 0): ComponentSpec[] {
+export function stackSpecs(layout: StackLayout, ports: StackPorts, centres = 0, ledgerMode: 'embedded' | 'fabric' = 'embedded'): ComponentSpec[] {
   const natsDir = path.join(layout.dataDir, 'nats');
   const natsUrl = `nats://${LOOPBACK}:${ports.nats}`;
   const ledger = ledgerDirsOf(layout);
+  const ledgerEnv = { LEDGER: ledgerMode, LEDGER_DIR: ledger.ledgerDir, IDENTITY_DIR: ledger.identityDir, FABRIC_CONNECTION: path.join(layout.dataDir, 'fabric', 'connection.json') };
   const service = (name: string, service: string, extra: { httpPort?: number; env?: Record<string, string> } = {}) =>
     serviceComponent({ service, name, natsUrl, logFile: logFileOf(layout, name), ...extra });
   return [
@@ -85,8 +86,8 @@ export function stackSpecs(layout: StackLayout, ports: StackPorts, centres = 0):
     }),
     service('round-coordinator', 'round-coordinator', { httpPort: ports.coordinator }),
     service('aggregator', 'aggregator'),
-    service('passport-registry', 'passport-registry', { httpPort: ports.registry, env: { LEDGER_DIR: ledger.ledgerDir, IDENTITY_DIR: ledger.identityDir } }),
-    service('ledger-indexer', 'ledger-indexer', { httpPort: ports.indexer, env: { LEDGER_DIR: ledger.ledgerDir, IDENTITY_DIR: ledger.identityDir, MONGO_URL: `mongodb://${LOOPBACK}:${ports.mongo}/` } }),
+    service('passport-registry', 'passport-registry', { httpPort: ports.registry, env: ledgerEnv }),
+    service('ledger-indexer', 'ledger-indexer', { httpPort: ports.indexer, env: { ...ledgerEnv, MONGO_URL: `mongodb://${LOOPBACK}:${ports.mongo}/` } }),
     ...Array.from({ length: centres }, (_, i) => {
       const id = `c${String(i + 1).padStart(2, '0')}`;
       return service(`centre-${id}`, 'centre-agent', { env: { CENTRE_ID: id } });

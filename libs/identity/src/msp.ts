@@ -334,8 +334,14 @@ export async function ensureNode(root: string, request: { org: string; name: str
   const name = `${request.name}.${org.domain}`;
   const target = path.join(folder, `${request.kind}s`, name);
   const node = { org: org.id, mspId: org.mspId, name, kind: request.kind, mspDir: path.join(target, 'msp'), tlsDir: path.join(target, 'tls') };
-  if (existsSync(target)) return node;
   const ca = await loadCa(folder);
+  // Organisations made before their CA also signed TLS certificates lack msp/tlscacerts, which a channel needs.
+  const orgTlsCa = path.join(folder, 'msp', 'tlscacerts', CA_CERT);
+  if (!existsSync(orgTlsCa)) {
+    mkdirSync(path.dirname(orgTlsCa), { recursive: true });
+    writeFileSync(orgTlsCa, ca.certPem);
+  }
+  if (existsSync(target)) return node;
   const hosts = ['localhost', '127.0.0.1', name, ...(request.hosts ?? [])];
   const signing = await issueCertificate({ subject: { commonName: name, organisation: org.domain, nodeOu: request.kind }, ca, validityDays: USER_VALIDITY_DAYS });
   const tls = await issueCertificate({

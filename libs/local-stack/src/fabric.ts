@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { ensureNode, initOrganisations } from '@fedledger/identity';
 import { LocalStackError } from './errors';
@@ -9,13 +9,32 @@ import { ensureTools, repoRoot, toolsDir } from './paths';
 /** The network of deploy/fabric-local: one Raft orderer (orderer org), a peer of UB (the university) and of InBreast (a hospital). */
 export const FABRIC_ORGS = { orderer: 'orderer', peers: ['ub', 'inbreast'] } as const;
 
+export type FabricPort = 'orderer' | 'ordererAdmin' | 'ordererOps' | 'peer1' | 'peer1Chaincode' | 'peer1Ops' | 'peer2' | 'peer2Chaincode' | 'peer2Ops' | 'chaincodeServer';
+
+/** Fabric's own defaults (test-network), for a network that lives across `fedledger up` / `down`. */
+export const FABRIC_DEFAULT_PORTS: Record<FabricPort, number> = {
+  orderer: 7050,
+  ordererAdmin: 7053,
+  ordererOps: 9443,
+  peer1: 7051,
+  peer1Chaincode: 7052,
+  peer1Ops: 9444,
+  peer2: 9051,
+  peer2Chaincode: 9052,
+  peer2Ops: 9445,
+  chaincodeServer: 9999,
+};
+
 export interface FabricNetworkOptions {
   /** Its data (channel, ledgers, logs, pids) and connection.json: <dataDir>. */
   dataDir: string;
   /** The organisations' identities (created when absent, with the orderer and peer nodes). */
   identityDir: string;
-  /** Loopback ports; free ones when not given. */
-  ports?: Partial<Record<'orderer' | 'ordererAdmin' | 'ordererOps' | 'peer1' | 'peer1Chaincode' | 'peer1Ops' | 'peer2' | 'peer2Chaincode' | 'peer2Ops' | 'chaincodeServer', number>>;
+  /**
+   * Loopback ports; free ones when not given. A network that is stopped and started again must keep its orderer's
+   * address (the channel pins it): `fedledger up` uses FABRIC_DEFAULT_PORTS.
+   */
+  ports?: Partial<Record<FabricPort, number>>;
   /** Progress lines. */
   log?: (line: string) => void;
 }
@@ -92,4 +111,10 @@ export async function startFabricNetwork(o: FabricNetworkOptions): Promise<Fabri
     `${JSON.stringify({ peerEndpoint: `localhost:${env.PEER1_PORT}`, tlsRootCert: path.join(ubPeer.tlsDir, 'ca.crt'), channel: 'passports', chaincode: 'ai-passport' }, null, 2)}\n`,
   );
   return { connectionFile, dataDir: o.dataDir, stop };
+}
+
+/** Stops the network whose data is in `dataDir` (the processes its pids file lists) and removes its connection file. */
+export async function stopFabricNetwork(dataDir: string, log?: (line: string) => void): Promise<void> {
+  await runScript('down', { FABRIC_DATA_DIR: dataDir, FABRIC_BIN: toolsDir(), NODE_BIN: process.execPath }, log);
+  rmSync(path.join(dataDir, 'connection.json'), { force: true });
 }

@@ -46,4 +46,4 @@ export {
 } from './nats';
 export { DEFAULT_FERRETDB_DEBUG_PORT, DEFAULT_MONGO_PORT, ferretComponent, type FerretOptions } from './ferretdb';
 export { serviceComponent, type ServiceOptions } from './service';
-export { FABRIC_ORGS, startFabricNetwork, type FabricNetwork, type FabricNetworkOptions } from './fabric';
+export { FABRIC_DEFAULT_PORTS, FABRIC_ORGS, startFabricNetwork, stopFabricNetwork, type FabricNetwork, type FabricNetworkOptions, type FabricPort } from './fabric';
