@@ -27,7 +27,9 @@ export function httpError(err: unknown): unknown {
         ? HttpStatus.UNAUTHORIZED
         : err.code === 'MVCC_READ_CONFLICT' || err.code === 'DUPLICATE_TXID'
           ? HttpStatus.CONFLICT
-          : HttpStatus.SERVICE_UNAVAILABLE;
+          : err.code === 'NOT_SUPPORTED'
+            ? HttpStatus.NOT_IMPLEMENTED
+            : HttpStatus.SERVICE_UNAVAILABLE;
   const body = { statusCode: status, code: err.code, message: err.message };
   const Exception = EXCEPTIONS[status];
   return Exception ? new Exception(body) : new HttpException(body, status);
