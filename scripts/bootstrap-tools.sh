@@ -18,7 +18,7 @@ FABRIC_MODULE="github.com/hyperledger/fabric"
 FABRIC_PSEUDO_VERSION="v0.0.0-20240618194258-7c3876255bf0"
 FABRIC_RELEASE="2.5.9"
 FABRIC_COMMIT="7c38762"
-FABRIC_TOOLS="peer orderer osnadmin configtxgen"
+FABRIC_TOOLS="peer orderer osnadmin configtxgen cryptogen"
 
 log() { printf '[tools] %s\n' "$*" >&2; }
 

@@ -39,7 +39,9 @@ Options:
   --ledger fabric     instead of the embedded ledger, a real Hyperledger Fabric 2.5.9 network (deploy/fabric-local:
                       a Raft orderer, a peer of UB and of InBreast, TLS, the ai-passport chaincode as a service, on
                       ports 7050-7053, 9051-9052, 9443-9445, 9999; data in <data-dir>/fabric) and the services on it;
-                      passport, dataset and simulate then use it while it runs`;
+                      passport, dataset and simulate then use it while it runs
+  --fabric-port-offset <n>  add n to every Fabric port (a second network on the same machine); keep it the same
+                      for a network that already has data (its channel pins the orderer's address)`;
 
 export const upCommand: Command = {
   name: 'up',
@@ -51,6 +53,7 @@ export const upCommand: Command = {
       'mongo-port': { type: 'string' },
       centres: { type: 'string' },
       ledger: { type: 'string', default: 'embedded' },
+      'fabric-port-offset': { type: 'string' },
     });
     if (values.help === true) {
       io.out(help);
@@ -96,7 +99,10 @@ export const upCommand: Command = {
     if (ledgerMode === 'fabric') {
       io.out(`starting the Fabric network (data in ${displayPath(path.join(layout.dataDir, 'fabric'), io.cwd)})...`);
       const t0 = Date.now();
-      await startFabricNetwork({ dataDir: path.join(layout.dataDir, 'fabric'), identityDir: ledgerDirsOf(layout).identityDir, ports: FABRIC_DEFAULT_PORTS, log: (line) => io.out(`  ${line}`) });
+      const offsetArg = values['fabric-port-offset'] ?? '0';
+      if (!/^\d+$/.test(offsetArg) || Number(offsetArg) > 50_000) throw new UsageError(`--fabric-port-offset must be a whole number from 0 to 50000, got '${offsetArg}'`, 'up');
+      const ports = Object.fromEntries(Object.entries(FABRIC_DEFAULT_PORTS).map(([name, p]) => [name, p + Number(offsetArg)]));
+      await startFabricNetwork({ dataDir: path.join(layout.dataDir, 'fabric'), identityDir: ledgerDirsOf(layout).identityDir, ports, log: (line) => io.out(`  ${line}`) });
       io.out(`  Fabric network ready in ${formatSeconds(Date.now() - t0)}: channel passports, chaincode ai-passport (${displayPath(fabricConnectionFile(layout.dataDir), io.cwd)})`);
     }
     const startedAt = new Date();

@@ -4,8 +4,8 @@ import path from 'node:path';
 import { LocalStackError, errorMessage } from './errors';
 
 /** The infrastructure binaries that scripts/bootstrap-tools.sh builds into .tools/bin (Fabric 2.5.9's among them). */
-export type ToolName = 'nats-server' | 'ferretdb' | 'peer' | 'orderer' | 'osnadmin' | 'configtxgen';
-export const TOOL_NAMES: readonly ToolName[] = ['nats-server', 'ferretdb', 'peer', 'orderer', 'osnadmin', 'configtxgen'];
+export type ToolName = 'nats-server' | 'ferretdb' | 'peer' | 'orderer' | 'osnadmin' | 'configtxgen' | 'cryptogen';
+export const TOOL_NAMES: readonly ToolName[] = ['nats-server', 'ferretdb', 'peer', 'orderer', 'osnadmin', 'configtxgen', 'cryptogen'];
 
 let cachedRoot: string | undefined;
 
