@@ -140,6 +140,11 @@ function recordCount(dir: string): number {
 
 const DAY_MS = 24 * 3600 * 1000;
 
+/** The ledger id of a centre's dataset as simulate registers it: `<data folder name>-<centre>`. */
+export function datasetIdOf(folders: CentreFolders | undefined, centre: string): string {
+  return `${folders ? path.basename(folders.root) : 'synthetic'}-${centre}`;
+}
+
 export interface PassportPlan {
   experimentId: string;
   model: string;
@@ -156,10 +161,9 @@ export interface PassportPlan {
 export async function createExperimentPassport(registry: PassportLedger, ids: SimulationIdentities, plan: PassportPlan): Promise<string> {
   const passportId = `passport-${plan.experimentId}`;
   const now = Date.now();
-  const datasetName = plan.folders ? path.basename(plan.folders.root) : 'synthetic';
   const datasets: { centre: string; datasetId: string; steward: Identity }[] = [];
   for (const [centre, steward] of ids.stewards) {
-    const datasetId = `${datasetName}-${centre}`;
+    const datasetId = datasetIdOf(plan.folders, centre);
     datasets.push({ centre, datasetId, steward });
     if (await registry.readDataset(datasetId)) continue;
     const dir = plan.folders?.centres.get(centre);

@@ -13,7 +13,7 @@ import type { LedgerGateway } from '@fedledger/ledger';
 import { openLedger } from '@fedledger/ledger-host';
 import { FABRIC_ORGS } from '@fedledger/local-stack';
 import { fabricConnectionFile, ledgerModeOf } from '../ledger-mode';
-import { awaitPassportRecorded, createExperimentPassport, DirectLedger, RegistryClient, simulationIdentities, type PassportLedger } from './passport-setup';
+import { awaitPassportRecorded, createExperimentPassport, datasetIdOf, DirectLedger, RegistryClient, simulationIdentities, type PassportLedger } from './passport-setup';
 import { initialWeights } from './initial-weights';
 import { ProgressView } from './progress-view';
 
@@ -98,7 +98,20 @@ export async function runExperiment(o: SimulationOptions, io: Io, report: (event
       centres,
       registry: { ledgerDir, identityDir, ...(mode === 'fabric' ? { env: { LEDGER: 'fabric', FABRIC_CONNECTION: fabricConnection } } : {}) },
       env: { LOG_LEVEL: 'warn', TRAINER: o.trainer },
-      envOf: { aggregator: { LOG_LEVEL: 'info' }, ...Object.fromEntries([...(folders?.centres ?? [])].map(([id, d]) => [`centre-${id}`, { DATA_DIR: d, LOG_LEVEL: 'info' }])) },
+      envOf: {
+        aggregator: { LOG_LEVEL: 'info' },
+        ...Object.fromEntries(
+          centres.map((id) => {
+            const steward = identities.stewards.get(id);
+            // A centre with its dataset on the ledger checks its grant before every task, as its own data steward.
+            const grants = steward
+              ? { LEDGER: mode, LEDGER_DIR: ledgerDir, IDENTITY_DIR: identityDir, FABRIC_CONNECTION: fabricConnection, CENTRE_IDENTITY: `${steward.org}/${steward.user}`, LEDGER_DATASET_ID: datasetIdOf(folders, id) }
+              : {};
+            const data = folders?.centres.get(id);
+            return [`centre-${id}`, { ...(data ? { DATA_DIR: data, LOG_LEVEL: 'info' } : {}), ...grants }];
+          }),
+        ),
+      },
       progress,
     });
     const blobs = await federation.blobStore();

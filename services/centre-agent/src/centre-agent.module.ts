@@ -1,6 +1,7 @@
 import { Logger, Module } from '@nestjs/common';
 import { SERVICE_CONFIG } from '@fedledger/service-kit';
 import { NoopTrainer, TfjsTrainer, type Trainer } from '@fedledger/training';
+import { GrantCheck } from './grants/grant-check';
 import { TrainingTaskHandler } from './handlers/training-task.handler';
 import { HeartbeatPublisher } from './heartbeat.publisher';
 import type { CentreAgentConfig } from './service';
@@ -10,6 +11,7 @@ import { RunTrainingTask, TRAINER } from './usecases/run-training-task/run-train
 @Module({
   controllers: [TrainingTaskHandler],
   providers: [
+    GrantCheck,
     RunTrainingTask,
     HeartbeatPublisher,
     {

@@ -37,6 +37,18 @@ export const centreAgentConfig = z.object({
   HEARTBEAT_INTERVAL_MS: envInt(500, 3_600_000, 'milliseconds').default(5_000),
   /** How long a task may run without finishing before it is redelivered (the agent keeps it alive while working). */
   TASK_ACK_WAIT_MS: envInt(1_000, 3_600_000, 'milliseconds').default(30_000),
+  /**
+   * Where this centre checks its grants before every task: `embedded` (the ledger folder LEDGER_DIR, read only) or
+   * `fabric` (FABRIC_CONNECTION); `none` trains without asking (a centre with no dataset on the ledger).
+   */
+  LEDGER: z.enum(['none', 'embedded', 'fabric']).default('none'),
+  LEDGER_DIR: z.string().min(1).default('.data/ledger'),
+  IDENTITY_DIR: z.string().min(1).default('.data/identities'),
+  FABRIC_CONNECTION: z.string().min(1).default('.data/fabric/connection.json'),
+  /** The centre's own identity (<org>/<user>) it reads the ledger as. */
+  CENTRE_IDENTITY: z.string().regex(/^[^/\s]+\/[^/\s]+$/, 'expected <org>/<user>').optional(),
+  /** This centre's dataset as registered on the ledger: the grants are on it. */
+  LEDGER_DATASET_ID: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/, 'expected a dataset id').optional(),
 });
 export type CentreAgentConfig = z.infer<typeof centreAgentConfig>;
 

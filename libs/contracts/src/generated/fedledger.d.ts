@@ -428,6 +428,12 @@ export namespace fedledger {
 
                 /** Local optimiser: "sgd" (default) or "adam"; its state starts afresh every round. */
                 optimizer?: (string|null);
+
+                /**
+                 * The experiment's AI passport on the ledger: a centre that checks grants trains only when its dataset holds a
+                 * live grant for it. Empty: the experiment has no passport.
+                 */
+                passportId?: (string|null);
             }
 
             /** Coordinator -> one centre, on fl.tasks.<experiment>.<centre>: train (or evaluate) for one round. */
@@ -486,6 +492,12 @@ export namespace fedledger {
 
                 /** Local optimiser: "sgd" (default) or "adam"; its state starts afresh every round. */
                 public optimizer: string;
+
+                /**
+                 * The experiment's AI passport on the ledger: a centre that checks grants trains only when its dataset holds a
+                 * live grant for it. Empty: the experiment has no passport.
+                 */
+                public passportId: string;
 
                 /**
                  * Creates a new TrainingTask instance using the specified properties.

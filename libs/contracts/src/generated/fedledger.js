@@ -1187,6 +1187,8 @@ $root.fedledger = (function() {
                  * @property {string|null} [datasetId] Dataset at the centre to use; its ledger grant must allow this experiment.
                  * @property {fedledger.fl.v1.IDataSpec|null} [data] How the centre prepares its data for the model (absent: the trainer's synthetic data).
                  * @property {string|null} [optimizer] Local optimiser: "sgd" (default) or "adam"; its state starts afresh every round.
+                 * @property {string|null} [passportId] The experiment's AI passport on the ledger: a centre that checks grants trains only when its dataset holds a
+                 * live grant for it. Empty: the experiment has no passport.
                  */
 
                 /**
@@ -1333,6 +1335,15 @@ $root.fedledger = (function() {
                 TrainingTask.prototype.optimizer = "";
 
                 /**
+                 * The experiment's AI passport on the ledger: a centre that checks grants trains only when its dataset holds a
+                 * live grant for it. Empty: the experiment has no passport.
+                 * @member {string} passportId
+                 * @memberof fedledger.fl.v1.TrainingTask
+                 * @instance
+                 */
+                TrainingTask.prototype.passportId = "";
+
+                /**
                  * Creates a new TrainingTask instance using the specified properties.
                  * @function create
                  * @memberof fedledger.fl.v1.TrainingTask
@@ -1392,6 +1403,8 @@ $root.fedledger = (function() {
                         $root.fedledger.fl.v1.DataSpec.encode(message.data, writer.uint32(/* id 15, wireType 2 =*/122).fork(), q + 1).ldelim();
                     if (message.optimizer != null && Object.hasOwnProperty.call(message, "optimizer"))
                         writer.uint32(/* id 16, wireType 2 =*/130).string(message.optimizer);
+                    if (message.passportId != null && Object.hasOwnProperty.call(message, "passportId"))
+                        writer.uint32(/* id 17, wireType 2 =*/138).string(message.passportId);
                     return writer;
                 };
 
@@ -1493,6 +1506,10 @@ $root.fedledger = (function() {
                                 message.optimizer = reader.string();
                                 break;
                             }
+                        case 17: {
+                                message.passportId = reader.string();
+                                break;
+                            }
                         default:
                             reader.skipType(tag & 7, long);
                             break;
@@ -1581,6 +1598,9 @@ $root.fedledger = (function() {
                     if (message.optimizer != null && Object.hasOwnProperty.call(message, "optimizer"))
                         if (!$util.isString(message.optimizer))
                             return "optimizer: string expected";
+                    if (message.passportId != null && Object.hasOwnProperty.call(message, "passportId"))
+                        if (!$util.isString(message.passportId))
+                            return "passportId: string expected";
                     return null;
                 };
 
@@ -1675,6 +1695,8 @@ $root.fedledger = (function() {
                     }
                     if (object.optimizer != null)
                         message.optimizer = String(object.optimizer);
+                    if (object.passportId != null)
+                        message.passportId = String(object.passportId);
                     return message;
                 };
 
@@ -1720,6 +1742,7 @@ $root.fedledger = (function() {
                         object.datasetId = "";
                         object.data = null;
                         object.optimizer = "";
+                        object.passportId = "";
                     }
                     if (message.experimentId != null && Object.hasOwnProperty.call(message, "experimentId"))
                         object.experimentId = message.experimentId;
@@ -1763,6 +1786,8 @@ $root.fedledger = (function() {
                         object.data = $root.fedledger.fl.v1.DataSpec.toObject(message.data, options, q + 1);
                     if (message.optimizer != null && Object.hasOwnProperty.call(message, "optimizer"))
                         object.optimizer = message.optimizer;
+                    if (message.passportId != null && Object.hasOwnProperty.call(message, "passportId"))
+                        object.passportId = message.passportId;
                     return object;
                 };
 

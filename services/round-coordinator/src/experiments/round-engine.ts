@@ -203,6 +203,7 @@ export class RoundEngine implements OnApplicationBootstrap, OnApplicationShutdow
           kind,
           modelArchitecture: s.plan.modelArchitecture,
           datasetId: s.plan.datasetId,
+          ...(s.plan.passportId ? { passportId: s.plan.passportId } : {}),
           ...(s.plan.data ? { data: dataSpecMessage(s.plan.data) } : {}),
         });
         return this.publisher.publish(subjects.task(exp, centreId), TrainingTask.encode(task).finish(), { msgId: `task:${taskId}` });

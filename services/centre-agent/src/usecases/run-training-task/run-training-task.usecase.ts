@@ -5,6 +5,7 @@ import { decodeWeights, encodeWeights } from '@fedledger/fl-core';
 import { BlobStore, JetStreamPublisher, JetStreamConnection, PoisonMessageError } from '@fedledger/messaging';
 import { SERVICE_CONFIG } from '@fedledger/service-kit';
 import { IncompatibleJobError, type DataPreparation, type ProgressListener, type Trainer, type TrainingJob, type TrainingResult } from '@fedledger/training';
+import { GrantCheck } from '../../grants/grant-check';
 import { TASK_MAX_DELIVER, type CentreAgentConfig } from '../../service';
 
 export const TRAINER = Symbol('TRAINER');
@@ -42,6 +43,7 @@ export class RunTrainingTask {
   constructor(
     @Inject(SERVICE_CONFIG) private readonly config: CentreAgentConfig,
     @Inject(TRAINER) private readonly trainer: Trainer,
+    private readonly grants: GrantCheck,
     private readonly blobs: BlobStore,
     private readonly connection: JetStreamConnection,
   ) {
@@ -107,6 +109,8 @@ export class RunTrainingTask {
       this.logger.warn(`${where}: deadline passed ${Date.now() - task.deadlineUnixMs} ms ago, skipped`);
       return;
     }
+    // The centre's own word on its data, before it touches the data.
+    await this.grants.assertGranted(task, where);
     if (task.kind === TaskKind.TASK_KIND_EVALUATE) return this.evaluate(task, where, shutdown);
 
     this.activeTaskId = task.taskId;

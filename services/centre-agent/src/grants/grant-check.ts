@@ -1,0 +1,69 @@
+import { Inject, Injectable, Logger, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
+import path from 'node:path';
+import { ConfigError } from '@fedledger/config';
+import type { TrainingTask } from '@fedledger/contracts';
+import { IdentityError, loadIdentity, type Identity } from '@fedledger/identity';
+import { LedgerError, type LedgerGateway } from '@fedledger/ledger';
+import { LedgerHostError, openLedger } from '@fedledger/ledger-host';
+import { PoisonMessageError } from '@fedledger/messaging';
+import { SERVICE_CONFIG } from '@fedledger/service-kit';
+import type { CentreAgentConfig } from '../service';
+
+/**
+ * The centre's own check of its data-use grants, before every task: it asks the ledger itself (not trusting the
+ * coordinator) whether a live grant lets the task's passport train on this centre's dataset. No grant, or one
+ * expired or revoked: the task is refused with the ledger's reason (reported to the coordinator) and nothing is
+ * trained. A grant revoked mid-experiment stops the centre from its next task on.
+ */
+@Injectable()
+export class GrantCheck implements OnModuleInit, OnModuleDestroy {
+  private readonly logger = new Logger(GrantCheck.name);
+  private ledger: LedgerGateway | undefined;
+  private me: Identity | undefined;
+
+  constructor(@Inject(SERVICE_CONFIG) private readonly config: CentreAgentConfig) {}
+
+  onModuleInit(): void {
+    const c = this.config;
+    if (c.LEDGER === 'none') {
+      this.logger.warn('LEDGER=none: tasks are run without checking a grant on the ledger');
+      return;
+    }
+    const missing = [
+      ...(c.CENTRE_IDENTITY ? [] : [{ variable: 'CENTRE_IDENTITY', reason: `required with LEDGER=${c.LEDGER}: the identity the centre reads its grants as` }]),
+      ...(c.LEDGER_DATASET_ID ? [] : [{ variable: 'LEDGER_DATASET_ID', reason: `required with LEDGER=${c.LEDGER}: the dataset whose grants the centre checks` }]),
+    ];
+    if (missing.length) throw new ConfigError('centre-agent', missing);
+    const identityDir = path.resolve(c.IDENTITY_DIR);
+    const [org, user] = c.CENTRE_IDENTITY!.split('/') as [string, string];
+    try {
+      this.me = loadIdentity(identityDir, org, user);
+      this.ledger = openLedger({ mode: c.LEDGER, ledgerDir: path.resolve(c.LEDGER_DIR), identityDir, fabricConnection: path.resolve(c.FABRIC_CONNECTION), reader: this.me });
+    } catch (err) {
+      if (err instanceof IdentityError) throw new ConfigError('centre-agent', [{ variable: 'CENTRE_IDENTITY', reason: `${err.message} (in ${identityDir})` }]);
+      if (err instanceof LedgerHostError) throw new ConfigError('centre-agent', [{ variable: c.LEDGER === 'fabric' ? 'FABRIC_CONNECTION' : 'IDENTITY_DIR', reason: err.message }]);
+      throw err;
+    }
+    this.logger.log(`checking the grants of dataset ${c.LEDGER_DATASET_ID} on the ${c.LEDGER} ledger before every task, as ${this.me.mspId}/${this.me.user}`);
+  }
+
+  async onModuleDestroy(): Promise<void> {
+    await this.ledger?.close();
+  }
+
+  /** Throws PoisonMessageError (the task is refused, not retried) unless a live grant allows it. */
+  async assertGranted(task: TrainingTask, where: string): Promise<void> {
+    if (!this.ledger || !this.me) return;
+    const dataset = this.config.LEDGER_DATASET_ID!;
+    if (!task.passportId) throw new PoisonMessageError(`${where} names no AI passport: nothing on the ledger lets it use dataset ${dataset}`);
+    let answer: { live: boolean; reason: string };
+    try {
+      answer = JSON.parse(await this.ledger.evaluate(this.me, 'dataset:CheckGrant', [dataset, task.passportId, 'training'])) as { live: boolean; reason: string };
+    } catch (err) {
+      // No such dataset on the ledger is final; an unreachable ledger is retried (the task is redelivered).
+      if (err instanceof LedgerError && err.code === 'ENDORSEMENT_FAILURE') throw new PoisonMessageError(`${where}: the ledger refused the grant check: ${err.message}`);
+      throw err;
+    }
+    if (!answer.live) throw new PoisonMessageError(`${where}: no live grant lets passport ${task.passportId} train on dataset ${dataset}: ${answer.reason}`);
+  }
+}
