@@ -1,5 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
+import { ConfigError } from '@fedledger/config';
+import { IdentityError, loadIdentity, type Identity } from '@fedledger/identity';
 import { FabricLedger, type LedgerGateway, type SigningIdentity } from '@fedledger/ledger';
 import { LedgerHostError, openLocalLedger } from './local-ledger';
 
@@ -57,4 +59,47 @@ export function openLedger(o: OpenLedgerOptions): LedgerGateway {
     chaincode: c.chaincode,
     ...(o.reader ? { eventReader: o.reader } : {}),
   });
+}
+
+/** The ledger settings every service that reaches the ledger reads (validated by its config schema). */
+export interface ServiceLedgerConfig {
+  LEDGER: LedgerMode;
+  LEDGER_DIR: string;
+  IDENTITY_DIR: string;
+  FABRIC_CONNECTION: string;
+}
+
+/**
+ * A service's ledger and the identity it uses on it (`<org>/<user>` from the variable `identityVariable`), or a
+ * ConfigError naming the variable at fault: the service refuses to start rather than fail on its first call.
+ */
+export function openServiceLedger(
+  service: string,
+  config: ServiceLedgerConfig,
+  as: { variable: string; value: string },
+  holder?: string,
+): { ledger: LedgerGateway; identity: Identity } {
+  const identityDir = path.resolve(config.IDENTITY_DIR);
+  const [org, user] = as.value.split('/') as [string, string];
+  let identity: Identity;
+  try {
+    identity = loadIdentity(identityDir, org, user);
+  } catch (err) {
+    if (err instanceof IdentityError) throw new ConfigError(service, [{ variable: as.variable, reason: `${err.message} (in ${identityDir})` }]);
+    throw err;
+  }
+  try {
+    const ledger = openLedger({
+      mode: config.LEDGER,
+      ledgerDir: path.resolve(config.LEDGER_DIR),
+      identityDir,
+      fabricConnection: path.resolve(config.FABRIC_CONNECTION),
+      reader: identity,
+      ...(holder ? { holder } : {}),
+    });
+    return { ledger, identity };
+  } catch (err) {
+    if (err instanceof LedgerHostError) throw new ConfigError(service, [{ variable: config.LEDGER === 'fabric' ? 'FABRIC_CONNECTION' : 'IDENTITY_DIR', reason: err.message }]);
+    throw err;
+  }
 }

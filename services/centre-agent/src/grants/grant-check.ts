@@ -1,10 +1,9 @@
 import { Inject, Injectable, Logger, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
-import path from 'node:path';
 import { ConfigError } from '@fedledger/config';
 import type { TrainingTask } from '@fedledger/contracts';
-import { IdentityError, loadIdentity, type Identity } from '@fedledger/identity';
+import type { Identity } from '@fedledger/identity';
 import { LedgerError, type LedgerGateway } from '@fedledger/ledger';
-import { LedgerHostError, openLedger } from '@fedledger/ledger-host';
+import { openServiceLedger } from '@fedledger/ledger-host';
 import { PoisonMessageError } from '@fedledger/messaging';
 import { SERVICE_CONFIG } from '@fedledger/service-kit';
 import type { CentreAgentConfig } from '../service';
@@ -34,17 +33,8 @@ export class GrantCheck implements OnModuleInit, OnModuleDestroy {
       ...(c.LEDGER_DATASET_ID ? [] : [{ variable: 'LEDGER_DATASET_ID', reason: `required with LEDGER=${c.LEDGER}: the dataset whose grants the centre checks` }]),
     ];
     if (missing.length) throw new ConfigError('centre-agent', missing);
-    const identityDir = path.resolve(c.IDENTITY_DIR);
-    const [org, user] = c.CENTRE_IDENTITY!.split('/') as [string, string];
-    try {
-      this.me = loadIdentity(identityDir, org, user);
-      this.ledger = openLedger({ mode: c.LEDGER, ledgerDir: path.resolve(c.LEDGER_DIR), identityDir, fabricConnection: path.resolve(c.FABRIC_CONNECTION), reader: this.me });
-    } catch (err) {
-      if (err instanceof IdentityError) throw new ConfigError('centre-agent', [{ variable: 'CENTRE_IDENTITY', reason: `${err.message} (in ${identityDir})` }]);
-      if (err instanceof LedgerHostError) throw new ConfigError('centre-agent', [{ variable: c.LEDGER === 'fabric' ? 'FABRIC_CONNECTION' : 'IDENTITY_DIR', reason: err.message }]);
-      throw err;
-    }
-    this.logger.log(`checking the grants of dataset ${c.LEDGER_DATASET_ID} on the ${c.LEDGER} ledger before every task, as ${this.me.mspId}/${this.me.user}`);
+    ({ ledger: this.ledger, identity: this.me } = openServiceLedger('centre-agent', { ...c, LEDGER: c.LEDGER }, { variable: 'CENTRE_IDENTITY', value: c.CENTRE_IDENTITY! }));
+    this.logger.log(`checking the grants of dataset ${c.LEDGER_DATASET_ID} on the ${c.LEDGER} ledger before every task, as ${this.me!.mspId}/${this.me!.user}`);
   }
 
   async onModuleDestroy(): Promise<void> {

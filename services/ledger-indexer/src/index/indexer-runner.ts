@@ -4,11 +4,10 @@ import path from 'node:path';
 import { MongoClient, type Db } from 'mongodb';
 import { metrics } from '@opentelemetry/api';
 import { LedgerEventIndexed, subjects } from '@fedledger/contracts';
-import { ConfigError } from '@fedledger/config';
-import { IdentityError, loadIdentity, type Identity } from '@fedledger/identity';
+import type { Identity } from '@fedledger/identity';
 import type { ChaincodeEvent, LedgerGateway } from '@fedledger/ledger';
 import { LedgerIndexer } from '@fedledger/ledger-index';
-import { LedgerHostError, openLedger } from '@fedledger/ledger-host';
+import { openServiceLedger } from '@fedledger/ledger-host';
 import { JetStreamConnection, JetStreamPublisher } from '@fedledger/messaging';
 import { SERVICE_CONFIG, ServiceHealth } from '@fedledger/service-kit';
 import type { LedgerIndexerConfig } from '../service';
@@ -41,18 +40,7 @@ export class IndexerRunner implements OnApplicationBootstrap, OnModuleDestroy {
   }
 
   async onApplicationBootstrap(): Promise<void> {
-    const identityDir = path.resolve(this.config.IDENTITY_DIR);
-    const [org, user] = this.config.INDEXER_IDENTITY.split('/') as [string, string];
-    try {
-      this.reader = loadIdentity(identityDir, org, user);
-      this.ledger = openLedger({ mode: this.config.LEDGER, ledgerDir: path.resolve(this.config.LEDGER_DIR), identityDir, fabricConnection: path.resolve(this.config.FABRIC_CONNECTION), reader: this.reader });
-    } catch (err) {
-      if (err instanceof IdentityError || err instanceof LedgerHostError) {
-        const variable = err instanceof IdentityError ? 'INDEXER_IDENTITY' : this.config.LEDGER === 'fabric' ? 'FABRIC_CONNECTION' : 'IDENTITY_DIR';
-        throw new ConfigError('ledger-indexer', [{ variable, reason: `${err.message} (in ${identityDir})` }]);
-      }
-      throw err;
-    }
+    ({ ledger: this.ledger, identity: this.reader } = openServiceLedger('ledger-indexer', this.config, { variable: 'INDEXER_IDENTITY', value: this.config.INDEXER_IDENTITY }));
     // The ledger's height for the lag, refreshed every second (a Fabric peer answers it over the network).
     const refresh = () =>
       void this.ledger

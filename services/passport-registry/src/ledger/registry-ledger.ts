@@ -1,9 +1,9 @@
 import { Inject, Injectable, Logger, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
 import path from 'node:path';
 import { ConfigError } from '@fedledger/config';
-import { IdentityError, loadIdentity, type Identity } from '@fedledger/identity';
+import type { Identity } from '@fedledger/identity';
 import { prepareProposal, type LedgerGateway, type Proposal, type SignedProposal, type SubmitResult } from '@fedledger/ledger';
-import { LedgerHostError, openLedger } from '@fedledger/ledger-host';
+import { openServiceLedger } from '@fedledger/ledger-host';
 import { SERVICE_CONFIG } from '@fedledger/service-kit';
 import type { PassportRegistryConfig } from '../service';
 
@@ -30,37 +30,16 @@ export class RegistryLedger implements OnModuleInit, OnModuleDestroy {
   constructor(@Inject(SERVICE_CONFIG) private readonly config: PassportRegistryConfig) {}
 
   onModuleInit(): void {
-    const identityDir = path.resolve(this.config.IDENTITY_DIR);
-    const ledgerDir = path.resolve(this.config.LEDGER_DIR);
-    const [org, user] = this.config.REGISTRY_IDENTITY.split('/') as [string, string];
-    try {
-      this.me = loadIdentity(identityDir, org, user);
-    } catch (err) {
-      if (err instanceof IdentityError) {
-        const hint = `run \`fedledger identity add --org ${org} --user ${user} --role aggregator --identity-dir ${identityDir}\``;
-        throw new ConfigError('passport-registry', [{ variable: 'REGISTRY_IDENTITY', reason: `${err.message} in ${identityDir}; ${hint}` }]);
-      }
-      throw err;
-    }
+    ({ ledger: this.ledger, identity: this.me } = openServiceLedger('passport-registry', this.config, { variable: 'REGISTRY_IDENTITY', value: this.config.REGISTRY_IDENTITY }, 'the passport-registry'));
     if (this.me.role !== 'aggregator') {
       throw new ConfigError('passport-registry', [
         { variable: 'REGISTRY_IDENTITY', reason: `${this.config.REGISTRY_IDENTITY} has ${this.me.role ? `role ${this.me.role}` : 'no role'}; the registry records rounds and needs role aggregator` },
       ]);
     }
-    try {
-      this.ledger = openLedger({
-        mode: this.config.LEDGER,
-        ledgerDir,
-        identityDir,
-        holder: 'the passport-registry',
-        fabricConnection: path.resolve(this.config.FABRIC_CONNECTION),
-        reader: this.me,
-      });
-    } catch (err) {
-      if (err instanceof LedgerHostError) throw new ConfigError('passport-registry', [{ variable: this.config.LEDGER === 'fabric' ? 'FABRIC_CONNECTION' : 'IDENTITY_DIR', reason: err.message }]);
-      throw err;
-    }
-    const where = this.config.LEDGER === 'fabric' ? `Fabric channel ${this.ledger.channel} (${path.resolve(this.config.FABRIC_CONNECTION)})` : `ledger ${ledgerDir}, members from ${identityDir}`;
+    const where =
+      this.config.LEDGER === 'fabric'
+        ? `Fabric channel ${this.ledger.channel} (${path.resolve(this.config.FABRIC_CONNECTION)})`
+        : `ledger ${path.resolve(this.config.LEDGER_DIR)}, members from ${path.resolve(this.config.IDENTITY_DIR)}`;
     this.logger.log(`${where}; recording rounds as ${this.label}`);
   }
 
