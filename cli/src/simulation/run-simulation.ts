@@ -99,7 +99,8 @@ export async function runExperiment(o: SimulationOptions, io: Io, report: (event
       registry: { ledgerDir, identityDir, ...(mode === 'fabric' ? { env: { LEDGER: 'fabric', FABRIC_CONNECTION: fabricConnection } } : {}) },
       env: { LOG_LEVEL: 'warn', TRAINER: o.trainer },
       envOf: {
-        aggregator: { LOG_LEVEL: 'info' },
+        // Every centre with an identity signs its updates: then the aggregator counts signed ones only.
+        aggregator: { LOG_LEVEL: 'info', IDENTITY_DIR: identityDir, UPDATE_SIGNATURES: centres.every((id) => identities.stewards.has(id)) ? 'require' : 'verify' },
         ...Object.fromEntries(
           centres.map((id) => {
             const steward = identities.stewards.get(id);

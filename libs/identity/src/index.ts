@@ -20,3 +20,4 @@ export {
   type Role,
   type UserSummary,
 } from './msp';
+export { certificateFingerprint, signUpdate, UpdateSignatureError, updateSigningBytes, verifyUpdateSignature, type UpdateSignature, type UpdateSigningFields } from './update-signature';

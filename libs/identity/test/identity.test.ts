@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { Certificate } from '@fidm/x509';
 import { ClientIdentity, type ChaincodeStub } from 'fabric-shim';
-import { addIdentity, DEFAULT_ORGANISATIONS, ensureNode, FABRIC_ATTRS_OID, IdentityError, initOrganisations, listIdentities, loadIdentity, ROLES, type Identity } from '../src';
+import { addIdentity, DEFAULT_ORGANISATIONS, ensureNode, FABRIC_ATTRS_OID, IdentityError, initOrganisations, signUpdate, UpdateSignatureError, verifyUpdateSignature, listIdentities, loadIdentity, ROLES, type Identity } from '../src';
 
 let root: string;
 beforeAll(() => (root = mkdtempSync(path.join(os.tmpdir(), 'fedledger-identity-'))));
@@ -209,6 +209,27 @@ describe('ensureNode', () => {
       expect(readFileSync(path.join(again.tlsDir, 'server.crt'), 'utf8')).toBe(tls.toString());
       const orderer = await ensureNode(dir, { org: 'orderer', name: 'orderer0', kind: 'orderer' });
       expect(new X509Certificate(readFileSync(path.join(orderer.mspDir, 'signcerts', 'cert.pem'))).subject).toContain('OU=orderer');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('update signatures', () => {
+  it('verify for the signed task only: another round, experiment, task, digest or example count does not verify', async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'fedledger-sig-'));
+    try {
+      await initOrganisations(dir);
+      const centre = await addIdentity(dir, { org: 'inbreast', user: 'agent', role: 'centre' });
+      const fields = { experimentId: 'exp-1', round: 3, centreId: 'inbreast', taskId: 'exp-1-r3-a0-inbreast', weightsSha256: 'a'.repeat(64), numExamples: 40 };
+      const s = signUpdate(centre, fields);
+      expect(s.fingerprint).toMatch(/^[0-9a-f]{64}$/);
+      expect(verifyUpdateSignature(dir, fields, s.certPem, s.signature)).toMatchObject({ org: 'inbreast', mspId: 'InbreastMSP' });
+      for (const replay of [{ round: 2 }, { experimentId: 'exp-0' }, { taskId: 'exp-1-r3-a1-inbreast' }, { weightsSha256: 'b'.repeat(64) }, { numExamples: 4000 }]) {
+        expect(() => verifyUpdateSignature(dir, { ...fields, ...replay }, s.certPem, s.signature)).toThrow(UpdateSignatureError);
+      }
+      expect(() => verifyUpdateSignature(dir, fields, s.certPem, new Uint8Array())).toThrow('update from centre inbreast is not signed');
+      expect(() => verifyUpdateSignature(dir, { ...fields, centreId: 'nowhere' }, s.certPem, s.signature)).toThrow('no organisation nowhere is known here');
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

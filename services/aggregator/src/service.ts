@@ -4,7 +4,16 @@ import { defineService } from '@fedledger/service-kit';
 import { AggregatorModule } from './aggregator.module';
 
 /** Settings of the aggregator besides the common ones (NATS_URL, LOG_LEVEL, LOG_FORMAT, FEDLEDGER_OTEL_EXPORTER, ...). */
-export const aggregatorConfig = z.object({});
+export const aggregatorConfig = z.object({
+  /**
+   * Centre signatures on updates: `require` counts only updates signed by an identity (role centre) of the
+   * organisation whose id is the centre's; `verify` checks those that are signed and counts unsigned ones; `off`.
+   */
+  UPDATE_SIGNATURES: z.enum(['off', 'verify', 'require']).default('verify'),
+  /** The organisations (their CAs) the signatures are checked against. */
+  IDENTITY_DIR: z.string().min(1).default('.data/identities'),
+});
+export type AggregatorConfig = z.infer<typeof aggregatorConfig>;
 
 export const aggregatorService = defineService({
   name: 'aggregator',

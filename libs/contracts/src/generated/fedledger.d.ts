@@ -798,7 +798,11 @@ export namespace fedledger {
                 /** Wall-clock training time at the centre (ms). */
                 trainDurationMs?: (number|null);
 
-                /** Centre's signature over weights.sha256 (scheme defined with the identity work; empty until then). */
+                /**
+                 * The centre's ECDSA (SHA-256, DER) signature, with the key of its X.509 identity, over the UTF-8 lines
+                 * "fedledger/update/v1", experiment_id, round, centre_id, task_id, weights.sha256, num_examples (joined by "\n"):
+                 * it binds the weights to this task, so an update replayed into another round or experiment does not verify.
+                 */
                 signature?: (Uint8Array|null);
 
                 /** SHA-256 (hex) of the DER certificate whose key made the signature. */
@@ -806,6 +810,12 @@ export namespace fedledger {
 
                 /** When the centre sent the update (Unix ms). */
                 sentAtUnixMs?: (number|null);
+
+                /**
+                 * That certificate (PEM): the aggregator checks it was issued by the CA of the organisation whose id is centre_id,
+                 * for role centre, and is valid now.
+                 */
+                signerCertPem?: (string|null);
             }
 
             /** Centre -> aggregator, on fl.updates.<experiment>.<round>.<centre>: the result of one task. */
@@ -841,7 +851,11 @@ export namespace fedledger {
                 /** Wall-clock training time at the centre (ms). */
                 public trainDurationMs: number;
 
-                /** Centre's signature over weights.sha256 (scheme defined with the identity work; empty until then). */
+                /**
+                 * The centre's ECDSA (SHA-256, DER) signature, with the key of its X.509 identity, over the UTF-8 lines
+                 * "fedledger/update/v1", experiment_id, round, centre_id, task_id, weights.sha256, num_examples (joined by "\n"):
+                 * it binds the weights to this task, so an update replayed into another round or experiment does not verify.
+                 */
                 public signature: Uint8Array;
 
                 /** SHA-256 (hex) of the DER certificate whose key made the signature. */
@@ -849,6 +863,12 @@ export namespace fedledger {
 
                 /** When the centre sent the update (Unix ms). */
                 public sentAtUnixMs: number;
+
+                /**
+                 * That certificate (PEM): the aggregator checks it was issued by the CA of the organisation whose id is centre_id,
+                 * for role centre, and is valid now.
+                 */
+                public signerCertPem: string;
 
                 /**
                  * Creates a new ModelUpdate instance using the specified properties.

@@ -2544,9 +2544,13 @@ $root.fedledger = (function() {
                  * @property {number|null} [numExamples] Local examples used; the FedAvg weight of this update.
                  * @property {Array.<fedledger.common.v1.IMetric>|null} [metrics] Local metrics, e.g. loss and accuracy on the centre's validation split.
                  * @property {number|null} [trainDurationMs] Wall-clock training time at the centre (ms).
-                 * @property {Uint8Array|null} [signature] Centre's signature over weights.sha256 (scheme defined with the identity work; empty until then).
+                 * @property {Uint8Array|null} [signature] The centre's ECDSA (SHA-256, DER) signature, with the key of its X.509 identity, over the UTF-8 lines
+                 * "fedledger/update/v1", experiment_id, round, centre_id, task_id, weights.sha256, num_examples (joined by "\n"):
+                 * it binds the weights to this task, so an update replayed into another round or experiment does not verify.
                  * @property {string|null} [signerCertFingerprint] SHA-256 (hex) of the DER certificate whose key made the signature.
                  * @property {number|null} [sentAtUnixMs] When the centre sent the update (Unix ms).
+                 * @property {string|null} [signerCertPem] That certificate (PEM): the aggregator checks it was issued by the CA of the organisation whose id is centre_id,
+                 * for role centre, and is valid now.
                  */
 
                 /**
@@ -2630,7 +2634,9 @@ $root.fedledger = (function() {
                 ModelUpdate.prototype.trainDurationMs = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
 
                 /**
-                 * Centre's signature over weights.sha256 (scheme defined with the identity work; empty until then).
+                 * The centre's ECDSA (SHA-256, DER) signature, with the key of its X.509 identity, over the UTF-8 lines
+                 * "fedledger/update/v1", experiment_id, round, centre_id, task_id, weights.sha256, num_examples (joined by "\n"):
+                 * it binds the weights to this task, so an update replayed into another round or experiment does not verify.
                  * @member {Uint8Array} signature
                  * @memberof fedledger.fl.v1.ModelUpdate
                  * @instance
@@ -2652,6 +2658,15 @@ $root.fedledger = (function() {
                  * @instance
                  */
                 ModelUpdate.prototype.sentAtUnixMs = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+                /**
+                 * That certificate (PEM): the aggregator checks it was issued by the CA of the organisation whose id is centre_id,
+                 * for role centre, and is valid now.
+                 * @member {string} signerCertPem
+                 * @memberof fedledger.fl.v1.ModelUpdate
+                 * @instance
+                 */
+                ModelUpdate.prototype.signerCertPem = "";
 
                 /**
                  * Creates a new ModelUpdate instance using the specified properties.
@@ -2704,6 +2719,8 @@ $root.fedledger = (function() {
                         writer.uint32(/* id 10, wireType 2 =*/82).string(message.signerCertFingerprint);
                     if (message.sentAtUnixMs != null && Object.hasOwnProperty.call(message, "sentAtUnixMs"))
                         writer.uint32(/* id 11, wireType 0 =*/88).uint64(message.sentAtUnixMs);
+                    if (message.signerCertPem != null && Object.hasOwnProperty.call(message, "signerCertPem"))
+                        writer.uint32(/* id 12, wireType 2 =*/98).string(message.signerCertPem);
                     return writer;
                 };
 
@@ -2787,6 +2804,10 @@ $root.fedledger = (function() {
                                 message.sentAtUnixMs = reader.uint64();
                                 break;
                             }
+                        case 12: {
+                                message.signerCertPem = reader.string();
+                                break;
+                            }
                         default:
                             reader.skipType(tag & 7, long);
                             break;
@@ -2856,6 +2877,9 @@ $root.fedledger = (function() {
                     if (message.sentAtUnixMs != null && Object.hasOwnProperty.call(message, "sentAtUnixMs"))
                         if (!$util.isInteger(message.sentAtUnixMs) && !(message.sentAtUnixMs && $util.isInteger(message.sentAtUnixMs.low) && $util.isInteger(message.sentAtUnixMs.high)))
                             return "sentAtUnixMs: integer|Long expected";
+                    if (message.signerCertPem != null && Object.hasOwnProperty.call(message, "signerCertPem"))
+                        if (!$util.isString(message.signerCertPem))
+                            return "signerCertPem: string expected";
                     return null;
                 };
 
@@ -2927,6 +2951,8 @@ $root.fedledger = (function() {
                             message.sentAtUnixMs = object.sentAtUnixMs;
                         else if (typeof object.sentAtUnixMs === "object")
                             message.sentAtUnixMs = new $util.LongBits(object.sentAtUnixMs.low >>> 0, object.sentAtUnixMs.high >>> 0).toNumber(true);
+                    if (object.signerCertPem != null)
+                        message.signerCertPem = String(object.signerCertPem);
                     return message;
                 };
 
@@ -2974,6 +3000,7 @@ $root.fedledger = (function() {
                             object.sentAtUnixMs = options.longs === String ? long.toString() : options.longs === Number ? long.toNumber() : typeof BigInt !== "undefined" && options.longs === BigInt ? long.toBigInt() : long;
                         } else
                             object.sentAtUnixMs = options.longs === String ? "0" : typeof BigInt !== "undefined" && options.longs === BigInt ? BigInt("0") : 0;
+                        object.signerCertPem = "";
                     }
                     if (message.experimentId != null && Object.hasOwnProperty.call(message, "experimentId"))
                         object.experimentId = message.experimentId;
@@ -3010,6 +3037,8 @@ $root.fedledger = (function() {
                             object.sentAtUnixMs = options.longs === String ? String(message.sentAtUnixMs) : message.sentAtUnixMs;
                         else
                             object.sentAtUnixMs = options.longs === String ? $util.Long.prototype.toString.call(message.sentAtUnixMs) : options.longs === Number ? new $util.LongBits(message.sentAtUnixMs.low >>> 0, message.sentAtUnixMs.high >>> 0).toNumber(true) : message.sentAtUnixMs;
+                    if (message.signerCertPem != null && Object.hasOwnProperty.call(message, "signerCertPem"))
+                        object.signerCertPem = message.signerCertPem;
                     return object;
                 };
 

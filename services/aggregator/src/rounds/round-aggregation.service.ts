@@ -1,5 +1,9 @@
 import { createHash } from 'node:crypto';
-import { Injectable, Logger } from '@nestjs/common';
+import path from 'node:path';
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import { UpdateSignatureError, verifyUpdateSignature } from '@fedledger/identity';
+import { SERVICE_CONFIG } from '@fedledger/service-kit';
+import type { AggregatorConfig } from '../service';
 import {
   kvBuckets,
   RejectReason,
@@ -46,6 +50,7 @@ export class RoundAggregationService {
   constructor(
     private readonly connection: JetStreamConnection,
     private readonly blobs: BlobStore,
+    @Inject(SERVICE_CONFIG) private readonly config: AggregatorConfig,
   ) {
     this.publisher = new JetStreamPublisher(connection);
   }
@@ -113,6 +118,7 @@ export class RoundAggregationService {
     if (!ref) throw new UpdateRejection(RejectReason.REJECT_REASON_MALFORMED, `update from centre ${u.centreId} has no weights reference`);
     const state = await this.experimentState(exp);
     if (!state) throw new UpdateRejection(RejectReason.REJECT_REASON_MALFORMED, `update from centre ${u.centreId} is for experiment ${exp}, which does not exist`);
+    this.checkSignature(u, ref.sha256);
     if (standingOf(state, u.round, u.centreId, u.taskId, receivedAtMs).kind === 'already-counted') return undefined;
 
     const round = await this.roundFor(state, u.round);
@@ -163,6 +169,23 @@ export class RoundAggregationService {
     );
   }
 
+  /** The centre's signature over this task's weights, per UPDATE_SIGNATURES; a bad or (when required) missing one rejects. */
+  private checkSignature(u: ModelUpdate, weightsSha256: string): void {
+    const mode = this.config.UPDATE_SIGNATURES;
+    if (mode === 'off' || (mode === 'verify' && (u.signature?.length ?? 0) === 0)) return;
+    try {
+      verifyUpdateSignature(
+        path.resolve(this.config.IDENTITY_DIR),
+        { experimentId: u.experimentId, round: u.round, centreId: u.centreId, taskId: u.taskId, weightsSha256, numExamples: u.numExamples },
+        u.signerCertPem ?? '',
+        u.signature ?? new Uint8Array(),
+      );
+    } catch (err) {
+      if (err instanceof UpdateSignatureError) throw new UpdateRejection(RejectReason.REJECT_REASON_BAD_SIGNATURE, err.message);
+      throw err;
+    }
+  }
+
   private async reject(u: ModelUpdate, why: UpdateRejection): Promise<void> {
     this.logger.warn(why.message);
     if (!u.experimentId || !/^[A-Za-z0-9_-]{1,128}$/.test(u.experimentId)) return; // nowhere valid to report it
@@ -176,7 +199,8 @@ export class RoundAggregationService {
       rejectedAtUnixMs: Date.now(),
     });
     await this.publisher.publish(subjects.updateRejected(u.experimentId), UpdateRejected.encode(event).finish(), {
-      msgId: `rejected:${u.experimentId}:${u.round}:${u.centreId}:${u.taskId}:${why.code}`,
+      // one event per distinct rejection: a redelivered update gives the same reason and is stored once
+      msgId: `rejected:${u.experimentId}:${u.round}:${u.centreId}:${u.taskId}:${why.code}:${createHash('sha256').update(why.message).digest('hex').slice(0, 16)}`,
     });
   }
 

@@ -1,7 +1,7 @@
 import { Inject, Injectable, Logger, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
 import { ConfigError } from '@fedledger/config';
 import type { TrainingTask } from '@fedledger/contracts';
-import type { Identity } from '@fedledger/identity';
+import { signUpdate, type Identity, type UpdateSigningFields } from '@fedledger/identity';
 import { LedgerError, type LedgerGateway } from '@fedledger/ledger';
 import { openServiceLedger } from '@fedledger/ledger-host';
 import { PoisonMessageError } from '@fedledger/messaging';
@@ -9,7 +9,7 @@ import { SERVICE_CONFIG } from '@fedledger/service-kit';
 import type { CentreAgentConfig } from '../service';
 
 /**
- * The centre's own check of its data-use grants, before every task: it asks the ledger itself (not trusting the
+ * The centre's identity on the ledger: it signs the centre's updates, and checks its data-use grants before every task: it asks the ledger itself (not trusting the
  * coordinator) whether a live grant lets the task's passport train on this centre's dataset. No grant, or one
  * expired or revoked: the task is refused with the ledger's reason (reported to the coordinator) and nothing is
  * trained. A grant revoked mid-experiment stops the centre from its next task on.
@@ -39,6 +39,16 @@ export class GrantCheck implements OnModuleInit, OnModuleDestroy {
 
   async onModuleDestroy(): Promise<void> {
     await this.ledger?.close();
+  }
+
+  /**
+   * The update's signature fields, made with the centre's own key (its X.509 identity), when it has one: the
+   * aggregator checks them against the centre's organisation before it counts the update.
+   */
+  signature(f: UpdateSigningFields): { signature?: Uint8Array; signerCertFingerprint?: string; signerCertPem?: string } {
+    if (!this.me) return {};
+    const s = signUpdate(this.me, f);
+    return { signature: s.signature, signerCertFingerprint: s.fingerprint, signerCertPem: s.certPem };
   }
 
   /** Throws PoisonMessageError (the task is refused, not retried) unless a live grant allows it. */

@@ -144,6 +144,7 @@ export class RunTrainingTask {
         metrics: Object.entries(result.metrics).map(([name, value]) => ({ name, value })),
         trainDurationMs,
         sentAtUnixMs: Date.now(),
+        ...this.grants.signature({ experimentId: task.experimentId, round: task.round, centreId: task.centreId, taskId: task.taskId, weightsSha256: weights.sha256, numExamples: result.numExamples }),
       });
       await this.publisher.publish(subjects.update(task.experimentId, task.round, task.centreId), ModelUpdate.encode(update).finish(), {
         msgId: `update:${task.taskId}`,
