@@ -7,6 +7,7 @@ import { Kvm } from '@nats-io/kv';
 import { ExperimentCompleted, ExperimentOutcome, kvBuckets, RoundCompleted, streams } from '@fedledger/contracts';
 import { addIdentity, initOrganisations, type Identity } from '@fedledger/identity';
 import { signPrepared, type Proposal } from '@fedledger/ledger';
+import fc from 'fast-check';
 import { spawnService, startNats, type NatsFixture, type ServiceProcess } from '@fedledger/testing';
 
 /**
@@ -172,6 +173,37 @@ describe('passport-registry', () => {
     expect((await get(`/passports/p-reg-1/verify?digest=sha256:${hex('c')}`)).body).toMatchObject({ match: true });
     expect((await get(`/passports/p-reg-1/verify?digest=sha256:${hex('b')}`)).body).toMatchObject({ match: false });
   }, 60_000);
+
+  it('answers any body or query it cannot use with a 4xx and the reason, never a 5xx, and stays healthy (property-based)', async () => {
+    const statuses = new Set<number>();
+    await fc.assert(
+      fc.asyncProperty(
+        fc.constantFrom('/transactions/prepare', '/transactions/submit', '/transactions/evaluate'),
+        fc.oneof(
+          fc.jsonValue(),
+          // near misses of a real body: the right shape with wrong values
+          fc.record({ txName: fc.string(), args: fc.array(fc.string(), { maxLength: 3 }), creator: fc.record({ mspId: fc.string(), certPem: fc.string() }) }),
+          fc.record({ proposal: fc.record({ channel: fc.string(), chaincode: fc.string(), txName: fc.constantFrom('passport:Read', 'passport:Create'), args: fc.array(fc.string()), creator: fc.record({ mspId: fc.constant('UBMSP'), certPem: fc.constant(dev.certPem) }), nonce: fc.base64String({ minLength: 4 }), timestamp: fc.date().map((d) => d.toISOString()) }), signature: fc.base64String({ minLength: 4 }) }),
+        ),
+        async (pathname, body) => {
+          const answer = await post(pathname, body);
+          statuses.add(answer.status);
+          expect(answer.status === 200 || (answer.status >= 400 && answer.status < 500)).toBe(true);
+          if (answer.status !== 200) expect(typeof answer.body.message).toBe('string');
+        },
+      ),
+      { numRuns: 150 },
+    );
+    await fc.assert(
+      fc.asyncProperty(fc.string(), fc.string(), async (key, value) => {
+        const res = await fetch(`${api}/passports?${new URLSearchParams({ [key]: value }).toString()}`);
+        expect(res.status).toBeLessThan(500);
+      }),
+      { numRuns: 100 },
+    );
+    expect([...statuses].every((s) => s < 500)).toBe(true);
+    expect((await get('/health')).body).toMatchObject({ status: 'ok' });
+  }, 120_000);
 
   it('refuses to start, naming REGISTRY_IDENTITY, when its identity is not an aggregator', async () => {
     const wrong = spawnService('passport-registry', nats.url, { HTTP_PORT: '0', LEDGER_DIR: path.join(root, 'other-ledger'), IDENTITY_DIR: ids, REGISTRY_IDENTITY: 'ub/dev-1' });
