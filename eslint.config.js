@@ -49,9 +49,9 @@ function depConstraints(inTests) {
     // Scopes: a project sees shared code and code of its own scope (room for e.g. an aggregator-only lib).
     ...SERVICES.map((s) => ({
       sourceTag: `scope:${s}`,
-      // The passport-registry (writer), the ledger-indexer and the centre-agent (readers: the cache, the grants) open
+      // The passport-registry (writer), the ledger-indexer, the centre-agent and the coordinator (readers: the cache, the grants) open
       // the single-machine ledger: they reach the chaincode through libs/ledger-host.
-      onlyDependOnLibsWithTags: [`scope:${s}`, 'scope:shared', ...(s === 'passport-registry' || s === 'ledger-indexer' || s === 'centre-agent' ? ['scope:ledger-host'] : [])],
+      onlyDependOnLibsWithTags: [`scope:${s}`, 'scope:shared', ...(['passport-registry', 'ledger-indexer', 'centre-agent', 'round-coordinator'].includes(s) ? ['scope:ledger-host'] : [])],
     })),
     { sourceTag: 'scope:cli', onlyDependOnLibsWithTags: ['scope:cli', 'scope:shared', 'scope:ledger-host'] },
     // The one host that may load the chaincode in-process (libs/ledger-host); others reach it through this host.

@@ -93,14 +93,17 @@ export async function runExperiment(o: SimulationOptions, io: Io, report: (event
     const fabricConnection = fabricConnectionFile(path.dirname(identityDir));
     // On Fabric only the channel's organisations can sign: the other centres train without a dataset on the ledger.
     const identities = await simulationIdentities(identityDir, centres, progress, mode === 'fabric' ? FABRIC_ORGS.peers : undefined);
+    const everyCentreOnLedger = centres.every((id) => identities.stewards.has(id));
     federation = await Federation.start({
       dir,
       centres,
       registry: { ledgerDir, identityDir, ...(mode === 'fabric' ? { env: { LEDGER: 'fabric', FABRIC_CONNECTION: fabricConnection } } : {}) },
       env: { LOG_LEVEL: 'warn', TRAINER: o.trainer },
       envOf: {
-        // Every centre with an identity signs its updates: then the aggregator counts signed ones only.
-        aggregator: { LOG_LEVEL: 'info', IDENTITY_DIR: identityDir, UPDATE_SIGNATURES: centres.every((id) => identities.stewards.has(id)) ? 'require' : 'verify' },
+        // When every centre has an identity and a dataset on the ledger, the aggregator counts signed updates only
+        // and the coordinator starts the experiment only if every centre's dataset holds a live grant.
+        aggregator: { LOG_LEVEL: 'info', IDENTITY_DIR: identityDir, UPDATE_SIGNATURES: everyCentreOnLedger ? 'require' : 'verify' },
+        'round-coordinator': everyCentreOnLedger ? { LEDGER: mode, LEDGER_DIR: ledgerDir, IDENTITY_DIR: identityDir, FABRIC_CONNECTION: fabricConnection } : {},
         ...Object.fromEntries(
           centres.map((id) => {
             const steward = identities.stewards.get(id);

@@ -50,7 +50,7 @@ export class HeartbeatPublisher implements OnApplicationBootstrap, OnApplication
         device: ComputeDevice.COMPUTE_DEVICE_CPU,
         cpuCores: cpus().length,
         freeMemoryBytes: freemem(),
-        datasetIds: this.config.DATASET_IDS.split(',').map((s) => s.trim()).filter(Boolean),
+        datasetIds: [...new Set([...this.config.DATASET_IDS.split(',').map((s) => s.trim()), this.config.LEDGER_DATASET_ID ?? ''].filter(Boolean))],
       },
       activeTaskId: this.tasks.currentTask ?? '',
       sentAtUnixMs: sentAt,

@@ -4,6 +4,7 @@ import { ExperimentService } from './experiments/experiment.service';
 import { ExperimentStore } from './experiments/experiment.store';
 import { EXPERIMENT_STORE, RoundEngine } from './experiments/round-engine';
 import { CentreRegistry } from './centres/centre-registry';
+import { GrantGate } from './grants/grant-gate';
 import { HeartbeatHandler } from './handlers/heartbeat.handler';
 import { RoundEventsHandler } from './handlers/round-events.handler';
 import { CentresController } from './http/centres.controller';
@@ -16,6 +17,7 @@ import { ExperimentsController } from './http/experiments.controller';
     { provide: EXPERIMENT_STORE, inject: [JetStreamConnection], useFactory: (c: JetStreamConnection) => ExperimentStore.open(c) },
     RoundEngine,
     CentreRegistry,
+    GrantGate,
     ExperimentService,
   ],
 })

@@ -9,6 +9,16 @@ import { RoundCoordinatorModule } from './round-coordinator.module';
 export const roundCoordinatorConfig = z.object({
   /** How long starting an experiment waits for its minAvailableCentres to send heartbeats. */
   CENTRES_WAIT_MS: envInt(0, 3_600_000, 'milliseconds').default(30_000),
+  /**
+   * Where the coordinator checks, before starting an experiment with a passport, that every centre's announced
+   * dataset holds a live grant for it: `embedded` (LEDGER_DIR, read only), `fabric` (FABRIC_CONNECTION), or `none`.
+   */
+  LEDGER: z.enum(['none', 'embedded', 'fabric']).default('none'),
+  LEDGER_DIR: z.string().min(1).default('.data/ledger'),
+  IDENTITY_DIR: z.string().min(1).default('.data/identities'),
+  FABRIC_CONNECTION: z.string().min(1).default('.data/fabric/connection.json'),
+  /** The member identity it reads grants as: <org>/<user>. */
+  COORDINATOR_IDENTITY: z.string().regex(/^[^/\s]+\/[^/\s]+$/, 'expected <org>/<user>').default('ub/Admin'),
 });
 export type RoundCoordinatorConfig = z.infer<typeof roundCoordinatorConfig>;
 

@@ -39,6 +39,11 @@ export class CentreRegistry {
     return [...this.centres.values()].sort((a, b) => (a.centreId < b.centreId ? -1 : 1)).map((c) => ({ ...c, available: now - c.lastSeenMs <= CentreRegistry.AVAILABLE_WITHIN_MS }));
   }
 
+  /** The datasets a centre announced in its last heartbeat (its ledger dataset among them). */
+  datasetsOf(centreId: string): string[] {
+    return this.centres.get(centreId)?.datasetIds ?? [];
+  }
+
   available(centres: readonly string[], now = Date.now()): string[] {
     return centres.filter((id) => {
       const c = this.centres.get(id);

@@ -7,6 +7,7 @@ import { parseExperimentPlan } from './experiment-plan';
 import { EXPERIMENT_STORE, RoundEngine } from './round-engine';
 import { abort, InvalidTransition, newExperiment, pause, resume, start } from './transitions';
 import { CentreRegistry } from '../centres/centre-registry';
+import { GrantGate } from '../grants/grant-gate';
 
 /** Experiment control use cases, for REST and the CLI. */
 @Injectable()
@@ -16,6 +17,7 @@ export class ExperimentService {
     private readonly engine: RoundEngine,
     private readonly centres: CentreRegistry,
     @Inject(SERVICE_CONFIG) private readonly config: RoundCoordinatorConfig,
+    private readonly grants: GrantGate,
   ) {}
 
   async create(input: unknown): Promise<ExperimentState> {
@@ -57,6 +59,12 @@ export class ExperimentService {
       throw new InvalidTransition(
         `experiment ${id} needs ${s.plan.minAvailableCentres} available centres to start, ${available.length} are (no heartbeat in the last ${CentreRegistry.AVAILABLE_WITHIN_MS / 1000} s from ${missing.join(', ')})`,
       );
+    }
+    if (s.status === 'created') {
+      const refused = await this.grants.ungranted(s.plan);
+      if (refused.length > 0) {
+        throw new InvalidTransition(`experiment ${id} is not started: no live grant lets passport ${s.plan.passportId} train on the data of ${refused.join(', ')}`);
+      }
     }
     return (await this.engine.apply(id, (st) => start(st, Date.now()))).after;
   }
