@@ -4,7 +4,7 @@ import path from 'node:path';
 import { addIdentity, type Identity } from '@fedledger/identity';
 import { LedgerError, type LedgerGateway } from '@fedledger/ledger';
 import { startFabricNetwork, type FabricNetwork } from '@fedledger/local-stack';
-import { spawnService, startFerret, startNats, type ServiceProcess } from '@fedledger/testing';
+import { datasetFixture, grantFixture, passportFixture, spawnService, startFerret, startNats, type ServiceProcess } from '@fedledger/testing';
 import { openLedger } from '../src';
 
 /**
@@ -21,15 +21,7 @@ let agg: Identity;
 let steward: Identity;
 let ids: string;
 
-const passport = {
-  id: 'p-fabric-1',
-  description: 'Breast lesion classifier, federated',
-  model: { name: 'small-cnn', version: '1', architecture: 'small-cnn', task: 'benign vs malignant', modality: 'MG', framework: 'tfjs', licence: 'research' },
-  intendedUse: { primaryUses: ['research'], primaryUsers: ['radiologists'] },
-  trainingType: 'FEDERATED',
-  datasets: [{ datasetId: 'ds-inbreast', role: 'train', centre: 'inbreast' }],
-  aggregators: ['UBMSP/registry'],
-};
+const passport = passportFixture('p-fabric-1', { datasets: [{ datasetId: 'ds-inbreast', role: 'train', centre: 'inbreast' }], aggregators: ['UBMSP/registry'] });
 
 beforeAll(async () => {
   root = mkdtempSync(path.join(os.tmpdir(), 'fedledger-fabric-'));
@@ -71,10 +63,8 @@ describe('the ai-passport chaincode on a real Fabric network', () => {
   });
 
   it('sees a grant revoked by the dataset owner as revoked', async () => {
-    await ledger.submit(steward, 'dataset:Register', [
-      JSON.stringify({ id: 'ds-inbreast', description: 'InBreast', modality: 'MG', size: 342, usagePolicy: { allowedPurposes: ['training'], allowedOrganisations: ['UBMSP'], expiresAt: '2030-01-01T00:00:00.000Z' } }),
-    ]);
-    await ledger.submit(steward, 'dataset:Grant', ['ds-inbreast', JSON.stringify({ subject: 'p-fabric-1', organisation: 'UBMSP', purpose: 'training', expiresAt: '2029-01-01T00:00:00.000Z' })]);
+    await ledger.submit(steward, 'dataset:Register', [JSON.stringify(datasetFixture('ds-inbreast'))]);
+    await ledger.submit(steward, 'dataset:Grant', ['ds-inbreast', JSON.stringify(grantFixture('p-fabric-1'))]);
     expect(JSON.parse(await ledger.evaluate(dev, 'dataset:CheckGrant', ['ds-inbreast', 'p-fabric-1', 'training']))).toMatchObject({ live: true });
     await ledger.submit(steward, 'dataset:RevokeGrant', ['ds-inbreast', 'p-fabric-1']);
     expect(JSON.parse(await ledger.evaluate(dev, 'dataset:CheckGrant', ['ds-inbreast', 'p-fabric-1', 'training']))).toMatchObject({ live: false, reason: expect.stringContaining('revoked') });

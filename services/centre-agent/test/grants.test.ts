@@ -7,7 +7,7 @@ import { addIdentity, initOrganisations, type Identity } from '@fedledger/identi
 import type { EmbeddedLedger } from '@fedledger/ledger';
 import { openLocalLedger } from '@fedledger/ledger-host';
 import { BlobStore, JetStreamConnection } from '@fedledger/messaging';
-import { spawnService, startNats, type NatsFixture, type ServiceProcess } from '@fedledger/testing';
+import { datasetFixture, grantFixture, passportFixture, spawnService, startNats, type NatsFixture, type ServiceProcess } from '@fedledger/testing';
 
 /**
  * A centre-agent that checks its grants: a real agent process, a real nats-server, the embedded ledger (this test
@@ -22,15 +22,7 @@ let agent: ServiceProcess;
 let weights: Awaited<ReturnType<BlobStore['put']>>;
 let steward: Identity;
 
-const passport = (id: string) => ({
-  id,
-  description: 'grant test',
-  model: { name: 'm', version: '1', architecture: 'dense', task: 't', modality: 'MG', framework: 'tfjs', licence: 'research' },
-  intendedUse: { primaryUses: ['research'], primaryUsers: ['radiologists'] },
-  trainingType: 'FEDERATED',
-  datasets: [{ datasetId: 'ds-inbreast', role: 'train', centre: 'inbreast' }],
-  aggregators: [],
-});
+const passport = (id: string) => passportFixture(id, { datasets: [{ datasetId: 'ds-inbreast', role: 'train', centre: 'inbreast' }] });
 
 async function sendTask(round: number, passportId: string): Promise<void> {
   const task = TrainingTask.create({
@@ -69,10 +61,8 @@ beforeAll(async () => {
   steward = await addIdentity(ids, { org: 'inbreast', user: 'steward', role: 'centre' });
   ledger = openLocalLedger({ ledgerDir, identityDir: ids, holder: 'the grants test' });
   for (const id of ['p-granted', 'p-never']) await ledger.submit(dev, 'passport:Create', [JSON.stringify(passport(id))]);
-  await ledger.submit(steward, 'dataset:Register', [
-    JSON.stringify({ id: 'ds-inbreast', description: 'InBreast', modality: 'MG', size: 342, usagePolicy: { allowedPurposes: ['training'], allowedOrganisations: ['UBMSP'], expiresAt: '2030-01-01T00:00:00.000Z' } }),
-  ]);
-  await ledger.submit(steward, 'dataset:Grant', ['ds-inbreast', JSON.stringify({ subject: 'p-granted', organisation: 'UBMSP', purpose: 'training', expiresAt: '2029-01-01T00:00:00.000Z' })]);
+  await ledger.submit(steward, 'dataset:Register', [JSON.stringify(datasetFixture('ds-inbreast'))]);
+  await ledger.submit(steward, 'dataset:Grant', ['ds-inbreast', JSON.stringify(grantFixture('p-granted'))]);
 
   connection = await JetStreamConnection.connect({ servers: nats.url, name: 'grants-test' });
   for (const s of [streams.FL_TASKS, streams.FL_UPDATES, streams.FL_EVENTS]) await connection.jsm.streams.add({ name: s.name, subjects: [...s.subjects] });

@@ -9,7 +9,7 @@ import { addIdentity, initOrganisations, loadIdentity, type Identity } from '@fe
 import type { EmbeddedLedger } from '@fedledger/ledger';
 import { collectionsOf, IndexerBusyError, LedgerIndexer } from '@fedledger/ledger-index';
 import { openLocalLedger } from '@fedledger/ledger-host';
-import { spawnService, startFerret, startNats, type FerretFixture, type NatsFixture, type ServiceProcess } from '@fedledger/testing';
+import { datasetFixture, grantFixture, passportFixture, spawnService, startFerret, startNats, type FerretFixture, type NatsFixture, type ServiceProcess } from '@fedledger/testing';
 
 /**
  * The ledger-indexer as a real process, following a real embedded ledger written by this test (as the
@@ -40,17 +40,7 @@ async function submit(who: Identity, txName: string, args: unknown[]): Promise<v
 }
 
 async function createPassport(id: string, description: string): Promise<void> {
-  await submit(dev, 'passport:Create', [
-    {
-      id,
-      description,
-      model: { name: 'small-cnn', version: '1', architecture: 'small-cnn', task: 'benign vs malignant', modality: 'MG', framework: 'tfjs', licence: 'research' },
-      intendedUse: { primaryUses: ['research'], primaryUsers: ['radiologists'] },
-      trainingType: 'FEDERATED',
-      datasets: [{ datasetId: 'ds-inbreast', role: 'train', centre: 'inbreast' }],
-      aggregators: ['UBMSP/registry'],
-    },
-  ]);
+  await submit(dev, 'passport:Create', [passportFixture(id, { description, datasets: [{ datasetId: 'ds-inbreast', role: 'train', centre: 'inbreast' }], aggregators: ['UBMSP/registry'] })]);
 }
 
 const roundDigests = new Map<string, string | null>();
@@ -107,13 +97,11 @@ beforeAll(async () => {
   ledger = openLocalLedger({ ledgerDir, identityDir: ids, holder: 'the test writer' });
   mongo = await MongoClient.connect(ferret.uri);
 
-  await submit(steward, 'dataset:Register', [
-    { id: 'ds-inbreast', description: 'InBreast mammograms', modality: 'MG', size: 342, usagePolicy: { allowedPurposes: ['training'], allowedOrganisations: ['UBMSP'], expiresAt: '2030-01-01T00:00:00.000Z' } },
-  ]);
+  await submit(steward, 'dataset:Register', [datasetFixture('ds-inbreast', { description: 'InBreast mammograms', size: 342 })]);
   await createPassport('p-1', 'Breast lesion classifier, federated across five centres');
   await createPassport('p-2', 'Density grading model');
-  await submit(steward, 'dataset:Grant', ['ds-inbreast', { subject: 'p-1', organisation: 'UBMSP', purpose: 'training', expiresAt: '2029-01-01T00:00:00.000Z' }]);
-  await submit(steward, 'dataset:Grant', ['ds-inbreast', { subject: 'p-2', organisation: 'UBMSP', purpose: 'training', expiresAt: '2029-01-01T00:00:00.000Z' }]);
+  await submit(steward, 'dataset:Grant', ['ds-inbreast', grantFixture('p-1')]);
+  await submit(steward, 'dataset:Grant', ['ds-inbreast', grantFixture('p-2')]);
   for (const n of [1, 2, 3]) await addRound('p-1', n);
   await submit(auditor, 'passport:FlagBias', ['p-1', { type: 'performance gap', affectedGroup: 'dense breasts', severity: 'HIGH' }]);
   await submit(dev, 'passport:ResolveBias', ['p-1', 'bias-1', 'retrained with density-stratified sampling']);

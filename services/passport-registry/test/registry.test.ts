@@ -8,7 +8,7 @@ import { ExperimentCompleted, ExperimentOutcome, kvBuckets, RoundCompleted, stre
 import { addIdentity, initOrganisations, type Identity } from '@fedledger/identity';
 import { signPrepared, type Proposal } from '@fedledger/ledger';
 import fc from 'fast-check';
-import { spawnService, startNats, type NatsFixture, type ServiceProcess } from '@fedledger/testing';
+import { passportFixture, spawnService, startNats, type NatsFixture, type ServiceProcess } from '@fedledger/testing';
 
 /**
  * The passport-registry as a real process on a real nats-server and a real embedded ledger (the ai-passport
@@ -26,15 +26,7 @@ let dev: Identity;
 let otherDev: Identity;
 
 const hex = (c: string) => c.repeat(64);
-const passportInput = {
-  id: 'p-reg-1',
-  description: 'Breast lesion classifier trained across five centres',
-  model: { name: 'small-cnn', version: '1', architecture: 'small-cnn', task: 'benign vs malignant', modality: 'MG', framework: 'tfjs 4.22', licence: 'Apache-2.0' },
-  intendedUse: { primaryUses: ['research'], primaryUsers: ['radiologists'] },
-  trainingType: 'FEDERATED',
-  datasets: [],
-  aggregators: ['UBMSP/passport-registry'],
-};
+const passportInput = passportFixture('p-reg-1', { aggregators: ['UBMSP/passport-registry'] });
 
 type Answer = { status: number; body: Record<string, unknown> };
 async function post(pathname: string, body: unknown): Promise<Answer> {

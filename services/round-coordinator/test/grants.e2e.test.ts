@@ -7,6 +7,7 @@ import { addIdentity, initOrganisations, type Identity } from '@fedledger/identi
 import type { EmbeddedLedger } from '@fedledger/ledger';
 import { openLocalLedger } from '@fedledger/ledger-host';
 import { JetStreamPublisher } from '@fedledger/messaging';
+import { datasetFixture, grantFixture, passportFixture } from '@fedledger/testing';
 
 // A real coordinator with LEDGER=embedded reading grants the test writes (as the registry and the centres would).
 let fed: TestFederation;
@@ -14,8 +15,7 @@ let root: string;
 let ledger: EmbeddedLedger;
 const stewards: Record<string, Identity> = {};
 
-const grant = (centre: string, subject: string) =>
-  ledger.submit(stewards[centre]!, 'dataset:Grant', [`ds-${centre}`, JSON.stringify({ subject, organisation: 'UBMSP', purpose: 'training', expiresAt: '2029-01-01T00:00:00.000Z' })]);
+const grant = (centre: string, subject: string) => ledger.submit(stewards[centre]!, 'dataset:Grant', [`ds-${centre}`, JSON.stringify(grantFixture(subject))]);
 
 beforeAll(async () => {
   root = mkdtempSync(path.join(os.tmpdir(), 'fedledger-coordinator-grants-'));
@@ -24,22 +24,11 @@ beforeAll(async () => {
   await initOrganisations(ids);
   const dev = await addIdentity(ids, { org: 'ub', user: 'dev-1', role: 'developer' });
   ledger = openLocalLedger({ ledgerDir, identityDir: ids, holder: 'the coordinator grants test' });
-  await ledger.submit(dev, 'passport:Create', [
-    JSON.stringify({
-      id: 'p-1',
-      description: 'gate test',
-      model: { name: 'm', version: '1', architecture: 'dense', task: 't', modality: 'MG', framework: 'tfjs', licence: 'research' },
-      intendedUse: { primaryUses: ['research'], primaryUsers: ['radiologists'] },
-      trainingType: 'FEDERATED',
-      datasets: [],
-      aggregators: [],
-    }),
-  ]);
+  await ledger.submit(dev, 'passport:Create', [JSON.stringify(passportFixture('p-1'))]);
+
   for (const centre of ['inbreast', 'bcdr']) {
     stewards[centre] = await addIdentity(ids, { org: centre, user: 'steward', role: 'centre' });
-    await ledger.submit(stewards[centre]!, 'dataset:Register', [
-      JSON.stringify({ id: `ds-${centre}`, description: centre, modality: 'MG', size: 100, usagePolicy: { allowedPurposes: ['training'], allowedOrganisations: ['UBMSP'], expiresAt: '2030-01-01T00:00:00.000Z' } }),
-    ]);
+    await ledger.submit(stewards[centre]!, 'dataset:Register', [JSON.stringify(datasetFixture(`ds-${centre}`))]);
   }
   await grant('inbreast', 'p-1');
   fed = await startTestFederation({
