@@ -471,6 +471,13 @@ cmd_down() {
   for name in chaincode peer-inbreast peer-ub; do stop_one "$name" & done
   wait
   stop_one orderer
+  # Anything else this network started (each process carries FABRIC_LOCAL_DATA_DIR) that outlived its pid file.
+  local file pid
+  for file in $(grep -lzxF "FABRIC_LOCAL_DATA_DIR=$D" /proc/[0-9]*/environ 2>/dev/null); do
+    pid="${file#/proc/}"; pid="${pid%/environ}"
+    log "process $pid of this network was still running after its pid file: SIGKILL"
+    kill -KILL "$pid" 2>/dev/null || true
+  done
   log "down"
 }
 

@@ -1,5 +1,3 @@
-import { mkdir, writeFile } from 'node:fs/promises';
-import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { streams, subjects, type ExperimentState } from '@fedledger/contracts';
 import { decodeWeights } from '@fedledger/fl-core';
@@ -8,7 +6,7 @@ import { exportTfjsModel } from '@fedledger/training';
 import { parseCommandArgs } from '../args';
 import { CliError, UsageError } from '../errors';
 import type { Io } from '../io';
-import { MODEL_ARTEFACT } from '../model-artefact';
+import { MODEL_ARTEFACT, writeModelFolder } from '../model-artefact';
 import type { Command } from './command';
 
 const help = `Usage: fedledger export <experiment> <dir> [--round <n>] [--api <url>] [--nats <url>]
@@ -46,10 +44,7 @@ export const exportCommand: Command = {
       const bytes = await store.getBytes(round.aggregate); // digest checked against the round's record
       const weights = decodeWeights(bytes);
       const files = await exportTfjsModel(state.plan.modelArchitecture, weights, state.plan.data?.inputShape);
-      await mkdir(dir, { recursive: true });
-      await writeFile(path.join(dir, 'model.json'), files.modelJson);
-      await writeFile(path.join(dir, 'weights.bin'), files.weightsBin);
-      await writeFile(path.join(dir, MODEL_ARTEFACT), bytes);
+      await writeModelFolder(dir, bytes, files);
       io.out(`exported round ${round.round} of ${id} (aggregate sha256 ${round.aggregate.sha256}) to ${dir}`);
       io.out(`  model.json   sha256 ${files.modelJsonSha256}`);
       io.out(`  weights.bin  sha256 ${files.weightsSha256}`);

@@ -1,4 +1,4 @@
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { describeEvent, subjects, TaskProgress, type DataPlan, type EventRecord, type ExperimentState, type StrategyName } from '@fedledger/contracts';
@@ -6,7 +6,7 @@ import { decodeWeights, encodeWeights, type WeightTensor } from '@fedledger/fl-c
 import { Federation } from '@fedledger/federation';
 import { exportTfjsModel, initialWeightsOf } from '@fedledger/training';
 import { displayPath, table, type Io } from '../io';
-import { MODEL_ARTEFACT } from '../model-artefact';
+import { MODEL_ARTEFACT, writeModelFolder } from '../model-artefact';
 import type { Passport } from '@fedledger/ledger-host';
 import { centreFolders, dataPlan, defaultData, type CentreFolders } from './centre-data';
 import type { LedgerGateway } from '@fedledger/ledger';
@@ -97,12 +97,13 @@ export async function runExperiment(o: SimulationOptions, io: Io, report: (event
     federation = await Federation.start({
       dir,
       centres,
-      registry: { ledgerDir, identityDir, ...(mode === 'fabric' ? { env: { LEDGER: 'fabric', FABRIC_CONNECTION: fabricConnection } } : {}) },
+      registry: { ledgerDir, identityDir },
       env: { LOG_LEVEL: 'warn', TRAINER: o.trainer },
       envOf: {
         // When every centre has an identity and a dataset on the ledger, the aggregator counts signed updates only
         // and the coordinator starts the experiment only if every centre's dataset holds a live grant.
         aggregator: { LOG_LEVEL: 'info', IDENTITY_DIR: identityDir, UPDATE_SIGNATURES: everyCentreOnLedger ? 'require' : 'verify' },
+        'passport-registry': mode === 'fabric' ? { LEDGER: 'fabric', FABRIC_CONNECTION: fabricConnection } : {},
         'round-coordinator': everyCentreOnLedger ? { LEDGER: mode, LEDGER_DIR: ledgerDir, IDENTITY_DIR: identityDir, FABRIC_CONNECTION: fabricConnection } : {},
         ...Object.fromEntries(
           centres.map((id) => {
@@ -238,13 +239,8 @@ export async function runSimulation(o: SimulationOptions, io: Io): Promise<numbe
   });
   if (result.succeeded) {
     const out = o.out ?? path.join(io.cwd, '.data', 'models', result.experimentId);
-    await mkdir(out, { recursive: true });
-    await writeFile(path.join(out, MODEL_ARTEFACT), result.finalBytes);
     const files = result.data ? await exportTfjsModel(result.data.model, result.finalWeights, result.data.plan.inputShape) : undefined;
-    if (files) {
-      await writeFile(path.join(out, 'model.json'), files.modelJson);
-      await writeFile(path.join(out, 'weights.bin'), files.weightsBin);
-    }
+    await writeModelFolder(out, result.finalBytes, files);
     const last = result.state.completedRounds[result.state.completedRounds.length - 1];
     if (o.json) {
       io.out(

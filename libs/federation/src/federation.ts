@@ -22,7 +22,7 @@ export interface FederationOptions {
   envOf?: Record<string, Record<string, string>>;
   progress?: (line: string) => void;
   /** Also run the passport-registry on this embedded ledger, recording the experiments' rounds on their passports. */
-  registry?: { ledgerDir: string; identityDir: string; env?: Record<string, string> };
+  registry?: { ledgerDir: string; identityDir: string };
 }
 
 /**
@@ -54,7 +54,7 @@ export class Federation {
     specs.set('round-coordinator', serviceComponent({ service: 'round-coordinator', natsUrl, httpPort: httpPort!, env: env('round-coordinator'), logFile: path.join(logs, 'round-coordinator.log') }));
     specs.set('aggregator', serviceComponent({ service: 'aggregator', natsUrl, env: env('aggregator'), logFile: path.join(logs, 'aggregator.log') }));
     if (o.registry) {
-      const registryEnv = { LEDGER_DIR: o.registry.ledgerDir, IDENTITY_DIR: o.registry.identityDir, ...o.registry.env, ...env('passport-registry') };
+      const registryEnv = { LEDGER_DIR: o.registry.ledgerDir, IDENTITY_DIR: o.registry.identityDir, ...env('passport-registry') };
       specs.set('passport-registry', serviceComponent({ service: 'passport-registry', natsUrl, httpPort: registryPort!, env: registryEnv, logFile: path.join(logs, 'passport-registry.log') }));
     }
     for (const id of o.centres) {

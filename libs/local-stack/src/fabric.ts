@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { ensureNode, initOrganisations } from '@fedledger/identity';
 import { LocalStackError } from './errors';
@@ -113,34 +113,11 @@ export async function startFabricNetwork(o: FabricNetworkOptions): Promise<Fabri
   return { connectionFile, dataDir: o.dataDir, stop };
 }
 
-/** Pids of the processes the network of `dataDir` started: network.sh marks each with FABRIC_LOCAL_DATA_DIR. */
-function processesOf(dataDir: string): number[] {
-  const marker = `FABRIC_LOCAL_DATA_DIR=${path.resolve(dataDir)}`;
-  const pids: number[] = [];
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      if (readFileSync(`/proc/${entry}/environ`, 'latin1').split('\0').includes(marker)) pids.push(Number(entry));
-    } catch {
-      // gone, or not ours to read
-    }
-  }
-  return pids;
-}
-
 /**
- * Stops the network whose data is in `dataDir` (the processes its pids file lists, then any other process it
- * started that is still there) and removes its connection file.
+ * Stops the network whose data is in `dataDir` (network.sh down: every process it started, found by the data dir
+ * each carries) and removes its connection file.
  */
 export async function stopFabricNetwork(dataDir: string, log?: (line: string) => void): Promise<void> {
   await runScript('down', { FABRIC_DATA_DIR: dataDir, FABRIC_BIN: toolsDir(), NODE_BIN: process.execPath }, log);
-  for (const pid of processesOf(dataDir)) {
-    log?.(`process ${pid} of the network in ${dataDir} was still running after down: SIGKILL`);
-    try {
-      process.kill(pid, 'SIGKILL');
-    } catch {
-      // already gone
-    }
-  }
   rmSync(path.join(dataDir, 'connection.json'), { force: true });
 }

@@ -54,16 +54,14 @@ export class RoundRecorder {
     const passportId = await this.passportOf(e.experimentId);
     if (!passportId) return;
     const artefact = digestOf(e.finalWeights.sha256);
-    const passport = await this.ledger.evaluate<Passport>('passport:Read', [passportId]).catch((err: unknown) => {
-      throw err instanceof LedgerError ? new PoisonMessageError(`experiment ${e.experimentId}: passport ${passportId}: ${err.message}`) : err;
-    });
-    if (passport.artifactDigest === artefact) return;
-    const last = await this.lastRound(passport);
-    if (last?.aggregateDigest !== artefact) {
-      // Its last round is still on its way through the rounds consumer: redelivered until it is on the ledger.
-      throw new Error(`passport ${passportId}: the final model of experiment ${e.experimentId} waits for its last round (${e.roundsCompleted}) to be recorded`);
-    }
     await this.refusalsAreFinal(`the final model of experiment ${e.experimentId} on passport ${passportId}`, async () => {
+      const passport = await this.ledger.evaluate<Passport>('passport:Read', [passportId]);
+      if (passport.artifactDigest === artefact) return;
+      const last = await this.lastRound(passport);
+      if (last?.aggregateDigest !== artefact) {
+        // Its last round is still on its way through the rounds consumer: redelivered until it is on the ledger.
+        throw new Error(`passport ${passportId}: the final model of experiment ${e.experimentId} waits for its last round (${e.roundsCompleted}) to be recorded`);
+      }
       await this.ledger.submit('passport:RecordArtifact', [passportId, artefact]);
       this.logger.log(`passport ${passportId}: released model ${artefact} recorded (experiment ${e.experimentId}, ${e.roundsCompleted} rounds)`);
     });
