@@ -77,6 +77,9 @@ pid_ours() {
   pid_alive "${1:-}" && { tr '\0' '\n' <"/proc/$1/environ"; } 2>/dev/null | grep -qxF "FABRIC_LOCAL_DATA_DIR=$D"
 }
 recorded_pid() { [ -f "$PIDS/$1.pid" ] && cat "$PIDS/$1.pid" || true; }
+# pid_running PID: alive and not a zombie. For a process this run just started (no pid reuse to fear): its
+# environment cannot serve, /proc/PID/environ reads empty while it is between execs (setsid, env, the binary).
+pid_running() { pid_alive "${1:-}" && [ "$(awk '{print $3}' "/proc/$1/stat" 2>/dev/null)" != Z ]; }
 
 # start_bg NAME CMD...: unless NAME already runs, starts CMD in its own session, output to logs/NAME.log, pid to pids/NAME.pid.
 start_bg() {
@@ -95,7 +98,7 @@ wait_for() {
   local name="$1" what="$2"; shift 2
   local deadline=$((SECONDS + START_TIMEOUT))
   until "$@" >/dev/null 2>&1; do
-    if ! pid_ours "$(recorded_pid "$name")"; then
+    if ! pid_running "$(recorded_pid "$name")"; then
       tail -n 30 "$LOGS/$name.log" >&2 || true
       die "$name exited while waiting for $what"
     fi

@@ -1,9 +1,9 @@
 import { spawn } from 'node:child_process';
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { ensureNode, initOrganisations } from '@fedledger/identity';
 import { LocalStackError } from './errors';
-import { freePorts } from './net';
+import { freePorts, isPortFree } from './net';
 import { ensureTools, repoRoot, toolsDir } from './paths';
 
 /** The network of deploy/fabric-local: one Raft orderer (orderer org), a peer of UB (the university) and of InBreast (a hospital). */
@@ -47,6 +47,20 @@ export interface FabricNetwork {
   stop(): Promise<void>;
 }
 
+/**
+ * `count` consecutive free loopback ports below the kernel's ephemeral range (32768 and up on Linux). The network
+ * binds its ports one process after another over several seconds: an ephemeral port picked at the start could be
+ * taken meanwhile by any outgoing connection on the machine (gRPC, gossip, NATS clients); these never are.
+ */
+async function portsOutsideEphemeralRange(count: number): Promise<number[]> {
+  for (let attempt = 0; attempt < 50; attempt++) {
+    const base = 20_000 + Math.floor(Math.random() * (12_000 - count));
+    const ports = Array.from({ length: count }, (_, i) => base + i);
+    if ((await Promise.all(ports.map((p) => isPortFree(p)))).every(Boolean)) return ports;
+  }
+  return freePorts(count);
+}
+
 const SCRIPT = () => path.join(repoRoot(), 'deploy', 'fabric-local', 'network.sh');
 
 function runScript(command: 'up' | 'down', env: Record<string, string>, log?: (line: string) => void): Promise<void> {
@@ -63,7 +77,13 @@ function runScript(command: 'up' | 'down', env: Record<string, string>, log?: (l
     child.once('error', reject);
     child.once('exit', (code) => {
       if (code === 0) resolve();
-      else reject(new LocalStackError(`deploy/fabric-local/network.sh ${command} exited with ${code}:\n${output.split('\n').slice(-25).join('\n')}`));
+      else {
+        // The script names the component that died; its own log says why.
+        const dead = /error: (\S+) exited/.exec(output)?.[1];
+        const logFile = dead && env.FABRIC_DATA_DIR ? path.join(env.FABRIC_DATA_DIR, 'logs', `${dead}.log`) : undefined;
+        const logTail = logFile && existsSync(logFile) ? `\n${dead}'s log ends:\n${readFileSync(logFile, 'utf8').split('\n').slice(-15).join('\n')}` : '';
+        reject(new LocalStackError(`deploy/fabric-local/network.sh ${command} exited with ${code}:\n${output.split('\n').slice(-25).join('\n')}${logTail}`));
+      }
     });
   });
 }
@@ -78,7 +98,7 @@ export async function startFabricNetwork(o: FabricNetworkOptions): Promise<Fabri
   await ensureNode(o.identityDir, { org: FABRIC_ORGS.orderer, name: 'orderer0', kind: 'orderer' });
   const peers = await Promise.all(FABRIC_ORGS.peers.map((org) => ensureNode(o.identityDir, { org, name: 'peer0', kind: 'peer' })));
   const names = ['orderer', 'ordererAdmin', 'ordererOps', 'peer1', 'peer1Chaincode', 'peer1Ops', 'peer2', 'peer2Chaincode', 'peer2Ops', 'chaincodeServer'] as const;
-  const free = await freePorts(names.length);
+  const free = await portsOutsideEphemeralRange(names.length);
   const port = (n: (typeof names)[number], i: number) => String(o.ports?.[n] ?? free[i]);
   const env: Record<string, string> = {
     FABRIC_DATA_DIR: o.dataDir,
