@@ -49,7 +49,7 @@ export async function run(args: string[]): Promise<Record<string, unknown>> {
       await connection.jsm.streams.purge('RAW');
       return sizeMB / s;
     };
-    const store = await BlobStore.open(connection, { stream: 'BENCH_BLOBS', subjectPrefix: 'bench.blobs', windowBytes: window * MiB, maxBlobBytes: 4 * size, ...(chunkBytes ? { chunkBytes } : {}) });
+    const store = await BlobStore.open(connection, { stream: 'BENCH_BLOBS', subjectPrefix: 'bench.blobs', scope: 'bench', windowBytes: window * MiB, maxBlobBytes: 4 * size, ...(chunkBytes ? { chunkBytes } : {}) });
     const blobPutGet = async (): Promise<[number, number]> => {
       let ref = { blobId: '', sha256: '', sizeBytes: 0 };
       const ps = await timed(async () => {

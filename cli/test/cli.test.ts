@@ -1,8 +1,9 @@
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { connect } from '@nats-io/transport-node';
 import { freePorts, isPidAlive, repoRoot } from '@fedledger/local-stack';
 
 interface CliResult {
@@ -49,7 +50,7 @@ describe('fedledger CLI', () => {
     const up = await fedledger('up', '--data-dir', dataDir, '--nats-port', String(natsPort), '--mongo-port', String(mongoPort));
     expect(up.stderr).toBe('');
     expect(up.code).toBe(0);
-    expect(up.stdout).toContain(`nats://127.0.0.1:${natsPort}`);
+    expect(up.stdout).toContain(`tls://127.0.0.1:${natsPort}`);
     expect(up.stdout).toContain(`mongodb://127.0.0.1:${mongoPort}/`);
 
     const running = await fedledger('status', '--json', '--data-dir', dataDir);
@@ -57,10 +58,10 @@ describe('fedledger CLI', () => {
     const status = JSON.parse(running.stdout) as StatusJson;
     expect(status.running).toBe(true);
     expect(status.components.map((c) => [c.name, c.state, c.url])).toEqual([
-      ['nats', 'running', `nats://127.0.0.1:${natsPort}`],
+      ['nats', 'running', `tls://127.0.0.1:${natsPort}`],
       ['ferretdb', 'running', `mongodb://127.0.0.1:${mongoPort}/`],
       ['round-coordinator', 'running', expect.stringMatching(/^http:\/\/127\.0\.0\.1:\d+$/)],
-      ['aggregator', 'running', `nats://127.0.0.1:${natsPort}`],
+      ['aggregator', 'running', `tls://127.0.0.1:${natsPort}`],
       ['passport-registry', 'running', expect.stringMatching(/^http:\/\/127\.0\.0\.1:\d+$/)],
       ['ledger-indexer', 'running', expect.stringMatching(/^http:\/\/127\.0\.0\.1:\d+$/)],
     ]);
@@ -69,6 +70,10 @@ describe('fedledger CLI', () => {
     const coordinator = status.components.find((c) => c.name === 'round-coordinator')!;
     const health = await fetch(`${coordinator.url}/health`);
     expect(await health.json()).toMatchObject({ status: 'ok', service: 'round-coordinator', nats: { connected: true } });
+    // Secure by default: TLS, and only the generated principals get in.
+    const auth = path.join(dataDir, 'nats-auth');
+    expect(readdirSync(auth).sort()).toEqual(['aggregator.nk', 'ca.crt', 'ledger-indexer.nk', 'operator.nk', 'passport-registry.nk', 'round-coordinator.nk']);
+    await expect(connect({ servers: `tls://127.0.0.1:${natsPort}`, tls: { caFile: path.join(auth, 'ca.crt') } })).rejects.toThrow(/Authorization Violation/);
     const pids = status.components.map((c) => c.pid as number);
     expect(pids.every((pid) => isPidAlive(pid))).toBe(true);
 

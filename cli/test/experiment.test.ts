@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import type { ExperimentState } from '@fedledger/contracts';
+import { OPERATOR, type ExperimentState } from '@fedledger/contracts';
 import { startTestFederation, type TestFederation } from '@fedledger/federation';
 import { decodeWeights } from '@fedledger/fl-core';
 import { initTfjs } from '@fedledger/training';
@@ -17,8 +17,10 @@ function fedledger(args: string[]): Promise<{ code: number | null; stdout: strin
   return new Promise((resolve) => {
     // `events` reads NATS only; `experiment` talks to the coordinator's API and uploads weights over NATS.
     const where = args[0] === 'events' ? ['--nats', fed.federation.natsUrl] : ['--api', fed.federation.apiUrl, '--nats', fed.federation.natsUrl];
+    // The operator's NATS credentials, as `fedledger up` leaves them for the command line.
     const child = spawn(process.execPath, [cli, ...args, ...where], {
       stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, ...fed.federation.nats!.credentials(OPERATOR) },
     });
     let stdout = '';
     let stderr = '';

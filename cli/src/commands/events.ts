@@ -1,6 +1,7 @@
+import { connectAsOperator } from '../nats-connection';
 import { parseArgs } from 'node:util';
 import { assertSubjectToken, decodeEvent, describeEvent, streams, subjects } from '@fedledger/contracts';
-import { JetStreamConnection } from '@fedledger/messaging';
+import type { JetStreamConnection } from '@fedledger/messaging';
 import { parseCommandArgs } from '../args';
 import { CliError, UsageError } from '../errors';
 import type { Io } from '../io';
@@ -50,7 +51,7 @@ export const eventsCommand: Command = {
     const servers = values.nats ?? process.env.NATS_URL ?? 'nats://127.0.0.1:4222';
     let connection: JetStreamConnection;
     try {
-      connection = await JetStreamConnection.connect({ servers, name: 'fedledger-events' });
+      connection = await connectAsOperator(servers, 'fedledger-events');
     } catch (err) {
       throw new CliError(`${(err as Error).message} (is the stack running? \`fedledger up\`)`);
     }

@@ -1,10 +1,11 @@
+import { connectAsOperator } from '../nats-connection';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { parse as parseYaml } from 'yaml';
-import { streams, subjects } from '@fedledger/contracts';
+import { OPERATOR, streams, subjects } from '@fedledger/contracts';
 import { decodeWeights, encodeWeights } from '@fedledger/fl-core';
-import { BlobStore, JetStreamConnection } from '@fedledger/messaging';
+import { BlobStore } from '@fedledger/messaging';
 import { initialWeightsOf } from '@fedledger/training';
 import { parseCommandArgs } from '../args';
 import { CliError, UsageError } from '../errors';
@@ -69,11 +70,11 @@ async function resolveInitialWeights(plan: Record<string, unknown>, planFile: st
   } else {
     throw new CliError(`${planFile}: initialWeights must be a blob reference, {file: ...} or {architecture: ...}`);
   }
-  const connection = await JetStreamConnection.connect({ servers: nats, name: 'fedledger-experiment' }).catch((err: Error) => {
+  const connection = await connectAsOperator(nats, 'fedledger-experiment').catch((err: Error) => {
     throw new CliError(`${err.message} (needed to upload the initial weights)`);
   });
   try {
-    const store = await BlobStore.open(connection, { stream: streams.FL_BLOBS.name, subjectPrefix: subjects.blobPrefix });
+    const store = await BlobStore.open(connection, { stream: streams.FL_BLOBS.name, subjectPrefix: subjects.blobPrefix, scope: subjects.blobScope(OPERATOR) });
     plan.initialWeights = await store.put(bytes);
   } finally {
     await connection.drain();

@@ -1,7 +1,8 @@
+import { connectAsOperator } from '../nats-connection';
 import { parseArgs } from 'node:util';
-import { streams, subjects, type ExperimentState } from '@fedledger/contracts';
+import { OPERATOR, streams, subjects, type ExperimentState } from '@fedledger/contracts';
 import { decodeWeights } from '@fedledger/fl-core';
-import { BlobStore, JetStreamConnection } from '@fedledger/messaging';
+import { BlobStore } from '@fedledger/messaging';
 import { exportTfjsModel } from '@fedledger/training';
 import { parseCommandArgs } from '../args';
 import { CliError, UsageError } from '../errors';
@@ -38,9 +39,9 @@ export const exportCommand: Command = {
     const state = (await res.json()) as ExperimentState;
     const round = values.round === undefined ? state.completedRounds[state.completedRounds.length - 1] : state.completedRounds.find((r) => r.round === Number(values.round));
     if (!round) throw new CliError(`experiment ${id} has no completed round${values.round === undefined ? '' : ` ${values.round}`} to export`);
-    const connection = await JetStreamConnection.connect({ servers: values.nats ?? process.env.NATS_URL ?? 'nats://127.0.0.1:4222', name: 'fedledger-export' });
+    const connection = await connectAsOperator(values.nats ?? process.env.NATS_URL ?? 'nats://127.0.0.1:4222', 'fedledger-export');
     try {
-      const store = await BlobStore.open(connection, { stream: streams.FL_BLOBS.name, subjectPrefix: subjects.blobPrefix });
+      const store = await BlobStore.open(connection, { stream: streams.FL_BLOBS.name, subjectPrefix: subjects.blobPrefix, scope: subjects.blobScope(OPERATOR) });
       const bytes = await store.getBytes(round.aggregate); // digest checked against the round's record
       const weights = decodeWeights(bytes);
       const files = await exportTfjsModel(state.plan.modelArchitecture, weights, state.plan.data?.inputShape);

@@ -3,6 +3,7 @@ import {
   FABRIC_DEFAULT_PORTS,
   startFabricNetwork,
   LocalStackError,
+  ensureNatsSecurity,
   ensureTools,
   formatSeconds,
   missingTools,
@@ -15,7 +16,8 @@ import { CliError, UsageError } from '../errors';
 import { displayPath, type Io } from '../io';
 import { fabricConnectionFile, ledgerModeOf } from '../ledger-mode';
 import { simulationIdentities } from '../simulation/passport-setup';
-import { ledgerDirsOf, portRequests, stackSpecs } from '../stack/definition';
+import { ledgerDirsOf, portRequests, stackPrincipals, stackSpecs } from '../stack/definition';
+import { natsAuthDirOf } from '../nats-connection';
 import { stackStatus } from '../stack/inspect';
 import { DATA_DIR_OPTION_HELP, stackLayout } from '../stack/layout';
 import { planPorts } from '../stack/ports';
@@ -93,9 +95,12 @@ export const upCommand: Command = {
     const centres = values.centres === undefined ? 0 : Number(values.centres);
     if (!Number.isInteger(centres) || centres < 0 || centres > 50) throw new UsageError(`--centres must be a whole number from 0 to 50, got '${values.centres}'`);
     const ledgerMode = ledgerModeOf(values.ledger, layout.dataDir, 'up');
-    const specs = stackSpecs(layout, ports, centres, ledgerMode);
     // The passport-registry signs rounds as its own aggregator identity; the organisations come first.
     await simulationIdentities(ledgerDirsOf(layout).identityDir, [], (line) => io.out(line));
+    const authDir = natsAuthDirOf(layout.dataDir);
+    const nats = await ensureNatsSecurity({ dir: authDir, identityDir: ledgerDirsOf(layout).identityDir, principals: stackPrincipals(centres) });
+    io.out(`NATS: TLS required, one nkey user per service and centre with least-privilege permissions (credentials in ${displayPath(authDir, io.cwd)})`);
+    const specs = stackSpecs(layout, ports, nats, centres, ledgerMode);
     if (ledgerMode === 'fabric') {
       io.out(`starting the Fabric network (data in ${displayPath(path.join(layout.dataDir, 'fabric'), io.cwd)})...`);
       const t0 = Date.now();

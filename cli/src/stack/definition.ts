@@ -9,7 +9,9 @@ import {
   natsComponent,
   serviceComponent,
   type ComponentSpec,
+  type SecuredNats,
 } from '@fedledger/local-stack';
+import { centrePrincipal, NATS_SERVICES, OPERATOR, servicePrincipal, type NatsService, type Principal } from '@fedledger/contracts';
 import { logFileOf, type StackLayout } from './layout';
 
 /**
@@ -61,22 +63,35 @@ export function portRequests(flags: { natsPort?: number; mongoPort?: number }): 
   ];
 }
 
-export function stackSpecs(layout: StackLayout, ports: StackPorts, centres = 0, ledgerMode: 'embedded' | 'fabric' = 'embedded'): ComponentSpec[] {
+/** The centre ids `--centres N` runs: c01..cNN. */
+export function localCentreIds(centres: number): string[] {
+  return Array.from({ length: centres }, (_, i) => `c${String(i + 1).padStart(2, '0')}`);
+}
+
+/** Who may connect to the stack's NATS: the operator, every service and the local centres. */
+export function stackPrincipals(centres: number): Principal[] {
+  return [OPERATOR, ...NATS_SERVICES.map(servicePrincipal), ...localCentreIds(centres).map(centrePrincipal)];
+}
+
+/** The components; NATS requires TLS and the credentials in `nats` (see ensureNatsSecurity), handed to each service. */
+export function stackSpecs(layout: StackLayout, ports: StackPorts, nats: SecuredNats, centres = 0, ledgerMode: 'embedded' | 'fabric' = 'embedded'): ComponentSpec[] {
   const natsDir = path.join(layout.dataDir, 'nats');
-  const natsUrl = `nats://${LOOPBACK}:${ports.nats}`;
+  const natsSpec = natsComponent({
+    name: 'nats',
+    port: ports.nats,
+    monitorPort: ports.natsMonitor,
+    storeDir: natsDir,
+    configFile: path.join(natsDir, 'nats-server.conf'),
+    logFile: logFileOf(layout, 'nats'),
+    security: nats.security,
+  });
+  const natsUrl = natsSpec.url;
   const ledger = ledgerDirsOf(layout);
   const ledgerEnv = { LEDGER: ledgerMode, LEDGER_DIR: ledger.ledgerDir, IDENTITY_DIR: ledger.identityDir, FABRIC_CONNECTION: path.join(layout.dataDir, 'fabric', 'connection.json') };
-  const service = (name: string, service: string, extra: { httpPort?: number; env?: Record<string, string> } = {}) =>
-    serviceComponent({ service, name, natsUrl, logFile: logFileOf(layout, name), ...extra });
+  const service = (name: NatsService, extra: { httpPort?: number; env?: Record<string, string> } = {}) =>
+    serviceComponent({ service: name, name, natsUrl, logFile: logFileOf(layout, name), ...extra, env: { ...nats.credentials(servicePrincipal(name)), ...extra.env } });
   return [
-    natsComponent({
-      name: 'nats',
-      port: ports.nats,
-      monitorPort: ports.natsMonitor,
-      storeDir: natsDir,
-      configFile: path.join(natsDir, 'nats-server.conf'),
-      logFile: logFileOf(layout, 'nats'),
-    }),
+    natsSpec,
     ferretComponent({
       name: 'ferretdb',
       port: ports.mongo,
@@ -84,13 +99,12 @@ export function stackSpecs(layout: StackLayout, ports: StackPorts, centres = 0, 
       dataDir: path.join(layout.dataDir, 'ferretdb'),
       logFile: logFileOf(layout, 'ferretdb'),
     }),
-    service('round-coordinator', 'round-coordinator', { httpPort: ports.coordinator }),
-    service('aggregator', 'aggregator'),
-    service('passport-registry', 'passport-registry', { httpPort: ports.registry, env: ledgerEnv }),
-    service('ledger-indexer', 'ledger-indexer', { httpPort: ports.indexer, env: { ...ledgerEnv, MONGO_URL: `mongodb://${LOOPBACK}:${ports.mongo}/` } }),
-    ...Array.from({ length: centres }, (_, i) => {
-      const id = `c${String(i + 1).padStart(2, '0')}`;
-      return service(`centre-${id}`, 'centre-agent', { env: { CENTRE_ID: id } });
-    }),
+    service('round-coordinator', { httpPort: ports.coordinator }),
+    service('aggregator'),
+    service('passport-registry', { httpPort: ports.registry, env: ledgerEnv }),
+    service('ledger-indexer', { httpPort: ports.indexer, env: { ...ledgerEnv, MONGO_URL: `mongodb://${LOOPBACK}:${ports.mongo}/` } }),
+    ...localCentreIds(centres).map((id) =>
+      serviceComponent({ service: 'centre-agent', name: `centre-${id}`, natsUrl, logFile: logFileOf(layout, `centre-${id}`), env: { ...nats.credentials(centrePrincipal(id)), CENTRE_ID: id } }),
+    ),
   ];
 }

@@ -1,3 +1,4 @@
+import { accessSync, constants, statSync } from 'node:fs';
 import { z } from 'zod';
 
 /*
@@ -43,10 +44,29 @@ export const logLevel = z.enum(LOG_LEVELS).default('info');
 /** LOG_LEVEL. */
 export const logConfig = z.object({ LOG_LEVEL: logLevel });
 
-/** NATS_URL (default nats://127.0.0.1:4222), NATS_NAME (connection name shown by the server; optional). */
+/** A file that must exist and be readable at start-up (a key, a certificate). */
+export const readableFile = z
+  .string()
+  .min(1)
+  .refine((file) => {
+    try {
+      accessSync(file, constants.R_OK);
+      return statSync(file).isFile();
+    } catch {
+      return false;
+    }
+  }, 'no such readable file');
+
+/**
+ * NATS_URL (default nats://127.0.0.1:4222), NATS_NAME (connection name shown by the server; optional),
+ * NATS_NKEY_SEED_FILE (this principal's nkey seed: the server authenticates it by it), NATS_TLS_CA_FILE
+ * (the CA the server's TLS certificate must chain to; TLS is then required).
+ */
 export const natsConfig = z.object({
   NATS_URL: natsUrl.default('nats://127.0.0.1:4222'),
   NATS_NAME: z.string().min(1).optional(),
+  NATS_NKEY_SEED_FILE: readableFile.optional(),
+  NATS_TLS_CA_FILE: readableFile.optional(),
 });
 
 /** HTTP_HOST (default 127.0.0.1, i.e. not exposed unless asked) and HTTP_PORT (required). */

@@ -10,9 +10,9 @@ export type EventRecord = { event: string; experimentId: string } & Record<strin
 const metrics = (list: { name?: string | null; value?: number | null }[] | null | undefined) =>
   Object.fromEntries((list ?? []).map((m) => [m.name ?? '', m.value ?? 0]));
 
-/** Decodes a message of FL_EVENTS by the kind its subject ends with (fl.events.<experiment>.<kind>). */
+/** Decodes a message of FL_EVENTS by its kind (fl.events.<experiment>.<kind>[.<centre>]; every kind is two tokens). */
 export function decodeEvent(subject: string, data: Uint8Array): EventRecord {
-  const kind = subject.split('.').slice(3).join('.');
+  const kind = subject.split('.').slice(3, 5).join('.');
   switch (kind) {
     case 'round.started': {
       const e = RoundStarted.decode(data);

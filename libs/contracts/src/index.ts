@@ -89,7 +89,9 @@ export type ICentreHeartbeat = fedledger.fl.v1.ICentreHeartbeat;
 
 export {
   assertSubjectToken,
+  CENTRE_EVENT_KINDS,
   EVENT_KINDS,
+  isCentreEvent,
   isSubjectToken,
   streams,
   subjects,
@@ -104,4 +106,5 @@ export {
   type UpdateSubject,
 } from './subjects';
 export * from './experiment-state';
+export * from './principals';
 export { decodeEvent, describeEvent, type EventRecord } from './events';

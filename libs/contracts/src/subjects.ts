@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { principalToken, type Principal } from './principals';
 
 /**
  * The one place for JetStream stream names and NATS subjects. Build subjects only through `subjects.*`:
@@ -121,12 +122,13 @@ export const subjects = {
   updateRejected(experimentId: string): EventSubject {
     return event(experimentId, 'update.rejected');
   },
-  /** The ExperimentCompleted event of an experiment. */
-  taskFailed(experimentId: string): EventSubject {
-    return event(experimentId, 'task.failed');
+  /** A centre's TaskFailed: the centre's id ends the subject, so NATS permissions decide who may say it. */
+  taskFailed(experimentId: string, centreId: string): `${EventSubject}.${string}` {
+    return centreEvent(experimentId, 'task.failed', centreId);
   },
-  evaluationReported(experimentId: string): EventSubject {
-    return event(experimentId, 'evaluation.reported');
+  /** A centre's EvaluationReported, ending with the centre's id as taskFailed does. */
+  evaluationReported(experimentId: string, centreId: string): `${EventSubject}.${string}` {
+    return centreEvent(experimentId, 'evaluation.reported', centreId);
   },
   roundEvaluated(experimentId: string): EventSubject {
     return event(experimentId, 'round.evaluated');
@@ -138,11 +140,10 @@ export const subjects = {
   experimentEvents(experimentId: string): `fl.events.${string}.>` {
     return `fl.events.${assertSubjectToken(experimentId, 'experimentId', 'fl.events.<experimentId>.>')}.>`;
   },
-  /** Filter: one kind of event across all experiments, e.g. `eventsOfKind('round.completed')`. */
-  eventsOfKind(kind: EventKind): `fl.events.*.${EventKind}` {
-    return `fl.events.*.${kind}`;
+  /** Filter: one kind of event across all experiments, e.g. `eventsOfKind('round.completed')` (a centre's kinds end with `.*`). */
+  eventsOfKind(kind: EventKind): `fl.events.*.${EventKind}` | `fl.events.*.${EventKind}.*` {
+    return isCentreEvent(kind) ? `fl.events.*.${kind}.*` : `fl.events.*.${kind}`;
   },
-  /** Prefix of blob subjects, for the BlobStore. */
   /** Core NATS (not stored): a centre's task progress. */
   progress(experimentId: string, centreId: string): `fl.progress.${string}.${string}` {
     const s = 'fl.progress.<experimentId>.<centreId>';
@@ -151,7 +152,15 @@ export const subjects = {
   progressOf(experimentId: string): `fl.progress.${string}.*` {
     return `fl.progress.${assertSubjectToken(experimentId, 'experimentId', 'fl.progress.<experimentId>.*')}.*`;
   },
+  /** Prefix of blob subjects, for the BlobStore: `fl.blobs.<writer scope>.<key>.…` (see blobScope). */
   blobPrefix: 'fl.blobs',
+  /**
+   * The blob scope a principal writes into (its blob ids start with it): `centre-<id>` for a centre, the service's
+   * name for a service, `operator` for the command line. Only that principal may publish under it.
+   */
+  blobScope(principal: Principal): string {
+    return principalToken(principal);
+  },
   /** Where the ledger-indexer announces an indexed chaincode event (ids that are not subject tokens are hashed into one). */
   ledgerEvent(eventName: string, subjectId: string): `ledger.events.${string}.${string}` {
     const s = 'ledger.events.<eventName>.<subjectId>';
@@ -173,6 +182,12 @@ export const subjects = {
   },
 } as const;
 
+/** Event kinds a centre publishes: their subjects end with the centre's id. */
+export const CENTRE_EVENT_KINDS = ['task.failed', 'evaluation.reported'] as const satisfies readonly EventKind[];
+export function isCentreEvent(kind: EventKind): kind is (typeof CENTRE_EVENT_KINDS)[number] {
+  return (CENTRE_EVENT_KINDS as readonly string[]).includes(kind);
+}
+
 /** Event kinds under fl.events.<experiment>. */
 export const EVENT_KINDS = [
   'round.started',
@@ -185,6 +200,10 @@ export const EVENT_KINDS = [
   'experiment.completed',
 ] as const;
 export type EventKind = (typeof EVENT_KINDS)[number];
+
+function centreEvent(experimentId: string, kind: EventKind, centreId: string): `${EventSubject}.${string}` {
+  return `${event(experimentId, kind)}.${assertSubjectToken(centreId, 'centreId', `fl.events.<experimentId>.${kind}.<centreId>`)}`;
+}
 
 function event(experimentId: string, kind: EventKind): EventSubject {
   return `fl.events.${assertSubjectToken(experimentId, 'experimentId', `fl.events.<experimentId>.${kind}`)}.${kind}`;

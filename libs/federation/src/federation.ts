@@ -1,7 +1,8 @@
 import path from 'node:path';
-import { decodeEvent, streams, subjects, type EventRecord } from '@fedledger/contracts';
+import { centrePrincipal, decodeEvent, NATS_SERVICES, OPERATOR, servicePrincipal, streams, subjects, type EventRecord, type NatsService, type Principal } from '@fedledger/contracts';
 import { BlobStore, JetStreamConnection } from '@fedledger/messaging';
 import {
+  ensureNatsSecurity,
   ensureTools,
   freePorts,
   LocalStackError,
@@ -10,6 +11,7 @@ import {
   startComponent,
   type ComponentSpec,
   type RunningComponent,
+  type SecuredNats,
 } from '@fedledger/local-stack';
 
 export interface FederationOptions {
@@ -23,6 +25,11 @@ export interface FederationOptions {
   progress?: (line: string) => void;
   /** Also run the passport-registry on this embedded ledger, recording the experiments' rounds on their passports. */
   registry?: { ledgerDir: string; identityDir: string };
+  /**
+   * NATS with TLS and a least-privilege user per service and centre (credentials in <dir>/nats-auth, the server's
+   * certificate from the organisations in `identityDir`). Default: on, with identities in <dir>/identities.
+   */
+  security?: { identityDir?: string } | false;
 }
 
 /**
@@ -37,6 +44,8 @@ export class Federation {
   private constructor(
     private readonly specs: Map<string, ComponentSpec>,
     readonly natsUrl: string,
+    /** The NATS credentials, when the server requires them. */
+    readonly nats: SecuredNats | undefined,
     readonly apiUrl: string,
     readonly logDir: string,
     /** The passport-registry's REST API, when it runs. */
@@ -47,21 +56,37 @@ export class Federation {
     await ensureTools();
     const logs = path.join(o.dir, 'logs');
     const [natsPort, monitorPort, httpPort, registryPort] = await freePorts(4);
-    const nats = natsComponent({ port: natsPort!, monitorPort: monitorPort!, storeDir: path.join(o.dir, 'nats'), configFile: path.join(o.dir, 'nats.conf'), logFile: path.join(logs, 'nats.log') });
+    const secured =
+      o.security === false
+        ? undefined
+        : await ensureNatsSecurity({
+            dir: path.join(o.dir, 'nats-auth'),
+            identityDir: o.security?.identityDir ?? o.registry?.identityDir ?? path.join(o.dir, 'identities'),
+            principals: [OPERATOR, ...NATS_SERVICES.map(servicePrincipal), ...o.centres.map(centrePrincipal)],
+          });
+    const nats = natsComponent({
+      port: natsPort!,
+      monitorPort: monitorPort!,
+      storeDir: path.join(o.dir, 'nats'),
+      configFile: path.join(o.dir, 'nats.conf'),
+      logFile: path.join(logs, 'nats.log'),
+      ...(secured ? { security: secured.security } : {}),
+    });
     const natsUrl = nats.url;
-    const env = (name: string) => ({ ...o.env, ...o.envOf?.[name] });
+    const service = (name: NatsService) => ({ ...secured?.credentials(servicePrincipal(name)), ...o.env, ...o.envOf?.[name] });
     const specs = new Map<string, ComponentSpec>([['nats', nats]]);
-    specs.set('round-coordinator', serviceComponent({ service: 'round-coordinator', natsUrl, httpPort: httpPort!, env: env('round-coordinator'), logFile: path.join(logs, 'round-coordinator.log') }));
-    specs.set('aggregator', serviceComponent({ service: 'aggregator', natsUrl, env: env('aggregator'), logFile: path.join(logs, 'aggregator.log') }));
+    specs.set('round-coordinator', serviceComponent({ service: 'round-coordinator', natsUrl, httpPort: httpPort!, env: service('round-coordinator'), logFile: path.join(logs, 'round-coordinator.log') }));
+    specs.set('aggregator', serviceComponent({ service: 'aggregator', natsUrl, env: service('aggregator'), logFile: path.join(logs, 'aggregator.log') }));
     if (o.registry) {
-      const registryEnv = { LEDGER_DIR: o.registry.ledgerDir, IDENTITY_DIR: o.registry.identityDir, ...env('passport-registry') };
+      const registryEnv = { LEDGER_DIR: o.registry.ledgerDir, IDENTITY_DIR: o.registry.identityDir, ...service('passport-registry') };
       specs.set('passport-registry', serviceComponent({ service: 'passport-registry', natsUrl, httpPort: registryPort!, env: registryEnv, logFile: path.join(logs, 'passport-registry.log') }));
     }
     for (const id of o.centres) {
       const name = `centre-${id}`;
-      specs.set(name, serviceComponent({ service: 'centre-agent', name, natsUrl, env: { CENTRE_ID: id, ...env(name) }, logFile: path.join(logs, `${name}.log`) }));
+      const env = { ...secured?.credentials(centrePrincipal(id)), CENTRE_ID: id, ...o.env, ...o.envOf?.[name] };
+      specs.set(name, serviceComponent({ service: 'centre-agent', name, natsUrl, env, logFile: path.join(logs, `${name}.log`) }));
     }
-    const federation = new Federation(specs, natsUrl, specs.get('round-coordinator')!.url, logs, specs.get('passport-registry')?.url);
+    const federation = new Federation(specs, natsUrl, secured, specs.get('round-coordinator')!.url, logs, specs.get('passport-registry')?.url);
     try {
       await federation.startPart('nats');
       o.progress?.(`nats-server ready on ${natsUrl}; starting the coordinator, the aggregator${o.registry ? ', the passport-registry' : ''} and ${o.centres.length} centre-agents (logs in ${logs})`);
@@ -105,12 +130,16 @@ export class Federation {
   }
 
   async connect(): Promise<JetStreamConnection> {
-    this.connection ??= await JetStreamConnection.connect({ servers: this.natsUrl, name: 'fedledger-federation' });
+    this.connection ??= await JetStreamConnection.connect({ servers: this.natsUrl, name: 'fedledger-federation', ...this.nats?.connectOptions(OPERATOR) });
     return this.connection;
   }
 
-  async blobStore(): Promise<BlobStore> {
-    return BlobStore.open(await this.connect(), { stream: streams.FL_BLOBS.name, subjectPrefix: subjects.blobPrefix });
+  /**
+   * The blob store, writing as the operator (who uploads initial weights and reads models), or in the scope of
+   * `writer` (a test playing a centre: the operator may write anywhere).
+   */
+  async blobStore(writer: Principal = OPERATOR): Promise<BlobStore> {
+    return BlobStore.open(await this.connect(), { stream: streams.FL_BLOBS.name, subjectPrefix: subjects.blobPrefix, scope: subjects.blobScope(writer) });
   }
 
   /** POST to the coordinator's REST API; throws with the status and body when it is not 2xx. */

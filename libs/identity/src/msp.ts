@@ -315,7 +315,8 @@ export interface NodeIdentity {
   mspId: string;
   /** e.g. peer0.ub.fedledger.local */
   name: string;
-  kind: 'peer' | 'orderer';
+  /** `server`: another TLS server of the organisation (the NATS server), outside Fabric. */
+  kind: 'peer' | 'orderer' | 'server';
   /** The node's local MSP folder (signcerts, keystore, cacerts, tlscacerts, config.yaml). */
   mspDir: string;
   /** tls/server.crt, tls/server.key, tls/ca.crt. */
@@ -323,11 +324,11 @@ export interface NodeIdentity {
 }
 
 /**
- * Issues a peer or orderer of an organisation (as cryptogen lays them out, under `<org>/peers|orderers/<name>`):
+ * Issues a peer, orderer or other server of an organisation (as cryptogen lays them out, under `<org>/peers|orderers|servers/<name>`):
  * an MSP whose certificate carries OU peer|orderer, and a TLS server certificate from the same CA answering to
  * `hosts` (DNS names and IP addresses, 127.0.0.1 and localhost always). Idempotent: an existing node is kept.
  */
-export async function ensureNode(root: string, request: { org: string; name: string; kind: 'peer' | 'orderer'; hosts?: string[] }): Promise<NodeIdentity> {
+export async function ensureNode(root: string, request: { org: string; name: string; kind: NodeIdentity['kind']; hosts?: string[] }): Promise<NodeIdentity> {
   const org = findOrganisation(root, request.org);
   const folder = orgDir(root, org);
   if (!USER_NAME.test(request.name)) throw new IdentityError(`node name must be 1-64 letters, digits, '.', '_' or '-', got '${request.name}'`);

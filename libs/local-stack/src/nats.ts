@@ -1,4 +1,5 @@
 import type { ComponentSpec } from './component';
+import type { NatsSecurity } from './nats-security';
 import { LOOPBACK } from './net';
 import { toolPath } from './paths';
 
@@ -20,11 +21,16 @@ export interface NatsOptions {
   logFile: string;
   /** Bytes; default 8 MB. */
   maxPayload?: number;
+  /** TLS required and only these users (nkeys, least-privilege permissions); without it the server is open (tests). */
+  security?: NatsSecurity;
 }
 
 const quote = (s: string): string => JSON.stringify(s);
 
-/** The nats-server config file: loopback only, monitoring endpoint, JetStream on file storage. */
+/**
+ * The nats-server config file: loopback only, monitoring endpoint, JetStream on file storage; with `security`,
+ * TLS on every client connection and only the listed users (an anonymous connection is refused).
+ */
 export function natsConfig(opts: NatsOptions): string {
   const maxPayload = opts.maxPayload ?? DEFAULT_NATS_MAX_PAYLOAD;
   const lines = [
@@ -35,7 +41,15 @@ export function natsConfig(opts: NatsOptions): string {
   ];
   // The server refuses a max_payload above max_pending.
   if (maxPayload > DEFAULT_MAX_PENDING) lines.push(`max_pending: ${maxPayload}`);
-  lines.push('jetstream {', `  store_dir: ${quote(opts.storeDir)}`, '}', '');
+  lines.push('jetstream {', `  store_dir: ${quote(opts.storeDir)}`, '}');
+  if (opts.security) {
+    const { tls, users } = opts.security;
+    lines.push('tls {', `  cert_file: ${quote(tls.certFile)}`, `  key_file: ${quote(tls.keyFile)}`, '  timeout: 5', '}');
+    lines.push('authorization {', '  users: [');
+    for (const u of users) lines.push(`    # ${u.principal}`, `    ${JSON.stringify({ nkey: u.nkey, permissions: u.permissions })}`);
+    lines.push('  ]', '}');
+  }
+  lines.push('');
   return lines.join('\n');
 }
 
@@ -47,7 +61,7 @@ export function natsComponent(opts: NatsOptions): ComponentSpec {
     command: toolPath('nats-server'),
     args: ['-c', opts.configFile],
     ports: { main: opts.port, monitor: opts.monitorPort },
-    url: `nats://${LOOPBACK}:${opts.port}`,
+    url: `${opts.security ? 'tls' : 'nats'}://${LOOPBACK}:${opts.port}`,
     endpoints: { monitor: monitorUrl },
     logFile: opts.logFile,
     dirs: [opts.storeDir],

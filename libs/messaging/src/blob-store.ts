@@ -1,5 +1,4 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { headers as natsHeaders } from '@nats-io/transport-node';
 import { JetStreamApiError, type PubAck, type StoredMsg } from '@nats-io/jetstream';
 import type { JetStreamConnection } from './connection';
 import { provisionStream } from './streams';
@@ -16,9 +15,7 @@ export interface BlobRef {
 /** Stored last, after every chunk: a blob without a manifest does not exist. */
 export interface BlobManifest extends BlobRef {
   chunks: number;
-  /** Lowest stream sequence of the blob's chunks; reads start there. */
-  firstSeq: number;
-  /** The subject this blob's chunks were written to (one per put attempt). */
+  /** Chunk i of this blob is the message on `<chunkSubject>.<i>` (one chunk subject per put attempt). */
   chunkSubject: string;
   chunkBytes: number;
   createdAt: string;
@@ -27,8 +24,15 @@ export interface BlobManifest extends BlobRef {
 
 export interface BlobStoreOptions {
   stream: string;
-  /** Chunks go to `<prefix>.<blobId>.c`, the manifest to `<prefix>.<blobId>.m`. */
+  /** Blob subjects are `<prefix>.<scope>.<key>.m` (the manifest) and `<prefix>.<scope>.<key>.c.<attempt>.<i>` (chunk i). */
   subjectPrefix: string;
+  /**
+   * The scope this store writes into: a blob's id is `<scope>.<key>`. NATS permissions let a principal publish
+   * only under its own scope (`subjects.blobScope`), so an id says who wrote the blob.
+   */
+  scope: string;
+  /** Create or update the stream on open (default). A centre may not: it only uses the stream the services made. */
+  provision?: boolean;
   /**
    * Default 256 KiB, lowered to fit the server's max_payload. nats.js reassembles a large incoming
    * message by growing a buffer, so reads are fastest with chunks well below 1 MiB (docs/benchmarks.md).
@@ -70,18 +74,32 @@ export class BlobCorruptedError extends BlobError {
   }
 }
 
-const CHUNK_HEADER = 'Fedledger-Chunk';
 const MiB = 1024 * 1024;
 const HEADER_ROOM = 1024;
-/** Bytes asked for in one direct batch get while reading a blob. */
-const READ_BATCH_BYTES = 16 * MiB;
+/** Bytes of chunk reads in flight at once while reading a blob. */
+const READ_WINDOW_BYTES = 16 * MiB;
+const SCOPE = /^[A-Za-z0-9_-]{1,140}$/;
+const KEY = /^[A-Za-z0-9]{1,128}$/;
 
 export type BlobSource = Uint8Array | Iterable<Uint8Array> | AsyncIterable<Uint8Array>;
+
+/** Splits `<scope>.<key>`; throws BlobError naming the id when it is not one. */
+export function parseBlobId(blobId: string): { scope: string; key: string } {
+  const [scope, key, ...rest] = typeof blobId === 'string' ? blobId.split('.') : [];
+  if (scope === undefined || key === undefined || rest.length > 0 || !SCOPE.test(scope) || !KEY.test(key)) {
+    throw new BlobError(String(blobId), "not a blob id: expected <scope>.<key> (scope: letters, digits, '_' or '-'; key: letters and digits)");
+  }
+  return { scope, key };
+}
+
+const isNotFound = (err: unknown) => (err instanceof JetStreamApiError && err.status === 404) || (err instanceof Error && /message not found|no message found/i.test(err.message));
 
 /**
  * Model weights over JetStream, chunked: streaming put and get, SHA-256 computed on write and
  * verified on read, a missing or altered chunk reported with the blob's id. One stream holds all
- * blobs; a blob is immutable once its manifest is stored.
+ * blobs; a blob is immutable once its manifest is stored. Every read names its subject (a direct get of
+ * the manifest, then of each chunk), so reading needs the blob's id and nothing more: no consumer, no read
+ * by sequence — which NATS permissions deny centres, so that a blob cannot be found without its reference.
  */
 export class BlobStore {
   private readonly chunkBytes: number;
@@ -96,28 +114,42 @@ export class BlobStore {
     this.maxBlobBytes = options.maxBlobBytes ?? 2 * 1024 * MiB;
     this.window = Math.max(1, Math.ceil((options.windowBytes ?? 8 * MiB) / this.chunkBytes));
     if (this.chunkBytes <= 0) throw new Error(`blob store ${options.stream}: chunk size must be positive`);
+    if (!SCOPE.test(options.scope)) throw new Error(`blob store ${options.stream}: invalid scope '${options.scope}'`);
   }
 
   get chunkKiB(): number {
     return this.chunkBytes / 1024;
   }
 
+  /** Largest blob put and get accept. */
+  get maxBytes(): number {
+    return this.maxBlobBytes;
+  }
+
+  /** The scope this store writes into. */
+  get scope(): string {
+    return this.options.scope;
+  }
+
   static async open(connection: JetStreamConnection, options: BlobStoreOptions): Promise<BlobStore> {
-    await provisionStream(connection.jsm, {
-      name: options.stream,
-      subjects: [`${options.subjectPrefix}.>`],
-      allowDirect: true,
-      maxAgeMs: options.maxAgeMs ?? 0,
-      replicas: options.replicas ?? 1,
-    });
+    if (options.provision ?? true) {
+      await provisionStream(connection.jsm, {
+        name: options.stream,
+        subjects: [`${options.subjectPrefix}.>`],
+        allowDirect: true,
+        maxAgeMs: options.maxAgeMs ?? 0,
+        replicas: options.replicas ?? 1,
+      });
+    }
     return new BlobStore(connection, options);
   }
 
-  /** Stores the bytes under a new id (or `blobId`) and returns the reference with its digest. */
-  async put(source: BlobSource, opts: { blobId?: string; contentType?: string } = {}): Promise<BlobRef> {
-    const blobId = opts.blobId ?? randomBytes(16).toString('base64url').replace(/[-_]/g, 'x');
-    if (!/^[A-Za-z0-9]+$/.test(blobId)) throw new BlobError(blobId, 'id must be letters and digits only');
-    if (opts.blobId && (await this.manifest(blobId).catch(() => undefined))) throw new BlobError(blobId, 'already exists; blobs are immutable');
+  /** Stores the bytes under a new key (or `key`) in this store's scope and returns the reference with its digest. */
+  async put(source: BlobSource, opts: { key?: string; contentType?: string } = {}): Promise<BlobRef> {
+    const key = opts.key ?? randomBytes(16).toString('base64url').replace(/[-_]/g, 'x');
+    const blobId = `${this.options.scope}.${key}`;
+    if (!KEY.test(key)) throw new BlobError(blobId, 'key must be 1..128 letters and digits');
+    if (opts.key && (await this.manifest(blobId).catch(() => undefined))) throw new BlobError(blobId, 'already exists; blobs are immutable');
     // Chunks must be stored in order, so a refused chunk cannot be retried alone: the whole put is
     // retried (on a fresh chunk subject) when the server pushes back, if the bytes can be read again.
     for (let attempt = 1; ; attempt++) {
@@ -132,27 +164,22 @@ export class BlobStore {
   }
 
   private async putAttempt(blobId: string, source: BlobSource, contentType: string | undefined): Promise<BlobRef> {
-    // Each attempt writes its own chunk subject: chunks of an attempt that failed (or whose late
+    // Each attempt writes its own chunk subjects: chunks of an attempt that failed (or whose late
     // publishes land after its clean-up) can never mix with a retry's.
     const attempt = randomBytes(6).toString('hex');
-    const chunkSubject = `${this.chunkSubject(blobId)}.${attempt}`;
+    const chunkSubject = `${this.subjectOf(blobId)}.c.${attempt}`;
     const hash = createHash('sha256');
     const acks: Promise<PubAck>[] = [];
     let size = 0;
     let chunks = 0;
-    let firstSeq = 0;
     try {
       for await (const chunk of rechunk(source, this.chunkBytes)) {
         size += chunk.length;
         if (size > this.maxBlobBytes) throw new BlobError(blobId, `larger than the ${this.maxBlobBytes} byte limit`);
         hash.update(chunk);
-        const h = natsHeaders();
-        h.set(CHUNK_HEADER, String(chunks));
-        const ack = this.connection.js.publish(chunkSubject, chunk, { headers: h, msgID: `${blobId}.${attempt}.${chunks}` });
+        const ack = this.connection.js.publish(`${chunkSubject}.${chunks}`, chunk, { msgID: `${blobId}.${attempt}.${chunks}` });
         // Observed now so a failure while earlier acks are awaited is not an unhandled rejection.
         ack.catch(() => undefined);
-        // Reads start at the lowest sequence any chunk got (a retried publish can store chunk 0 late).
-        void ack.then((a) => (firstSeq = firstSeq === 0 ? a.seq : Math.min(firstSeq, a.seq)), () => undefined);
         acks.push(ack);
         chunks++;
         if (acks.length >= this.window) await acks.shift();
@@ -163,7 +190,6 @@ export class BlobStore {
         sha256: hash.digest('hex'),
         sizeBytes: size,
         chunks,
-        firstSeq,
         chunkSubject,
         chunkBytes: this.chunkBytes,
         createdAt: new Date().toISOString(),
@@ -173,7 +199,8 @@ export class BlobStore {
       return { blobId, sha256: manifest.sha256, sizeBytes: size };
     } catch (err) {
       await Promise.allSettled(acks);
-      await this.connection.jsm.streams.purge(this.options.stream, { filter: chunkSubject }).catch(() => undefined);
+      // Best effort: a principal without purge rights (a centre) leaves the orphan chunks to the stream's age limit.
+      await this.connection.jsm.streams.purge(this.options.stream, { filter: `${chunkSubject}.>` }).catch(() => undefined);
       if (err instanceof BlobError) throw err;
       const pushedBack = (err instanceof JetStreamApiError && err.status === 429) || /too many requests|timeout/i.test((err as Error).message);
       throw new BlobError(blobId, `put failed after ${size} bytes: ${(err as Error).message}`, pushedBack);
@@ -181,30 +208,38 @@ export class BlobStore {
   }
 
   /**
-   * Stores the bytes under `blobId` unless a blob with that id exists, and returns its reference
-   * either way. With ids derived from the fact (task, round), a step retried after a crash finds
+   * Stores the bytes under `key` unless this scope holds a blob with that key, and returns its reference
+   * either way. With keys derived from the fact (task, round), a step retried after a crash finds
    * what it stored before instead of storing it twice.
    */
-  async putOnce(blobId: string, bytes: Uint8Array): Promise<BlobRef> {
+  async putOnce(key: string, bytes: Uint8Array): Promise<BlobRef> {
+    const blobId = `${this.options.scope}.${key}`;
     try {
       const m = await this.manifest(blobId);
       return { blobId, sha256: m.sha256, sizeBytes: m.sizeBytes };
     } catch (err) {
       if (!(err instanceof BlobNotFoundError)) throw err;
     }
-    return this.put(bytes, { blobId });
+    return this.put(bytes, { key });
   }
 
   /** The manifest, or BlobNotFoundError. */
   async manifest(blobId: string): Promise<BlobManifest> {
+    const subject = this.manifestSubject(blobId);
+    let m: StoredMsg | null;
     try {
-      const m = await this.connection.jsm.streams.getMessage(this.options.stream, { last_by_subj: this.manifestSubject(blobId) });
-      if (!m) throw new BlobNotFoundError(blobId);
-      return m.json<BlobManifest>();
+      m = await this.connection.jsm.direct.getMessage(this.options.stream, { last_by_subj: subject });
     } catch (err) {
-      if (err instanceof JetStreamApiError && err.status === 404) throw new BlobNotFoundError(blobId);
-      throw err;
+      if (isNotFound(err)) throw new BlobNotFoundError(blobId);
+      throw new BlobError(blobId, `cannot read the manifest: ${(err as Error).message}`);
     }
+    if (!m) throw new BlobNotFoundError(blobId);
+    const manifest = m.json<BlobManifest>();
+    const prefix = `${this.subjectOf(blobId)}.c.`;
+    if (manifest.blobId !== blobId || typeof manifest.chunkSubject !== 'string' || !manifest.chunkSubject.startsWith(prefix) || !Number.isSafeInteger(manifest.chunks) || manifest.chunks < 0) {
+      throw new BlobCorruptedError(blobId, 'the manifest does not describe this blob');
+    }
+    return manifest;
   }
 
   /**
@@ -219,84 +254,55 @@ export class BlobStore {
       if (ref.sizeBytes !== manifest.sizeBytes) throw new BlobCorruptedError(blobId, `reference size ${ref.sizeBytes} differs from the stored ${manifest.sizeBytes}`);
     }
     if (manifest.sizeBytes > this.maxBlobBytes) throw new BlobError(blobId, `size ${manifest.sizeBytes} exceeds the ${this.maxBlobBytes} byte limit`);
+    const hash = createHash('sha256');
     let size = 0;
-    let next = 0;
-    if (manifest.chunks > 0) {
-      const hash = createHash('sha256');
-      // Direct batch gets from chunk 0's sequence: no consumer to create, one request per batch.
-      const subject = manifest.chunkSubject;
-      const batchChunks = Math.max(1, Math.floor(READ_BATCH_BYTES / manifest.chunkBytes));
-      // Chunks are read in stream order, which a client-side publish retry can make differ from
-      // chunk order; early ones wait here (bounded) until their turn.
-      const early = new Map<number, Uint8Array>();
-      const maxEarly = Math.max(64, 2 * batchChunks);
-      let seq = manifest.firstSeq;
-      let emptyAnswers = 0;
-      const take = (data: Uint8Array) => {
+    // A window of direct gets in flight, each naming its chunk's subject; yielded in chunk order.
+    const inFlight = Math.max(1, Math.floor(READ_WINDOW_BYTES / Math.max(1, manifest.chunkBytes)));
+    const pending: Promise<Uint8Array>[] = [];
+    let requested = 0;
+    const request = () => {
+      const p = this.readChunk(blobId, manifest, requested++);
+      p.catch(() => undefined);
+      pending.push(p);
+    };
+    try {
+      while (requested < Math.min(inFlight, manifest.chunks)) request();
+      for (let i = 0; i < manifest.chunks; i++) {
+        const data = await pending.shift()!;
+        if (requested < manifest.chunks) request();
         hash.update(data);
         size += data.length;
-        next++;
-        if (next === manifest.chunks) {
-          const digest = hash.digest('hex');
-          if (size !== manifest.sizeBytes) throw new BlobCorruptedError(blobId, `${size} bytes read, manifest says ${manifest.sizeBytes}`);
-          if (digest !== manifest.sha256) throw new BlobCorruptedError(blobId, `sha256 ${digest} read, manifest says ${manifest.sha256}`);
-        }
-        return data;
-      };
-      while (next < manifest.chunks) {
-        let got = 0;
-        for await (const m of await this.directBatch(seq, batchChunks, subject)) {
-          seq = m.seq + 1;
-          got++;
-          const index = Number(m.header?.get(CHUNK_HEADER));
-          if (!Number.isInteger(index) || index < next || index >= manifest.chunks || early.has(index)) {
-            throw new BlobCorruptedError(blobId, `unexpected ${Number.isNaN(index) ? 'message without chunk index' : `chunk ${index}`} while reading chunk ${next} of ${manifest.chunks}`);
-          }
-          if (index !== next) {
-            if (early.size >= maxEarly) throw new BlobCorruptedError(blobId, `chunk ${next} of ${manifest.chunks} missing`);
-            early.set(index, m.data);
-            continue;
-          }
-          yield take(m.data);
-          for (let d = early.get(next); d !== undefined; d = early.get(next)) {
-            early.delete(next);
-            yield take(d);
-          }
-          if (next === manifest.chunks) break;
-        }
-        if (got === 0 && next < manifest.chunks) {
-          // An empty answer under load is not proof of loss: ask the stream how many chunks it holds.
-          const info = await this.connection.jsm.streams.info(this.options.stream, { subjects_filter: subject });
-          const stored = info.state.subjects?.[subject] ?? 0;
-          if (stored >= manifest.chunks && emptyAnswers++ < 3) {
-            await new Promise((r) => setTimeout(r, 200 * emptyAnswers));
-            continue;
-          }
-          const which = next === manifest.chunks - 1 ? `chunk ${next}` : `chunk ${next} and later ones`;
-          throw new BlobCorruptedError(blobId, `${which} of ${manifest.chunks} missing`);
-        }
+        if (size > manifest.sizeBytes) throw new BlobCorruptedError(blobId, `more than the manifest's ${manifest.sizeBytes} bytes by chunk ${i}`);
+        if (i === manifest.chunks - 1) this.checkDigest(blobId, manifest, size, hash.digest('hex'));
+        yield data;
       }
-      if (next !== manifest.chunks) throw new BlobCorruptedError(blobId, `stream ended after chunk ${next - 1} of ${manifest.chunks}`);
-    } else if (createHash('sha256').digest('hex') !== manifest.sha256) {
-      throw new BlobCorruptedError(blobId, 'empty blob with a non-empty digest');
+      if (manifest.chunks === 0) this.checkDigest(blobId, manifest, 0, hash.digest('hex'));
+    } finally {
+      await Promise.allSettled(pending);
     }
   }
 
-  /** Up to `batch` chunk messages from `seq` on; none when nothing is stored there (the server answers 404). */
-  private async directBatch(seq: number, batch: number, subject: string): Promise<AsyncIterable<StoredMsg>> {
-    const isNotFound = (err: unknown) => (err instanceof JetStreamApiError && err.status === 404) || (err instanceof Error && /message not found/i.test(err.message));
-    try {
-      const iter = await this.connection.jsm.direct.getBatch(this.options.stream, { seq, batch, next_by_subj: subject });
-      return (async function* () {
-        try {
-          for await (const m of iter) yield m;
-        } catch (err) {
-          if (!isNotFound(err)) throw err;
+  private checkDigest(blobId: string, manifest: BlobManifest, size: number, digest: string): void {
+    if (size !== manifest.sizeBytes) throw new BlobCorruptedError(blobId, `${size} bytes read, manifest says ${manifest.sizeBytes}`);
+    if (digest !== manifest.sha256) throw new BlobCorruptedError(blobId, `sha256 ${digest} read, manifest says ${manifest.sha256}`);
+  }
+
+  /** Chunk `index` by its subject; a timeout under load is asked again, a missing chunk is corruption. */
+  private async readChunk(blobId: string, manifest: BlobManifest, index: number): Promise<Uint8Array> {
+    const subject = `${manifest.chunkSubject}.${index}`;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        const m = await this.connection.jsm.direct.getMessage(this.options.stream, { last_by_subj: subject });
+        if (!m) throw new BlobCorruptedError(blobId, `chunk ${index} of ${manifest.chunks} missing`);
+        return m.data;
+      } catch (err) {
+        if (err instanceof BlobCorruptedError) throw err;
+        if (isNotFound(err)) throw new BlobCorruptedError(blobId, `chunk ${index} of ${manifest.chunks} missing`);
+        if (attempt >= 3 || !/timeout|too many requests/i.test((err as Error).message)) {
+          throw new BlobError(blobId, `cannot read chunk ${index} of ${manifest.chunks}: ${(err as Error).message}`);
         }
-      })();
-    } catch (err) {
-      if (isNotFound(err)) return (async function* (): AsyncGenerator<StoredMsg> {})();
-      throw err;
+        await new Promise((r) => setTimeout(r, 200 * attempt));
+      }
     }
   }
 
@@ -315,15 +321,17 @@ export class BlobStore {
   }
 
   async delete(blobId: string): Promise<void> {
-    await this.connection.jsm.streams.purge(this.options.stream, { filter: `${this.options.subjectPrefix}.${blobId}.>` });
+    await this.connection.jsm.streams.purge(this.options.stream, { filter: `${this.subjectOf(blobId)}.>` });
   }
 
-  private chunkSubject(blobId: string): string {
-    return `${this.options.subjectPrefix}.${blobId}.c`;
+  /** `<prefix>.<scope>.<key>`; the id is checked first, so it can never widen a subject. */
+  private subjectOf(blobId: string): string {
+    const { scope, key } = parseBlobId(blobId);
+    return `${this.options.subjectPrefix}.${scope}.${key}`;
   }
 
   private manifestSubject(blobId: string): string {
-    return `${this.options.subjectPrefix}.${blobId}.m`;
+    return `${this.subjectOf(blobId)}.m`;
   }
 }
 

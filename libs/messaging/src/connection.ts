@@ -1,5 +1,6 @@
 import { Logger } from '@nestjs/common';
-import { connect, type NatsConnection } from '@nats-io/transport-node';
+import { readFileSync } from 'node:fs';
+import { connect, nkeyAuthenticator, type NatsConnection } from '@nats-io/transport-node';
 import { jetstream, jetstreamManager, type JetStreamClient, type JetStreamManager } from '@nats-io/jetstream';
 
 export interface JetStreamConnectionOptions {
@@ -9,6 +10,15 @@ export interface JetStreamConnectionOptions {
   name: string;
   /** Per-request timeout for JetStream API calls and publish acks. */
   apiTimeoutMs?: number;
+  /** File holding this principal's nkey seed (SU…): the server knows the principal by its public key. */
+  nkeySeedFile?: string;
+  /** PEM file of the CA that issued the server's TLS certificate: the connection is then TLS, verified. */
+  tlsCaFile?: string;
+  /**
+   * Where request replies arrive (default `_INBOX`). The server lets each principal subscribe only to its own
+   * prefix (`inboxPrefix()` of @fedledger/contracts), so nobody reads another's replies or pulled messages.
+   */
+  inboxPrefix?: string;
 }
 
 /**
@@ -31,15 +41,36 @@ export class JetStreamConnection {
   static async connect(options: JetStreamConnectionOptions): Promise<JetStreamConnection> {
     const servers = Array.isArray(options.servers) ? options.servers : options.servers.split(',').map((s) => s.trim());
     let nc: NatsConnection;
+    let seed: Uint8Array | undefined;
+    if (options.nkeySeedFile) {
+      try {
+        seed = new TextEncoder().encode(readFileSync(options.nkeySeedFile, 'utf8').trim());
+      } catch (err) {
+        throw new Error(`cannot read the NATS nkey seed ${options.nkeySeedFile}: ${(err as Error).message}`);
+      }
+    }
     try {
-      nc = await connect({ servers, name: options.name, maxReconnectAttempts: -1, reconnectTimeWait: 500, timeout: 5_000 });
+      nc = await connect({
+        servers,
+        name: options.name,
+        maxReconnectAttempts: -1,
+        reconnectTimeWait: 500,
+        timeout: 5_000,
+        ...(seed ? { authenticator: nkeyAuthenticator(seed) } : {}),
+        ...(options.tlsCaFile ? { tls: { caFile: options.tlsCaFile } } : {}),
+        ...(options.inboxPrefix ? { inboxPrefix: options.inboxPrefix } : {}),
+      });
     } catch (err) {
-      throw new Error(`cannot connect to NATS at ${servers.join(',')} as ${options.name}: ${(err as Error).message}`);
+      const how = [seed ? `nkey from ${options.nkeySeedFile}` : 'no credentials', options.tlsCaFile ? `TLS verified by ${options.tlsCaFile}` : 'no TLS'].join(', ');
+      throw new Error(`cannot connect to NATS at ${servers.join(',')} as ${options.name} (${how}): ${(err as Error).message}`);
     }
     // Generous: on a busy machine moving large blobs, JetStream answers can take seconds.
     const timeout = options.apiTimeoutMs ?? 30_000;
     const jsm = await jetstreamManager(nc, { timeout }).catch((err: Error) => {
       void nc.close();
+      if (/Permissions Violation/.test(err.message)) {
+        throw new Error(`NATS at ${servers.join(',')} refused fedledger connection ${options.name}: ${err.message} (are these this principal's credentials? NATS_NKEY_SEED_FILE)`);
+      }
       throw new Error(`NATS at ${servers.join(',')} has no JetStream enabled (or it is not ready): ${err.message}`);
     });
     return new JetStreamConnection(nc, jetstream(nc, { timeout }), jsm, options.name);
@@ -75,7 +106,8 @@ export class JetStreamConnection {
           this.logger.log(`reconnected to ${s.server}`);
           break;
         case 'error':
-          this.logger.error(`connection error: ${String(s.error)}`);
+          // A permission violation names the subject and what was refused ("Permissions Violation for Publish to …").
+          this.logger.error(`connection error: ${s.error instanceof Error ? s.error.message : String(s.error)}`);
           break;
         default:
           break;

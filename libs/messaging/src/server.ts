@@ -1,13 +1,13 @@
 import { Logger } from '@nestjs/common';
 import { CustomTransportStrategy, EventPattern, Server, type MessageHandler } from '@nestjs/microservices';
 import { headers as natsHeaders } from '@nats-io/transport-node';
-import { JetStreamApiError, type ConsumerMessages, type JsMsg } from '@nats-io/jetstream';
+import type { ConsumerMessages, JsMsg } from '@nats-io/jetstream';
 import { lastValueFrom } from 'rxjs';
 import type { MessageCodec } from './codec';
 import type { JetStreamConnection } from './connection';
 import { JetStreamContext, PoisonMessageError } from './context';
 import { DeadLetterHeaders, headerValue, type DeadLetterEvent, type DeadLetterKind, type DeadLetterOptions } from './dead-letter';
-import { provisionConsumer, provisionStream, resolvedConsumer, type ConsumerSpec, type StreamSpec } from './streams';
+import { MissingStreamError, provisionConsumer, provisionStream, resolvedConsumer, type ConsumerSpec, type StreamSpec } from './streams';
 import { endSpan, otelContext, startConsumeSpan } from './tracing';
 
 export interface JetStreamServerOptions {
@@ -15,6 +15,8 @@ export interface JetStreamServerOptions {
   streams: StreamSpec[];
   consumers: ConsumerSpec[];
   deadLetter: DeadLetterOptions;
+  /** Create or update `streams` and the dead-letter stream at start (default). False for a principal that may not. */
+  provisionStreams?: boolean;
   /** How long close() waits for handlers in flight before giving up on them. Default 30 s. */
   shutdownTimeoutMs?: number;
 }
@@ -105,7 +107,7 @@ export class JetStreamServer extends Server<Events> implements CustomTransportSt
     const streams = this.options.streams.some((s) => s.name === dlqStream.name)
       ? this.options.streams
       : [...this.options.streams, dlqStream];
-    for (const s of streams) await provisionStream(connection.jsm, s);
+    if (this.options.provisionStreams ?? true) for (const s of streams) await provisionStream(connection.jsm, s);
 
     const bound = new Set<string>();
     for (const spec of this.options.consumers) {
@@ -115,21 +117,16 @@ export class JetStreamServer extends Server<Events> implements CustomTransportSt
         throw new Error(`consumer ${spec.durable} is bound to handler '${spec.handler}', but no @JetStreamEvent('${spec.handler}') exists (handlers: ${known})`);
       }
       bound.add(spec.handler);
-      const streamExists = await connection.jsm.streams.info(spec.stream).then(
-        () => true,
-        (err: unknown) => {
-          if (err instanceof JetStreamApiError && err.status === 404) return false;
-          throw err;
-        },
-      );
-      if (streamExists) {
+      try {
         await provisionConsumer(connection.jsm, spec);
-        await this.startConsumer(resolvedConsumer(spec), handler);
-      } else {
+      } catch (err) {
+        if (!(err instanceof MissingStreamError)) throw err;
         // Another service owns the stream (e.g. the coordinator owns FL_TASKS); start without it and bind when it appears.
-        this.logger.warn(`stream ${spec.stream} does not exist yet; consumer ${spec.durable} starts once it does`);
+        this.logger.warn(`${err.message}; ${spec.durable} starts once it does`);
         this.waiting.push(this.startWhenStreamExists(spec, handler));
+        continue;
       }
+      await this.startConsumer(resolvedConsumer(spec), handler);
     }
     for (const pattern of this.getHandlers().keys()) {
       if (!bound.has(pattern)) this.logger.warn(`handler '${pattern}' has no consumer bound to it and will receive nothing`);
@@ -143,17 +140,12 @@ export class JetStreamServer extends Server<Events> implements CustomTransportSt
       await new Promise((r) => setTimeout(r, 1_000));
       if (this.closing) return;
       try {
-        await this.options.connection.jsm.streams.info(spec.stream);
-      } catch {
-        continue;
-      }
-      try {
         await provisionConsumer(this.options.connection.jsm, spec);
         await this.startConsumer(resolvedConsumer(spec), handler);
         this.logger.log(`stream ${spec.stream} appeared; consuming ${spec.stream}/${spec.durable}`);
         return;
       } catch (err) {
-        this.logger.error(`cannot start consumer ${spec.durable}: ${(err as Error).message}; retrying`);
+        if (!(err instanceof MissingStreamError)) this.logger.error(`cannot start consumer ${spec.durable}: ${(err as Error).message}; retrying`);
       }
     }
   }

@@ -110,28 +110,45 @@ export function resolvedConsumer(spec: ConsumerSpec): Required<ConsumerSpec> {
   };
 }
 
-/** Creates or updates a durable pull consumer. Idempotent. */
+/** The consumer's stream does not exist (yet): another service owns and provisions it. */
+export class MissingStreamError extends Error {
+  constructor(readonly stream: string, consumer: string) {
+    super(`stream ${stream} does not exist yet (consumer ${consumer})`);
+    this.name = 'MissingStreamError';
+  }
+}
+
+/**
+ * Creates or updates a durable pull consumer. Idempotent. Asks only consumer API subjects of this consumer, and
+ * names a single filter in the subject (`$JS.API.CONSUMER.CREATE.<stream>.<name>.<filter>`), so that a principal
+ * allowed only its own consumer and filter can provision it: the server checks the filter against the subject.
+ * Throws MissingStreamError when the stream does not exist.
+ */
 export async function provisionConsumer(jsm: JetStreamManager, spec: ConsumerSpec): Promise<void> {
   const c = resolvedConsumer(spec);
+  const filters = c.filterSubjects.length === 1 ? { filter_subject: c.filterSubjects[0]! } : { filter_subjects: [...c.filterSubjects] };
   const config = {
     durable_name: c.durable,
     ack_policy: AckPolicy.Explicit,
     ack_wait: c.ackWaitMs * NANOS_PER_MS,
     max_deliver: c.maxDeliver,
-    filter_subjects: [...c.filterSubjects],
+    ...filters,
     deliver_policy: c.deliverPolicy === 'new' ? DeliverPolicy.New : c.deliverPolicy === 'last-per-subject' ? DeliverPolicy.LastPerSubject : DeliverPolicy.All,
     max_ack_pending: Math.max(1000, c.concurrency * 4),
   };
+  const missingStream = (err: unknown) => err instanceof JetStreamApiError && err.code === 10059;
   try {
     await jsm.consumers.info(c.stream, c.durable);
   } catch (err) {
+    if (missingStream(err)) throw new MissingStreamError(c.stream, c.durable);
     if (err instanceof JetStreamApiError && err.status === 404) {
       await jsm.consumers.add(c.stream, config).catch((e: Error) => {
+        if (missingStream(e)) throw new MissingStreamError(c.stream, c.durable);
         throw new Error(`cannot create consumer ${c.durable} on stream ${c.stream}: ${e.message}`);
       });
       return;
     }
-    throw err;
+    throw new Error(`cannot read consumer ${c.durable} on stream ${c.stream}: ${(err as Error).message}`);
   }
   // deliver_policy cannot change on an existing consumer; the rest can.
   const { durable_name: _name, deliver_policy: _policy, ...mutable } = config;

@@ -1,5 +1,4 @@
 import { createHash } from 'node:crypto';
-import { headers as natsHeaders } from '@nats-io/transport-node';
 import { startNats, type NatsFixture } from '@fedledger/testing';
 import { BlobCorruptedError, BlobError, BlobNotFoundError, BlobStore, JetStreamConnection, rechunk } from '../src';
 
@@ -31,7 +30,7 @@ function digestOf(pieces: Iterable<Uint8Array>): string {
 beforeAll(async () => {
   nats = await startNats();
   connection = await JetStreamConnection.connect({ servers: nats.url, name: 'blob-test' });
-  store = await BlobStore.open(connection, { stream: 'TEST_BLOBS', subjectPrefix: 'test.blobs', maxBlobBytes: 256 * MiB });
+  store = await BlobStore.open(connection, { stream: 'TEST_BLOBS', subjectPrefix: 'test.blobs', scope: 'tester', maxBlobBytes: 256 * MiB });
 });
 
 afterAll(async () => {
@@ -58,11 +57,11 @@ test('a 200 MB blob round-trips with its digest', async () => {
 
 test('getBytes returns the same bytes that were put', async () => {
   const data = Buffer.concat([...pattern(5 * MiB + 3, MiB, 42)]);
-  const ref = await store.put(data, { blobId: 'small1' });
-  expect(ref.blobId).toBe('small1');
+  const ref = await store.put(data, { key: 'small1' });
+  expect(ref.blobId).toBe('tester.small1');
   const back = await store.getBytes(ref);
   expect(back.equals(data)).toBe(true);
-  const manifest = await store.manifest('small1');
+  const manifest = await store.manifest('tester.small1');
   expect(manifest.chunks).toBe(Math.ceil((5 * MiB + 3) / (store.chunkKiB * 1024)));
 });
 
@@ -72,70 +71,61 @@ test('an empty blob round-trips', async () => {
   expect((await store.getBytes(ref)).length).toBe(0);
 });
 
-/** Rewrites a stored blob's chunks through JetStream with one byte flipped, keeping its manifest. */
-async function flipByteInStoredChunk(blobId: string, chunkIndex: number, byteIndex: number, order?: (chunks: number) => number[]): Promise<void> {
+/** Rewrites one stored chunk of a blob through JetStream with one byte flipped, keeping its manifest. */
+async function flipByteInStoredChunk(blobId: string, chunkIndex: number, byteIndex: number): Promise<void> {
   const { chunkSubject } = await store.manifest(blobId);
-  const consumer = await connection.js.consumers.get('TEST_BLOBS', { filter_subjects: [chunkSubject] });
-  const chunks: { data: Uint8Array; index: string }[] = [];
-  const pending = (await consumer.info()).num_pending;
-  const iter = await consumer.fetch({ max_messages: pending });
-  for await (const m of iter) {
-    chunks.push({ data: new Uint8Array(m.data), index: m.headers?.get('Fedledger-Chunk') ?? '' });
-    if (chunks.length === pending) break;
-  }
-  await connection.jsm.streams.purge('TEST_BLOBS', { filter: chunkSubject });
-  if (chunkIndex >= 0) {
-    const target = chunks[chunkIndex]!;
-    target.data[byteIndex] = target.data[byteIndex]! ^ 0x01;
-  }
-  for (const c of (order?.(chunks.length) ?? chunks.map((_, i) => i)).map((i) => chunks[i]!)) {
-    const h = natsHeaders();
-    h.set('Fedledger-Chunk', c.index);
-    await connection.js.publish(chunkSubject, c.data, { headers: h });
-  }
+  const subject = `${chunkSubject}.${chunkIndex}`;
+  const stored = await connection.jsm.streams.getMessage('TEST_BLOBS', { last_by_subj: subject });
+  const data = new Uint8Array(stored!.data);
+  data[byteIndex] = data[byteIndex]! ^ 0x01;
+  await connection.js.publish(subject, data);
 }
 
 test('a flipped byte in one stored chunk makes the read fail, naming the blob', async () => {
-  const ref = await store.put(Buffer.concat([...pattern(4 * MiB, MiB, 7)]), { blobId: 'flipped1' });
-  await flipByteInStoredChunk('flipped1', 2, 1000);
+  const ref = await store.put(Buffer.concat([...pattern(4 * MiB, MiB, 7)]), { key: 'flipped1' });
+  await flipByteInStoredChunk('tester.flipped1', 2, 1000);
   const read = store.getBytes(ref);
   await expect(read).rejects.toThrow(BlobCorruptedError);
-  await expect(store.getBytes(ref)).rejects.toThrow(/^blob flipped1: corrupted: sha256 [0-9a-f]{64} read, manifest says [0-9a-f]{64}$/);
-});
-
-test('chunks stored out of order (as a retried publish leaves them) still read back intact', async () => {
-  const data = Buffer.concat([...pattern(3 * MiB, MiB, 11)]);
-  const ref = await store.put(data, { blobId: 'shuffled1' });
-  await flipByteInStoredChunk('shuffled1', -1, 0, (n) => [3, 0, 2, 1, ...Array.from({ length: n - 4 }, (_, i) => n - 1 - i)]);
-  expect((await store.getBytes(ref)).equals(data)).toBe(true);
+  await expect(store.getBytes(ref)).rejects.toThrow(/^blob tester\.flipped1: corrupted: sha256 [0-9a-f]{64} read, manifest says [0-9a-f]{64}$/);
 });
 
 test('a missing chunk makes the read fail, naming the blob and the chunk', async () => {
-  const ref = await store.put(Buffer.concat([...pattern(3 * MiB, MiB, 9)]), { blobId: 'holey1' });
-  const first = await connection.jsm.streams.getMessage('TEST_BLOBS', { last_by_subj: (await store.manifest('holey1')).chunkSubject });
-  await connection.jsm.streams.deleteMessage('TEST_BLOBS', first!.seq);
-  const chunks = (await store.manifest('holey1')).chunks;
-  expect(chunks).toBeGreaterThan(1);
-  await expect(store.getBytes(ref)).rejects.toThrow(`blob holey1: corrupted: chunk ${chunks - 1} of ${chunks} missing`);
+  const ref = await store.put(Buffer.concat([...pattern(3 * MiB, MiB, 9)]), { key: 'holey1' });
+  const manifest = await store.manifest('tester.holey1');
+  expect(manifest.chunks).toBeGreaterThan(2);
+  const second = await connection.jsm.streams.getMessage('TEST_BLOBS', { last_by_subj: `${manifest.chunkSubject}.1` });
+  await connection.jsm.streams.deleteMessage('TEST_BLOBS', second!.seq);
+  await expect(store.getBytes(ref)).rejects.toThrow(`blob tester.holey1: corrupted: chunk 1 of ${manifest.chunks} missing`);
+});
+
+test('a manifest pointing at chunks outside its own blob is refused', async () => {
+  const victim = await store.put(Buffer.from('somebody else\'s weights'), { key: 'victim1' });
+  const forger = await BlobStore.open(connection, { stream: 'TEST_BLOBS', subjectPrefix: 'test.blobs', scope: 'forger' });
+  const { chunkSubject, ...rest } = await store.manifest(victim.blobId);
+  await connection.js.publish('test.blobs.forger.copy1.m', JSON.stringify({ ...rest, blobId: 'forger.copy1', chunkSubject }));
+  await expect(forger.getBytes('forger.copy1')).rejects.toThrow('blob forger.copy1: corrupted: the manifest does not describe this blob');
 });
 
 test('a reference whose digest differs from the stored blob is refused', async () => {
-  const ref = await store.put(Buffer.from('weights of round 1'), { blobId: 'ref1' });
-  await expect(store.getBytes({ ...ref, sha256: '0'.repeat(64) })).rejects.toThrow(`blob ref1: corrupted: reference digest ${'0'.repeat(64)} differs from the stored ${ref.sha256}`);
+  const ref = await store.put(Buffer.from('weights of round 1'), { key: 'ref1' });
+  await expect(store.getBytes({ ...ref, sha256: '0'.repeat(64) })).rejects.toThrow(`blob tester.ref1: corrupted: reference digest ${'0'.repeat(64)} differs from the stored ${ref.sha256}`);
 });
 
-test('an unknown blob is not found; a blob id cannot be reused', async () => {
-  await expect(store.getBytes('nosuchblob')).rejects.toThrow(BlobNotFoundError);
-  await expect(store.getBytes('nosuchblob')).rejects.toThrow('blob nosuchblob: not found (no manifest stored)');
-  await store.put(Buffer.from('x'), { blobId: 'once1' });
-  await expect(store.put(Buffer.from('y'), { blobId: 'once1' })).rejects.toThrow('blob once1: already exists; blobs are immutable');
+test('an unknown blob is not found; a blob id cannot be reused; an id that is not <scope>.<key> is refused', async () => {
+  await expect(store.getBytes('tester.nosuchblob')).rejects.toThrow(BlobNotFoundError);
+  await expect(store.getBytes('tester.nosuchblob')).rejects.toThrow('blob tester.nosuchblob: not found (no manifest stored)');
+  await store.put(Buffer.from('x'), { key: 'once1' });
+  await expect(store.put(Buffer.from('y'), { key: 'once1' })).rejects.toThrow('blob tester.once1: already exists; blobs are immutable');
+  for (const bad of ['nosuchblob', 'a.b.c', 'tester.>', '*.x', 'tester.']) {
+    await expect(store.getBytes(bad)).rejects.toThrow(`blob ${bad}: not a blob id: expected <scope>.<key>`);
+  }
 });
 
 test('a blob over the size limit is refused and leaves nothing behind', async () => {
-  const small = await BlobStore.open(connection, { stream: 'TEST_BLOBS', subjectPrefix: 'test.blobs', maxBlobBytes: 2 * MiB });
-  await expect(small.put(pattern(3 * MiB, MiB), { blobId: 'big1' })).rejects.toThrow(new BlobError('big1', `larger than the ${2 * MiB} byte limit`));
-  await expect(small.manifest('big1')).rejects.toThrow(BlobNotFoundError);
-  const info = await connection.jsm.streams.info('TEST_BLOBS', { subjects_filter: 'test.blobs.big1.>' });
+  const small = await BlobStore.open(connection, { stream: 'TEST_BLOBS', subjectPrefix: 'test.blobs', scope: 'tester', maxBlobBytes: 2 * MiB });
+  await expect(small.put(pattern(3 * MiB, MiB), { key: 'big1' })).rejects.toThrow(new BlobError('tester.big1', `larger than the ${2 * MiB} byte limit`));
+  await expect(small.manifest('tester.big1')).rejects.toThrow(BlobNotFoundError);
+  const info = await connection.jsm.streams.info('TEST_BLOBS', { subjects_filter: 'test.blobs.tester.big1.>' });
   expect(info.state.subjects ?? {}).toEqual({});
 });
 

@@ -3,7 +3,7 @@ import { NestFactory } from '@nestjs/core';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import type { Subscription } from '@nats-io/transport-node';
 import { z } from 'zod';
-import { subjects, streams as contractStreams } from '@fedledger/contracts';
+import { inboxPrefix, servicePrincipal, subjects, streams as contractStreams, type NatsService, type Principal } from '@fedledger/contracts';
 import { ConfigError, envInt, envPort, httpConfig, loadConfig, logConfig, natsConfig, telemetryConfig, type LogLevel, type TelemetryConfig } from '@fedledger/config';
 import {
   BlobStore,
@@ -47,6 +47,16 @@ export interface ServiceDefinition<S extends z.AnyZodObject> {
   blobStore?: boolean;
   /** Durable consumers bound to the module's @JetStreamEvent handlers. */
   consumers?: (config: z.infer<S> & CommonConfig) => ConsumerSpec[];
+  /**
+   * Who the service is on NATS: its inbox prefix and blob scope follow, and the server's permissions for it.
+   * Default: the service itself (a centre-agent says it is its centre).
+   */
+  principal?: (config: z.infer<S> & CommonConfig) => Principal;
+  /**
+   * Whether it creates and updates the streams it uses (the dead-letter stream, the blob stream). Default true;
+   * a centre-agent does not — a centre may not touch streams — and waits for the platform's services to.
+   */
+  provisionStreams?: boolean;
 }
 
 export function defineService<S extends z.AnyZodObject>(definition: ServiceDefinition<S>): ServiceDefinition<S> {
@@ -95,19 +105,30 @@ export async function startService<S extends z.AnyZodObject>(
   const identity = newIdentity(def.name, def.version ?? '0.1.0');
   let connection: JetStreamConnection | undefined;
   try {
-    connection = await JetStreamConnection.connect({ servers: config.NATS_URL, name: config.NATS_NAME ?? `${def.name}-${identity.instance}` });
+    const principal = def.principal?.(config) ?? servicePrincipal(def.name as NatsService);
+    const provision = def.provisionStreams ?? true;
+    connection = await JetStreamConnection.connect({
+      servers: config.NATS_URL,
+      name: config.NATS_NAME ?? `${def.name}-${identity.instance}`,
+      ...(config.NATS_NKEY_SEED_FILE ? { nkeySeedFile: config.NATS_NKEY_SEED_FILE } : {}),
+      ...(config.NATS_TLS_CA_FILE ? { tlsCaFile: config.NATS_TLS_CA_FILE } : {}),
+      inboxPrefix: inboxPrefix(principal),
+    });
     const conn = connection;
     const server = new JetStreamServer({
       connection: conn,
       streams: def.streams?.(config) ?? [],
       consumers: def.consumers?.(config) ?? [],
       deadLetter,
+      provisionStreams: provision,
       shutdownTimeoutMs: config.SHUTDOWN_TIMEOUT_MS,
     });
     const blobStore = def.blobStore
       ? await BlobStore.open(conn, {
           stream: contractStreams.FL_BLOBS.name,
           subjectPrefix: subjects.blobPrefix,
+          scope: subjects.blobScope(principal),
+          provision,
           maxBlobBytes: (config as unknown as z.infer<typeof blobConfig>).BLOB_MAX_BYTES,
           chunkBytes: (config as unknown as z.infer<typeof blobConfig>).BLOB_CHUNK_KIB * 1024,
         })

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { envInt } from '@fedledger/config';
 import { streams } from '@fedledger/contracts';
 import { defineService } from '@fedledger/service-kit';
 import { AggregatorModule } from './aggregator.module';
@@ -12,6 +13,8 @@ export const aggregatorConfig = z.object({
   UPDATE_SIGNATURES: z.enum(['off', 'verify', 'require']).default('verify'),
   /** The organisations (their CAs) the signatures are checked against. */
   IDENTITY_DIR: z.string().min(1).default('.data/identities'),
+  /** Most examples one update may claim: a larger claim would buy a centre the round's average (rejected). */
+  UPDATE_MAX_EXAMPLES: envInt(1, Number.MAX_SAFE_INTEGER, 'an example count').default(100_000_000),
 });
 export type AggregatorConfig = z.infer<typeof aggregatorConfig>;
 

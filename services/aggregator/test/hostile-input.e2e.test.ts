@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import { CentreHeartbeat, ModelUpdate, streams, subjects } from '@fedledger/contracts';
+import { centrePrincipal, CentreHeartbeat, ModelUpdate, streams, subjects } from '@fedledger/contracts';
 import { encodeWeights } from '@fedledger/fl-core';
 import { startTestFederation, type TestFederation } from '@fedledger/federation';
 import { DeadLetterHeaders, JetStreamPublisher } from '@fedledger/messaging';
@@ -19,7 +19,7 @@ afterAll(async () => {
 test('random and mutated messages never crash the coordinator or the aggregator; an honest round completes afterwards', async () => {
   const connection = await fed.federation.connect();
   const publisher = new JetStreamPublisher(connection);
-  const blobs = await fed.federation.blobStore();
+  const blobs = await fed.federation.blobStore(centrePrincipal('c1'));
   const weights = await blobs.put(encodeWeights([{ name: 'dense/kernel', shape: [2, 2], data: new Float32Array(4).fill(1) }]));
   const valid = ModelUpdate.encode(ModelUpdate.create({ experimentId: 'ghost', round: 1, centreId: 'c1', taskId: 't', weights, numExamples: 10 })).finish();
   let sent = 0;

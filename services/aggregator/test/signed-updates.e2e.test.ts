@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { CentreHeartbeat, ModelUpdate, subjects } from '@fedledger/contracts';
+import { centrePrincipal, CentreHeartbeat, ModelUpdate, subjects } from '@fedledger/contracts';
 import { encodeWeights, type WeightTensor } from '@fedledger/fl-core';
 import { startTestFederation, type TestFederation } from '@fedledger/federation';
 import { addIdentity, initOrganisations, signUpdate, type Identity } from '@fedledger/identity';
@@ -35,7 +35,7 @@ afterAll(async () => {
 
 /** An update for task `<exp>-r<round>-a0-<centre>`, signed by `signer` (over `signedDigest` when given: a tampered one). */
 async function send(exp: string, round: number, centre: string, value: number, msgId: string, signer?: Identity, signedDigest?: string): Promise<void> {
-  const blobs = await fed.federation.blobStore();
+  const blobs = await fed.federation.blobStore(centrePrincipal(centre));
   const weights = await blobs.put(encodeWeights(tensors(value)));
   const taskId = `${exp}-r${round}-a0-${centre}`;
   const signature = signer ? signUpdate(signer, { experimentId: exp, round, centreId: centre, taskId, weightsSha256: signedDigest ?? weights.sha256, numExamples: 10 }) : undefined;

@@ -1,4 +1,4 @@
-import { CentreHeartbeat, ModelUpdate, subjects } from '@fedledger/contracts';
+import { centrePrincipal, CentreHeartbeat, ModelUpdate, subjects } from '@fedledger/contracts';
 import { decodeWeights, encodeWeights, type WeightTensor } from '@fedledger/fl-core';
 import { startTestFederation, type TestFederation } from '@fedledger/federation';
 import { JetStreamPublisher } from '@fedledger/messaging';
@@ -31,11 +31,12 @@ async function waitForCentres(ids: string[]): Promise<void> {
   throw new Error(`centres ${ids.join(', ')} never became available`);
 }
 
-async function send(exp: string, round: number, centre: string, tensors: WeightTensor[], numExamples: number, msgId: string): Promise<void> {
-  const blobs = await fed.federation.blobStore();
+/** An update from `centre`; `as` publishes it on another centre's subject, `blobsOf` stores its weights in another centre's scope. */
+async function send(exp: string, round: number, centre: string, tensors: WeightTensor[], numExamples: number, msgId: string, o: { as?: string; blobsOf?: string } = {}): Promise<void> {
+  const blobs = await fed.federation.blobStore(centrePrincipal(o.blobsOf ?? centre));
   const weights = await blobs.put(encodeWeights(tensors));
   const update = ModelUpdate.create({ experimentId: exp, round, centreId: centre, taskId: `${exp}-r${round}-a0-${centre}`, weights, numExamples, metrics: [{ name: 'loss', value: 0.5 }] });
-  await new JetStreamPublisher(await fed.federation.connect()).publish(subjects.update(exp, round, centre), ModelUpdate.encode(update).finish(), { msgId });
+  await new JetStreamPublisher(await fed.federation.connect()).publish(subjects.update(exp, round, o.as ?? centre), ModelUpdate.encode(update).finish(), { msgId });
 }
 
 test('bad updates are rejected with reasons, the same update twice counts once, and the round completes with the good ones', async () => {
@@ -89,4 +90,19 @@ test('an experiment does not start until its minimum of centres is available, an
   await expect(fed.run({ id: 'lonely', initialWeights, rounds: 1, centres: ['a', 'ghost1', 'ghost2'], minAvailableCentres: 2, minFitCentres: 1 })).rejects.toThrow(
     'experiment lonely needs 2 available centres to start, 1 are (no heartbeat in the last 30 s from ghost1, ghost2)',
   );
+}, 60_000);
+
+test("an update counts only from the centre its subject names, with weights from that centre's own blob scope and a sane example count", async () => {
+  // Checked before anything else, so an experiment is not even needed; the operator can publish what NATS refuses a centre.
+  const w = fed.watch('forged');
+  await send('forged', 1, 'a', tensorsWith(2), 10, 'f1', { as: 'b' }); // a's update on b's subject
+  await send('forged', 1, 'b', tensorsWith(2), 10, 'f2', { blobsOf: 'a' }); // a's weights passed off as b's
+  await send('forged', 1, 'b', tensorsWith(2), 4_000_000_000, 'f3'); // buying the round's average (the field is a uint32)
+  await w.until(() => w.events.filter((e) => e.event === 'update.rejected').length === 3, 30_000);
+  const rejected = w.events.map((e) => [e.centreId, e.code, e.reason]).sort((x, y) => String(x[2]).localeCompare(String(y[2])));
+  expect(rejected).toEqual([
+    ['b', 'REJECT_REASON_MALFORMED', 'update from centre b claims 4000000000 examples; it must be an integer 1..100000000 (UPDATE_MAX_EXAMPLES)'],
+    ['b', 'REJECT_REASON_MALFORMED', expect.stringMatching(/^update from centre b: weights blob centre-a\.\w+ is not in the centre's own blob scope centre-b$/)],
+    ['a', 'REJECT_REASON_MALFORMED', 'update naming centre a, experiment forged, round 1 was published on fl.updates.forged.1.b'],
+  ]);
 }, 60_000);

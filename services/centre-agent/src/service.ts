@@ -1,7 +1,7 @@
 import { existsSync, statSync } from 'node:fs';
 import { z } from 'zod';
 import { envInt } from '@fedledger/config';
-import { streams, subjects } from '@fedledger/contracts';
+import { centrePrincipal, streams, subjects } from '@fedledger/contracts';
 import { defineService } from '@fedledger/service-kit';
 import { CentreAgentModule } from './centre-agent.module';
 
@@ -60,6 +60,9 @@ export const centreAgentService = defineService({
   module: CentreAgentModule,
   config: centreAgentConfig,
   blobStore: true,
+  // On NATS the agent is its centre, and may touch no stream: it uses what the platform's services provisioned.
+  principal: (config) => centrePrincipal(config.CENTRE_ID),
+  provisionStreams: false,
   consumers: (config) => [
     {
       handler: 'training-task',

@@ -66,7 +66,7 @@ beforeAll(async () => {
 
   connection = await JetStreamConnection.connect({ servers: nats.url, name: 'grants-test' });
   for (const s of [streams.FL_TASKS, streams.FL_UPDATES, streams.FL_EVENTS]) await connection.jsm.streams.add({ name: s.name, subjects: [...s.subjects] });
-  const blobs = await BlobStore.open(connection, { stream: streams.FL_BLOBS.name, subjectPrefix: subjects.blobPrefix });
+  const blobs = await BlobStore.open(connection, { stream: streams.FL_BLOBS.name, subjectPrefix: subjects.blobPrefix, scope: 'operator' });
   weights = await blobs.put(encodeWeights([{ name: 'dense/kernel', shape: [4, 2], data: new Float32Array(8).fill(0.5) }]));
   agent = spawnService('centre-agent', nats.url, {
     CENTRE_ID: 'inbreast',
@@ -97,7 +97,7 @@ describe('centre-agent grant check', () => {
 
   it('refuses, with the ledger reason, a passport without a grant, a task naming no passport, and a revoked grant from the next task on', async () => {
     await sendTask(2, 'p-never');
-    let failed = TaskFailed.decode(await next(streams.FL_EVENTS.name, subjects.taskFailed('exp-g')));
+    let failed = TaskFailed.decode(await next(streams.FL_EVENTS.name, subjects.taskFailed('exp-g', 'inbreast')));
     expect(failed).toMatchObject({ round: 2, centreId: 'inbreast' });
     expect(failed.reason).toContain('no live grant lets passport p-never train on dataset ds-inbreast: dataset ds-inbreast has no grant for p-never');
 
@@ -105,7 +105,7 @@ describe('centre-agent grant check', () => {
     await sendTask(3, 'p-granted');
     await sendTask(4, '');
     const reasons: Record<number, string> = {};
-    const consumer = await connection.js.consumers.get(streams.FL_EVENTS.name, { filter_subjects: [subjects.taskFailed('exp-g')] });
+    const consumer = await connection.js.consumers.get(streams.FL_EVENTS.name, { filter_subjects: [subjects.taskFailed('exp-g', 'inbreast')] });
     for (let i = 0; i < 3; i++) {
       const m = await consumer.next({ expires: 30_000 });
       if (!m) break;

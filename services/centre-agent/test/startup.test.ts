@@ -1,3 +1,4 @@
 import { serviceStartupTest } from '@fedledger/testing';
 
-serviceStartupTest('centre-agent', { http: false, streams: ['FL_BLOBS'], env: { CENTRE_ID: 'bcdr' } });
+// A centre touches no stream (least privilege): it waits for the ones the platform's services provision.
+serviceStartupTest('centre-agent', { http: false, streams: 'none', env: { CENTRE_ID: 'bcdr' } });

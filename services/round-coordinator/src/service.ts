@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { envInt } from '@fedledger/config';
-import { streams } from '@fedledger/contracts';
+import { streams, subjects } from '@fedledger/contracts';
 import { defineService } from '@fedledger/service-kit';
 import { EVENTS_DUPLICATE_WINDOW_MS } from './experiments/round-engine';
 import { RoundCoordinatorModule } from './round-coordinator.module';
@@ -40,8 +40,8 @@ export const roundCoordinatorService = defineService({
     { handler: 'update-accepted', stream: streams.FL_EVENTS.name, durable: 'coordinator-accepted', filterSubjects: ['fl.events.*.update.accepted'], concurrency: 1, backoffMs: [200, 1_000, 5_000] },
     { handler: 'update-rejected', stream: streams.FL_EVENTS.name, durable: 'coordinator-rejected', filterSubjects: ['fl.events.*.update.rejected'], concurrency: 1, backoffMs: [200, 1_000, 5_000] },
     // From the centres: a task they cannot do, and their evaluations of the global model.
-    { handler: 'task-failed', stream: streams.FL_EVENTS.name, durable: 'coordinator-task-failed', filterSubjects: ['fl.events.*.task.failed'], concurrency: 1, backoffMs: [200, 1_000, 5_000] },
-    { handler: 'evaluation-reported', stream: streams.FL_EVENTS.name, durable: 'coordinator-evaluations', filterSubjects: ['fl.events.*.evaluation.reported'], concurrency: 1, backoffMs: [200, 1_000, 5_000] },
+    { handler: 'task-failed', stream: streams.FL_EVENTS.name, durable: 'coordinator-task-failed', filterSubjects: [subjects.eventsOfKind('task.failed')], concurrency: 1, backoffMs: [200, 1_000, 5_000] },
+    { handler: 'evaluation-reported', stream: streams.FL_EVENTS.name, durable: 'coordinator-evaluations', filterSubjects: [subjects.eventsOfKind('evaluation.reported')], concurrency: 1, backoffMs: [200, 1_000, 5_000] },
     // Availability: each centre's latest heartbeat, then every new one (a restarted coordinator knows at once who is there).
     { handler: 'centre-heartbeat', stream: streams.FL_HEARTBEATS.name, durable: 'coordinator-heartbeats', filterSubjects: ['fl.heartbeats.>'], deliverPolicy: 'last-per-subject', concurrency: 16, maxDeliver: 2, backoffMs: [500] },
     { handler: 'round-aggregated', stream: streams.FL_AGGREGATES.name, durable: 'coordinator-aggregates', filterSubjects: ['fl.aggregates.>'], concurrency: 4, backoffMs: [200, 1_000, 5_000] },

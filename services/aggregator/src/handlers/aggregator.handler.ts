@@ -13,7 +13,7 @@ export class AggregatorHandler {
   async update(@Payload() update: ModelUpdate, @Ctx() ctx: JetStreamContext): Promise<void> {
     // The time the update reached the stream, not when it was (re)delivered, decides lateness.
     const storedAtMs = Number(ctx.message.info.timestampNanos / 1_000_000);
-    await this.rounds.onUpdate(update, storedAtMs, ctx.signal);
+    await this.rounds.onUpdate(update, storedAtMs, ctx.subject, ctx.signal);
   }
 
   @JetStreamEvent('round-close', protobufCodec(RoundClose, 'fedledger.fl.v1.RoundClose'))

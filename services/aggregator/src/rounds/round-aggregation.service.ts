@@ -5,6 +5,7 @@ import { UpdateSignatureError, verifyUpdateSignature } from '@fedledger/identity
 import { SERVICE_CONFIG } from '@fedledger/service-kit';
 import type { AggregatorConfig } from '../service';
 import {
+  centrePrincipal,
   kvBuckets,
   RejectReason,
   RoundAggregated,
@@ -59,9 +60,9 @@ export class RoundAggregationService {
    * Handles one update. Resolves when the update's round is aggregated (so the message is acked only
    * then), or at once when the update is rejected or was already counted.
    */
-  async onUpdate(u: ModelUpdate, receivedAtMs: number, shutdown?: AbortSignal): Promise<void> {
+  async onUpdate(u: ModelUpdate, receivedAtMs: number, subject: string, shutdown?: AbortSignal): Promise<void> {
     try {
-      const round = await this.accept(u, receivedAtMs);
+      const round = await this.accept(u, receivedAtMs, subject);
       if (round) await untilDoneOrAborted(round.done, shutdown);
     } catch (err) {
       if (!(err instanceof UpdateRejection)) throw err;
@@ -84,9 +85,11 @@ export class RoundAggregationService {
     // The mean is written straight into the blob it is stored as.
     const encoded = allocateWeights(round.global);
     const { state: optimiserState } = round.accumulator.finish(encoded.tensors.map((t) => t.data));
-    // Ids from the round: after a crash the same aggregate is found again instead of stored twice.
-    const aggregate = await this.blobs.putOnce(`a${digest(`${cmd.experimentId}/${cmd.round}`)}`, encoded.bytes);
-    const strategyState = optimiserState ? await this.blobs.putOnce(`s${digest(`${cmd.experimentId}/${cmd.round}`)}`, optimiserState) : undefined;
+    // Keys from the round: after a crash the same aggregate is found again instead of stored twice. The initial
+    // weights' id (random, known only to the experiment's parties) makes them unguessable to anyone else.
+    const roundKey = digest(`${cmd.experimentId}/${cmd.round}/${state.plan.initialWeights.blobId}`);
+    const aggregate = await this.blobs.putOnce(`a${roundKey}`, encoded.bytes);
+    const strategyState = optimiserState ? await this.blobs.putOnce(`s${roundKey}`, optimiserState) : undefined;
     const results = [...round.folded.entries()].sort(([a], [b]) => (a < b ? -1 : 1)).map(([centreId, f]) => ({ centreId, ...f }));
     const message = RoundAggregated.create({
       experimentId: cmd.experimentId,
@@ -106,16 +109,30 @@ export class RoundAggregationService {
     this.logger.log(`experiment ${cmd.experimentId} round ${cmd.round}: aggregated ${results.length} updates (${cmd.reason}) into ${aggregate.blobId}`);
   }
 
-  private async accept(u: ModelUpdate, receivedAtMs: number): Promise<OpenRound | undefined> {
+  private async accept(u: ModelUpdate, receivedAtMs: number, subject: string): Promise<OpenRound | undefined> {
     const exp = u.experimentId;
     if (!exp || !u.centreId || !u.taskId || !u.round) {
       throw new UpdateRejection(RejectReason.REJECT_REASON_MALFORMED, `update without experiment, round, centre or task id (experiment '${exp}', round ${u.round}, centre '${u.centreId}', task '${u.taskId}')`);
     }
-    if (!Number.isSafeInteger(u.numExamples) || u.numExamples < 1) {
-      throw new UpdateRejection(RejectReason.REJECT_REASON_MALFORMED, `update from centre ${u.centreId} claims ${u.numExamples} examples; it must be a positive integer`);
+    // NATS lets a centre publish only on subjects ending with its own id: the subject says who sent the update.
+    const [, , subjectExp, subjectRound, subjectCentre] = subject.split('.');
+    if (subjectCentre !== u.centreId || subjectExp !== exp || subjectRound !== String(u.round)) {
+      throw new UpdateRejection(RejectReason.REJECT_REASON_MALFORMED, `update naming centre ${u.centreId}, experiment ${exp}, round ${u.round} was published on ${subject}`);
+    }
+    const maxExamples = this.config.UPDATE_MAX_EXAMPLES;
+    if (!Number.isSafeInteger(u.numExamples) || u.numExamples < 1 || u.numExamples > maxExamples) {
+      throw new UpdateRejection(RejectReason.REJECT_REASON_MALFORMED, `update from centre ${u.centreId} claims ${u.numExamples} examples; it must be an integer 1..${maxExamples} (UPDATE_MAX_EXAMPLES)`);
     }
     const ref = refOf(u.weights);
     if (!ref) throw new UpdateRejection(RejectReason.REJECT_REASON_MALFORMED, `update from centre ${u.centreId} has no weights reference`);
+    // Its weights must be a blob the centre wrote itself (its scope), not somebody else's passed off as its own.
+    const scope = subjects.blobScope(centrePrincipal(u.centreId));
+    if (!ref.blobId.startsWith(`${scope}.`)) {
+      throw new UpdateRejection(RejectReason.REJECT_REASON_MALFORMED, `update from centre ${u.centreId}: weights blob ${ref.blobId} is not in the centre's own blob scope ${scope}`);
+    }
+    if (ref.sizeBytes > this.blobs.maxBytes) {
+      throw new UpdateRejection(RejectReason.REJECT_REASON_MALFORMED, `update from centre ${u.centreId}: weights blob of ${ref.sizeBytes} bytes exceeds the ${this.blobs.maxBytes} byte limit (BLOB_MAX_BYTES)`);
+    }
     const state = await this.experimentState(exp);
     if (!state) throw new UpdateRejection(RejectReason.REJECT_REASON_MALFORMED, `update from centre ${u.centreId} is for experiment ${exp}, which does not exist`);
     this.checkSignature(u, ref.sha256);

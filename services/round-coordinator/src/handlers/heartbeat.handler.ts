@@ -2,6 +2,7 @@ import { Controller } from '@nestjs/common';
 import { Ctx, Payload } from '@nestjs/microservices';
 import { CentreHeartbeat } from '@fedledger/contracts';
 import { JetStreamContext, JetStreamEvent, protobufCodec } from '@fedledger/messaging';
+import { assertSentBy } from './sender';
 import { CentreRegistry } from '../centres/centre-registry';
 
 @Controller()
@@ -10,6 +11,7 @@ export class HeartbeatHandler {
 
   @JetStreamEvent('centre-heartbeat', protobufCodec(CentreHeartbeat, 'fedledger.fl.v1.CentreHeartbeat'))
   heartbeat(@Payload() h: CentreHeartbeat, @Ctx() ctx: JetStreamContext): void {
+    assertSentBy(ctx.subject, h.centreId, 'heartbeat');
     this.centres.record(h, Number(ctx.message.info.timestampNanos / 1_000_000));
   }
 }

@@ -1,7 +1,8 @@
 import { Controller, Logger } from '@nestjs/common';
-import { Payload } from '@nestjs/microservices';
+import { Ctx, Payload } from '@nestjs/microservices';
 import { EvaluationReported, RoundAggregated, TaskFailed, TaskKind, UpdateAccepted, UpdateRejected } from '@fedledger/contracts';
-import { JetStreamEvent, protobufCodec } from '@fedledger/messaging';
+import { JetStreamContext, JetStreamEvent, protobufCodec } from '@fedledger/messaging';
+import { assertSentBy } from './sender';
 import { ExperimentNotFound } from '../experiments/experiment.store';
 import { RoundEngine } from '../experiments/round-engine';
 import { evaluationReported, roundAggregated, taskFailed, updateAccepted, updateRejected } from '../experiments/transitions';
@@ -34,20 +35,22 @@ export class RoundEventsHandler {
   }
 
   @JetStreamEvent('task-failed', protobufCodec(TaskFailed, 'fedledger.fl.v1.TaskFailed'))
-  async failed(@Payload() e: TaskFailed): Promise<void> {
+  async failed(@Payload() e: TaskFailed, @Ctx() ctx: JetStreamContext): Promise<void> {
+    assertSentBy(ctx.subject, e.centreId, 'task failure');
     const kind = e.kind === TaskKind.TASK_KIND_EVALUATE ? 'evaluate' : 'train';
     this.logger.warn(`experiment ${e.experimentId} round ${e.round}: centre ${e.centreId} cannot ${kind}: ${e.reason}`);
     await this.forExperiment(() => this.engine.apply(e.experimentId, (s) => taskFailed(s, e.round, e.centreId, kind, e.reason, Date.now())));
   }
 
   @JetStreamEvent('evaluation-reported', protobufCodec(EvaluationReported, 'fedledger.fl.v1.EvaluationReported'))
-  async evaluated(@Payload() e: EvaluationReported): Promise<void> {
+  async evaluated(@Payload() e: EvaluationReported, @Ctx() ctx: JetStreamContext): Promise<void> {
     const v = e.evaluation;
     const centreId = v?.centreId;
     if (!v || !centreId) {
       this.logger.error(`experiment ${e.experimentId} round ${e.round}: evaluation without a centre ignored`);
       return;
     }
+    assertSentBy(ctx.subject, centreId, 'evaluation');
     const result = { taskId: v.taskId ?? '', numExamples: v.numExamples ?? 0, metrics: metricsOf(v.metrics), durationMs: Number(v.durationMs ?? 0) };
     await this.forExperiment(() => this.engine.apply(e.experimentId, (s) => evaluationReported(s, e.round, centreId, result, Date.now())));
   }

@@ -74,7 +74,7 @@ export class RunTrainingTask {
   private async reportFailure(task: TrainingTask, reason: string): Promise<void> {
     const failed = TaskFailed.create({ experimentId: task.experimentId, round: task.round, centreId: task.centreId, taskId: task.taskId, kind: task.kind, reason, failedAtUnixMs: Date.now() });
     try {
-      await this.publisher.publish(subjects.taskFailed(task.experimentId), TaskFailed.encode(failed).finish(), { msgId: `task-failed:${task.taskId}` });
+      await this.publisher.publish(subjects.taskFailed(task.experimentId, task.centreId), TaskFailed.encode(failed).finish(), { msgId: `task-failed:${task.taskId}` });
       this.logger.warn(`task ${task.taskId}: reported to the coordinator as failed: ${reason}`);
     } catch (err) {
       // the dead letter still records it; the round falls back on its deadline
@@ -131,8 +131,11 @@ export class RunTrainingTask {
         optimizer: task.optimizer === 'adam' ? 'adam' : 'sgd',
         ...dataOf(task),
       });
-      // The blob id comes from the task, so a task retried after a crash reuses a blob stored before it.
-      const weights = await this.blobs.putOnce(`u${createHash('sha256').update(`${task.taskId}/${task.centreId}`).digest('hex').slice(0, 40)}`, encodeWeights(result.weights));
+      // The key comes from the task and the weights: the same update stored again (a retry after a crash) is found,
+      // not stored twice, and nobody without the weights can guess where they are (blobs are read by reference).
+      const bytes = encodeWeights(result.weights);
+      const key = createHash('sha256').update(`${task.taskId}/${task.centreId}/`).update(bytes).digest('hex').slice(0, 40);
+      const weights = await this.blobs.putOnce(`u${key}`, bytes);
       const trainDurationMs = Date.now() - started;
       const update = ModelUpdate.create({
         experimentId: task.experimentId,
@@ -174,7 +177,7 @@ export class RunTrainingTask {
         evaluation: { centreId: task.centreId, taskId: task.taskId, numExamples: result.numExamples, metrics: Object.entries(result.metrics).map(([name, value]) => ({ name, value })), durationMs },
         reportedAtUnixMs: Date.now(),
       });
-      await this.publisher.publish(subjects.evaluationReported(task.experimentId), EvaluationReported.encode(reported).finish(), { msgId: `evaluation:${task.taskId}` });
+      await this.publisher.publish(subjects.evaluationReported(task.experimentId, task.centreId), EvaluationReported.encode(reported).finish(), { msgId: `evaluation:${task.taskId}` });
       this.logger.log(`${where}: evaluated on ${result.numExamples} examples in ${durationMs} ms`);
     } finally {
       this.activeTaskId = undefined;

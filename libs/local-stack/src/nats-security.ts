@@ -1,0 +1,105 @@
+import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { createUser, fromSeed } from '@nats-io/nkeys';
+import { inboxPrefix, natsPermissions, principalToken, type NatsPermissions, type Principal } from '@fedledger/contracts';
+import { DEFAULT_ORGANISATIONS, ensureNode, initOrganisations } from '@fedledger/identity';
+import { LocalStackError } from './errors';
+
+/** The seed and CA a principal connects with, when `ensureNatsSecurity` made them in `dir`; undefined otherwise. */
+export function natsCredentialsIn(dir: string, p: Principal): { nkeySeedFile: string; tlsCaFile: string; inboxPrefix: string } | undefined {
+  const nkeySeedFile = path.join(dir, `${principalToken(p)}.nk`);
+  const tlsCaFile = path.join(dir, 'ca.crt');
+  return existsSync(nkeySeedFile) && existsSync(tlsCaFile) ? { nkeySeedFile, tlsCaFile, inboxPrefix: inboxPrefix(p) } : undefined;
+}
+
+/** The organisation whose CA issues the local NATS server's TLS certificate (the platform's host). */
+export const NATS_TLS_ORG = 'ub';
+
+/** One user of the server: an nkey and its permissions. */
+export interface NatsUser {
+  /** The principal, for the config's comments and error messages. */
+  principal: string;
+  /** Public nkey (U…). */
+  nkey: string;
+  permissions: NatsPermissions;
+}
+
+/** What nats-server needs to require TLS and authenticate every connection. */
+export interface NatsSecurity {
+  tls: { certFile: string; keyFile: string; caFile: string };
+  users: NatsUser[];
+}
+
+/** A principal's connection settings, as the environment of a service or a centre-agent. */
+export interface NatsClientCredentials {
+  NATS_NKEY_SEED_FILE: string;
+  NATS_TLS_CA_FILE: string;
+}
+
+export interface SecuredNats {
+  security: NatsSecurity;
+  /** The environment a principal's process connects with. */
+  credentials(p: Principal): NatsClientCredentials;
+  /** Same, for a connection made in this process (`JetStreamConnection.connect`). */
+  connectOptions(p: Principal): { nkeySeedFile: string; tlsCaFile: string; inboxPrefix: string };
+}
+
+/**
+ * Credentials for a local NATS server, generated, never hand-written: an nkey per principal (its seed in
+ * `<dir>/<principal>.nk`, mode 0600; kept across runs; the CA to verify the server with in `<dir>/ca.crt`) with the least-privilege permissions of
+ * `natsPermissions`, and a TLS server certificate for 127.0.0.1/localhost issued by the platform organisation's
+ * CA in `identityDir` (the organisation is created if absent). Principals not listed get no user: the server refuses them.
+ */
+export async function ensureNatsSecurity(o: { dir: string; identityDir: string; principals: Principal[] }): Promise<SecuredNats> {
+  mkdirSync(o.dir, { recursive: true, mode: 0o700 });
+  const node = await initOrganisations(o.identityDir, DEFAULT_ORGANISATIONS.filter((org) => org.id === NATS_TLS_ORG))
+    .then(() => ensureNode(o.identityDir, { org: NATS_TLS_ORG, name: 'nats', kind: 'server' }))
+    .catch((err: Error) => {
+    throw new LocalStackError(`cannot issue the NATS server's TLS certificate from organisation '${NATS_TLS_ORG}' in ${o.identityDir}: ${err.message}`);
+  });
+  const seedFile = (p: Principal) => path.join(o.dir, `${principalToken(p)}.nk`);
+  const users: NatsUser[] = [];
+  const seen = new Set<string>();
+  for (const p of o.principals) {
+    const token = principalToken(p);
+    if (seen.has(token)) continue;
+    seen.add(token);
+    users.push({ principal: token, nkey: publicKeyOf(ensureSeed(seedFile(p))), permissions: natsPermissions(p) });
+  }
+  // The CA next to the seeds: a client needs the two files of this folder and nothing else.
+  const caFile = path.join(o.dir, 'ca.crt');
+  writeFileSync(caFile, readFileSync(path.join(node.tlsDir, 'ca.crt')));
+  const tls = { certFile: path.join(node.tlsDir, 'server.crt'), keyFile: path.join(node.tlsDir, 'server.key'), caFile };
+  const known = (p: Principal) => {
+    if (!seen.has(principalToken(p))) throw new LocalStackError(`no NATS credentials for ${principalToken(p)}: the server was configured for ${[...seen].join(', ')}`);
+    return seedFile(p);
+  };
+  return {
+    security: { tls, users },
+    credentials: (p) => ({ NATS_NKEY_SEED_FILE: known(p), NATS_TLS_CA_FILE: tls.caFile }),
+    connectOptions: (p) => ({ nkeySeedFile: known(p), tlsCaFile: tls.caFile, inboxPrefix: inboxPrefix(p) }),
+  };
+}
+
+/** The seed in `file`, created (atomically, 0600) when absent. */
+function ensureSeed(file: string): string {
+  if (existsSync(file)) {
+    const seed = readFileSync(file, 'utf8').trim();
+    try {
+      fromSeed(new TextEncoder().encode(seed));
+    } catch (err) {
+      throw new LocalStackError(`${file} is not an nkey user seed (${(err as Error).message}); delete it to have a new one generated`);
+    }
+    return seed;
+  }
+  const seed = new TextDecoder().decode(createUser().getSeed());
+  const staging = `${file}.${process.pid}.tmp`;
+  writeFileSync(staging, `${seed}\n`, { mode: 0o600 });
+  chmodSync(staging, 0o600);
+  renameSync(staging, file);
+  return seed;
+}
+
+function publicKeyOf(seed: string): string {
+  return fromSeed(new TextEncoder().encode(seed)).getPublicKey();
+}
