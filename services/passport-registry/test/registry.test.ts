@@ -197,6 +197,15 @@ describe('passport-registry', () => {
     expect((await get('/health')).body).toMatchObject({ status: 'ok' });
   }, 120_000);
 
+  it('refuses a request body over the size limit with 413 and a reason, no stack trace, and stays healthy', async () => {
+    const huge = { txName: 'passport:Create', args: ['x'.repeat(200 * 1024)], creator: { mspId: dev.mspId, certPem: dev.certPem } };
+    const answer = await post('/transactions/prepare', huge);
+    expect(answer.status).toBe(413);
+    expect(answer.body).toMatchObject({ message: 'request entity too large' });
+    expect(JSON.stringify(answer.body)).not.toMatch(/\bat \S+ \(|node_modules/);
+    expect((await get('/health')).status).toBe(200);
+  });
+
   it('refuses to start, naming REGISTRY_IDENTITY, when its identity is not an aggregator', async () => {
     const wrong = spawnService('passport-registry', nats.url, { HTTP_PORT: '0', LEDGER_DIR: path.join(root, 'other-ledger'), IDENTITY_DIR: ids, REGISTRY_IDENTITY: 'ub/dev-1' });
     expect(await wrong.exited()).toBe(78);
