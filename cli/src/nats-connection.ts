@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { OPERATOR } from '@fedledger/contracts';
+import { inboxPrefix, OPERATOR } from '@fedledger/contracts';
 import { JetStreamConnection } from '@fedledger/messaging';
 import { natsCredentialsIn, repoRoot } from '@fedledger/local-stack';
 
@@ -14,7 +14,7 @@ export function natsAuthDirOf(dataDir: string): string {
  */
 export function connectAsOperator(servers: string, name: string, env: NodeJS.ProcessEnv = process.env): Promise<JetStreamConnection> {
   const fromEnv = env.NATS_NKEY_SEED_FILE
-    ? { nkeySeedFile: env.NATS_NKEY_SEED_FILE, ...(env.NATS_TLS_CA_FILE ? { tlsCaFile: env.NATS_TLS_CA_FILE } : {}), inboxPrefix: '_INBOX.operator' }
+    ? { nkeySeedFile: env.NATS_NKEY_SEED_FILE, ...(env.NATS_TLS_CA_FILE ? { tlsCaFile: env.NATS_TLS_CA_FILE } : {}), inboxPrefix: inboxPrefix(OPERATOR) }
     : undefined;
   const credentials = fromEnv ?? natsCredentialsIn(natsAuthDirOf(path.join(repoRoot(), '.data')), OPERATOR);
   return JetStreamConnection.connect({ servers, name, ...credentials });

@@ -20,7 +20,7 @@ function fedledger(args: string[]): Promise<{ code: number | null; stdout: strin
     // The operator's NATS credentials, as `fedledger up` leaves them for the command line.
     const child = spawn(process.execPath, [cli, ...args, ...where], {
       stdio: ['ignore', 'pipe', 'pipe'],
-      env: { ...process.env, ...fed.federation.nats!.credentials(OPERATOR) },
+      env: { ...process.env, ...fed.federation.nats.credentials(OPERATOR) },
     });
     let stdout = '';
     let stderr = '';

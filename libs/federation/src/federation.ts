@@ -26,10 +26,11 @@ export interface FederationOptions {
   /** Also run the passport-registry on this embedded ledger, recording the experiments' rounds on their passports. */
   registry?: { ledgerDir: string; identityDir: string };
   /**
-   * NATS with TLS and a least-privilege user per service and centre (credentials in <dir>/nats-auth, the server's
-   * certificate from the organisations in `identityDir`). Default: on, with identities in <dir>/identities.
+   * Where the identities are that issue the NATS server's TLS certificate: NATS always requires TLS and a
+   * least-privilege user per service and centre (credentials in <dir>/nats-auth). Default: `registry.identityDir`,
+   * else <dir>/identities.
    */
-  security?: { identityDir?: string } | false;
+  identityDir?: string;
 }
 
 /**
@@ -44,8 +45,8 @@ export class Federation {
   private constructor(
     private readonly specs: Map<string, ComponentSpec>,
     readonly natsUrl: string,
-    /** The NATS credentials, when the server requires them. */
-    readonly nats: SecuredNats | undefined,
+    /** The NATS credentials every part connects with. */
+    readonly nats: SecuredNats,
     readonly apiUrl: string,
     readonly logDir: string,
     /** The passport-registry's REST API, when it runs. */
@@ -56,24 +57,21 @@ export class Federation {
     await ensureTools();
     const logs = path.join(o.dir, 'logs');
     const [natsPort, monitorPort, httpPort, registryPort] = await freePorts(4);
-    const secured =
-      o.security === false
-        ? undefined
-        : await ensureNatsSecurity({
-            dir: path.join(o.dir, 'nats-auth'),
-            identityDir: o.security?.identityDir ?? o.registry?.identityDir ?? path.join(o.dir, 'identities'),
-            principals: [OPERATOR, ...NATS_SERVICES.map(servicePrincipal), ...o.centres.map(centrePrincipal)],
-          });
+    const secured = await ensureNatsSecurity({
+      dir: path.join(o.dir, 'nats-auth'),
+      identityDir: o.identityDir ?? o.registry?.identityDir ?? path.join(o.dir, 'identities'),
+      principals: [OPERATOR, ...NATS_SERVICES.map(servicePrincipal), ...o.centres.map(centrePrincipal)],
+    });
     const nats = natsComponent({
       port: natsPort!,
       monitorPort: monitorPort!,
       storeDir: path.join(o.dir, 'nats'),
       configFile: path.join(o.dir, 'nats.conf'),
       logFile: path.join(logs, 'nats.log'),
-      ...(secured ? { security: secured.security } : {}),
+      security: secured.security,
     });
     const natsUrl = nats.url;
-    const service = (name: NatsService) => ({ ...secured?.credentials(servicePrincipal(name)), ...o.env, ...o.envOf?.[name] });
+    const service = (name: NatsService) => ({ ...secured.credentials(servicePrincipal(name)), ...o.env, ...o.envOf?.[name] });
     const specs = new Map<string, ComponentSpec>([['nats', nats]]);
     specs.set('round-coordinator', serviceComponent({ service: 'round-coordinator', natsUrl, httpPort: httpPort!, env: service('round-coordinator'), logFile: path.join(logs, 'round-coordinator.log') }));
     specs.set('aggregator', serviceComponent({ service: 'aggregator', natsUrl, env: service('aggregator'), logFile: path.join(logs, 'aggregator.log') }));
@@ -83,7 +81,7 @@ export class Federation {
     }
     for (const id of o.centres) {
       const name = `centre-${id}`;
-      const env = { ...secured?.credentials(centrePrincipal(id)), CENTRE_ID: id, ...o.env, ...o.envOf?.[name] };
+      const env = { ...secured.credentials(centrePrincipal(id)), CENTRE_ID: id, ...o.env, ...o.envOf?.[name] };
       specs.set(name, serviceComponent({ service: 'centre-agent', name, natsUrl, env, logFile: path.join(logs, `${name}.log`) }));
     }
     const federation = new Federation(specs, natsUrl, secured, specs.get('round-coordinator')!.url, logs, specs.get('passport-registry')?.url);
@@ -130,7 +128,7 @@ export class Federation {
   }
 
   async connect(): Promise<JetStreamConnection> {
-    this.connection ??= await JetStreamConnection.connect({ servers: this.natsUrl, name: 'fedledger-federation', ...this.nats?.connectOptions(OPERATOR) });
+    this.connection ??= await JetStreamConnection.connect({ servers: this.natsUrl, name: 'fedledger-federation', ...this.nats.connectOptions(OPERATOR) });
     return this.connection;
   }
 

@@ -14,8 +14,8 @@ let a: JetStreamConnection;
 let initial: { blobId: string; sha256: string; sizeBytes: number };
 const VIOLATION = /Permissions Violation for (Publish|Subscription) to/;
 
-const asCentre = (id: string, name = `attacker-${id}`) => JetStreamConnection.connect({ servers: fed.federation.natsUrl, name, ...fed.federation.nats!.connectOptions(centrePrincipal(id)) });
-const caFile = () => fed.federation.nats!.connectOptions(centrePrincipal('a')).tlsCaFile;
+const asCentre = (id: string, name = `attacker-${id}`) => JetStreamConnection.connect({ servers: fed.federation.natsUrl, name, ...fed.federation.nats.connectOptions(centrePrincipal(id)) });
+const caFile = () => fed.federation.nats.connectOptions(centrePrincipal('a')).tlsCaFile;
 
 /** Subscribes and resolves with the server's refusal (or 'delivered' if a message arrives first, 'silent' if neither within 3 s). */
 async function subscribeOutcome(nc: NatsConnection, subject: string): Promise<string> {
@@ -45,7 +45,7 @@ describe('connections', () => {
   it('refuses an anonymous connection, an unknown key, and a connection that will not speak TLS', async () => {
     await expect(connect({ servers: fed.federation.natsUrl, tls: { caFile: caFile() } })).rejects.toThrow(/Authorization Violation/);
     await expect(connect({ servers: fed.federation.natsUrl, tls: { caFile: caFile() }, authenticator: nkeyAuthenticator(createUser().getSeed()) })).rejects.toThrow(/Authorization Violation/);
-    const seed = new TextEncoder().encode(readFileSync(fed.federation.nats!.connectOptions(centrePrincipal('a')).nkeySeedFile, 'utf8').trim());
+    const seed = new TextEncoder().encode(readFileSync(fed.federation.nats.connectOptions(centrePrincipal('a')).nkeySeedFile, 'utf8').trim());
     // Without the CA the server's certificate is not trusted; the TLS handshake fails before any credential is sent.
     await expect(connect({ servers: fed.federation.natsUrl, authenticator: nkeyAuthenticator(seed), reconnect: false })).rejects.toThrow();
   });
@@ -128,7 +128,7 @@ describe('centre a cannot find blobs it was not given', () => {
 });
 
 it("a centre-agent started as b with a's credentials fails at start-up, naming the refused subject", async () => {
-  const creds = fed.federation.nats!.credentials(centrePrincipal('a'));
+  const creds = fed.federation.nats.credentials(centrePrincipal('a'));
   const agent = spawnService('centre-agent', fed.federation.natsUrl, { CENTRE_ID: 'b', TRAINER: 'noop', ...creds });
   expect(await agent.exited()).toBe(1);
   // Its replies (where b's pulled tasks would arrive) are the first thing it asks for, and the server says no.
