@@ -7,8 +7,8 @@ import { LocalStackError } from './errors';
 
 /** The seed and CA a principal connects with, when `ensureNatsSecurity` made them in `dir`; undefined otherwise. */
 export function natsCredentialsIn(dir: string, p: Principal): { nkeySeedFile: string; tlsCaFile: string; inboxPrefix: string } | undefined {
-  const nkeySeedFile = path.join(dir, `${principalToken(p)}.nk`);
-  const tlsCaFile = path.join(dir, 'ca.crt');
+  const nkeySeedFile = seedFileIn(dir, p);
+  const tlsCaFile = caFileIn(dir);
   return existsSync(nkeySeedFile) && existsSync(tlsCaFile) ? { nkeySeedFile, tlsCaFile, inboxPrefix: inboxPrefix(p) } : undefined;
 }
 
@@ -57,7 +57,7 @@ export async function ensureNatsSecurity(o: { dir: string; identityDir: string; 
     .catch((err: Error) => {
     throw new LocalStackError(`cannot issue the NATS server's TLS certificate from organisation '${NATS_TLS_ORG}' in ${o.identityDir}: ${err.message}`);
   });
-  const seedFile = (p: Principal) => path.join(o.dir, `${principalToken(p)}.nk`);
+  const seedFile = (p: Principal) => seedFileIn(o.dir, p);
   const users: NatsUser[] = [];
   const seen = new Set<string>();
   for (const p of o.principals) {
@@ -67,7 +67,7 @@ export async function ensureNatsSecurity(o: { dir: string; identityDir: string; 
     users.push({ principal: token, nkey: publicKeyOf(ensureSeed(seedFile(p))), permissions: natsPermissions(p) });
   }
   // The CA next to the seeds: a client needs the two files of this folder and nothing else.
-  const caFile = path.join(o.dir, 'ca.crt');
+  const caFile = caFileIn(o.dir);
   writeFileSync(caFile, readFileSync(path.join(node.tlsDir, 'ca.crt')));
   const tls = { certFile: path.join(node.tlsDir, 'server.crt'), keyFile: path.join(node.tlsDir, 'server.key'), caFile };
   const known = (p: Principal) => {
@@ -80,6 +80,10 @@ export async function ensureNatsSecurity(o: { dir: string; identityDir: string; 
     connectOptions: (p) => ({ nkeySeedFile: known(p), tlsCaFile: tls.caFile, inboxPrefix: inboxPrefix(p) }),
   };
 }
+
+/** Where a principal's seed and the server's CA are kept in a credentials folder (one layout for writer and readers). */
+const seedFileIn = (dir: string, p: Principal) => path.join(dir, `${principalToken(p)}.nk`);
+const caFileIn = (dir: string) => path.join(dir, 'ca.crt');
 
 /** The seed in `file`, created (atomically, 0600) when absent. */
 function ensureSeed(file: string): string {
