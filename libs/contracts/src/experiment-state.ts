@@ -149,6 +149,8 @@ export interface RoundSummary {
   /** The updates the aggregate was made of, by centre. */
   results: Record<string, AcceptedUpdate>;
   missing: string[];
+  /** Why those missing centres are not in it, when known: their update was rejected, they could not train, or no live grant. */
+  missingReasons?: Record<string, string>;
   aggregatedMetrics: Record<string, number>;
   durationMs: number;
   completedAtMs: number;
@@ -172,4 +174,9 @@ export interface ExperimentState {
   endedAtMs?: number;
   /** Why it failed or was aborted. */
   reason?: string;
+  /**
+   * With a passport on a ledger: the dataset of each centre whose live grant let the experiment start. The
+   * coordinator asks the ledger about it again before every task, so a grant revoked later stops that centre.
+   */
+  grantedDatasets?: Record<string, string>;
 }

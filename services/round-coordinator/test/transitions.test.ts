@@ -12,6 +12,7 @@ import {
   roundAggregated,
   start,
   taskFailed,
+  tasksRefused,
   updateAccepted,
   updateRejected,
   InvalidTransition,
@@ -151,6 +152,20 @@ describe('task failures reported by centres', () => {
     s = taskFailed(s, 1, 'c', 'train', 'dataset d1 is empty', 3);
     expect(s.current).toMatchObject({ phase: 'training', attempt: 1 });
     expect(s.reason).toContain('missing b (rejected: cannot train: dataset d1 is empty)');
+  });
+
+  test('centres the coordinator refuses (grant no longer live) are recorded at once with the reason, and named in the round summary', () => {
+    let s = start(newExperiment(plan(), 0), 0, { a: 'ds-a', b: 'ds-b', c: 'ds-c' });
+    expect(s.grantedDatasets).toEqual({ a: 'ds-a', b: 'ds-b', c: 'ds-c' });
+    s = tasksRefused(s, 1, 'train', { c: 'no live grant on ds-c: revoked' }, 1);
+    expect(s.current?.rejected).toEqual({ c: 'cannot train: no live grant on ds-c: revoked' });
+    expect(() => tasksRefused(s, 1, 'train', { c: 'no live grant on ds-c: revoked' }, 2)).toThrow(NoChange); // already recorded
+    expect(() => tasksRefused(s, 1, 'train', { zz: 'not asked' }, 2)).toThrow(NoChange);
+    s = updateAccepted(s, 1, 'a', update(10, 1), 3);
+    s = updateAccepted(s, 1, 'b', update(10, 1), 4);
+    expect(s.current).toMatchObject({ phase: 'aggregating', closedFor: ['a', 'b'] });
+    s = roundAggregated(s, 1, weights, undefined, { a: update(10, 1), b: update(10, 1) }, 5);
+    expect(s.completedRounds[0]).toMatchObject({ centres: ['a', 'b'], missing: ['c'], missingReasons: { c: 'cannot train: no live grant on ds-c: revoked' } });
   });
 });
 

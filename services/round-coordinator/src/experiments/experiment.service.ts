@@ -60,13 +60,15 @@ export class ExperimentService {
         `experiment ${id} needs ${s.plan.minAvailableCentres} available centres to start, ${available.length} are (no heartbeat in the last ${CentreRegistry.AVAILABLE_WITHIN_MS / 1000} s from ${missing.join(', ')})`,
       );
     }
+    let granted: Record<string, string> | undefined;
     if (s.status === 'created') {
-      const refused = await this.grants.ungranted(s.plan);
+      const { refused, datasets } = await this.grants.atStart(s.plan);
       if (refused.length > 0) {
         throw new InvalidTransition(`experiment ${id} is not started: no live grant lets passport ${s.plan.passportId} train on the data of ${refused.join(', ')}`);
       }
+      granted = datasets;
     }
-    return (await this.engine.apply(id, (st) => start(st, Date.now()))).after;
+    return (await this.engine.apply(id, (st) => start(st, Date.now(), granted))).after;
   }
 
   async pause(id: string): Promise<ExperimentState> {

@@ -14,14 +14,25 @@ import {
   type RoundProgress,
 } from '@fedledger/contracts';
 import { JetStreamConnection, JetStreamPublisher, NoChange } from '@fedledger/messaging';
+import { GrantGate } from '../grants/grant-gate';
 import { ExperimentStore } from './experiment.store';
 import { dataSpecMessage, strategyMessage } from './plan-proto';
-import { deadlineReached, reportedCannot } from './transitions';
+import { deadlineReached, reportedCannot, tasksRefused } from './transitions';
 
 export const EXPERIMENT_STORE = Symbol('EXPERIMENT_STORE');
 
 /** FL_EVENTS, FL_TASKS and FL_CONTROL drop a repeated Nats-Msg-Id within this window (service.ts). */
 export const EVENTS_DUPLICATE_WINDOW_MS = 3600 * 1000;
+
+/**
+ * The centres still to be sent this phase's task: only those that have not answered, so a restart or a retry never
+ * sends a second task to one that did (a rejected update is retried in training; a reported failure is final).
+ */
+function pendingCentres(c: RoundProgress, kind: 'train' | 'evaluate'): string[] {
+  return kind === 'train'
+    ? c.selected.filter((centre) => !c.accepted[centre] && !reportedCannot(c.rejected[centre], 'train'))
+    : c.selected.filter((centre) => !c.evaluations?.[centre] && !c.rejected[centre]);
+}
 
 const metricList = (m: Record<string, number>) => Object.entries(m).map(([name, value]) => ({ name, value }));
 
@@ -41,6 +52,7 @@ export class RoundEngine implements OnApplicationBootstrap, OnApplicationShutdow
   constructor(
     @Inject(EXPERIMENT_STORE) private readonly store: ExperimentStore,
     connection: JetStreamConnection,
+    private readonly grants: GrantGate,
   ) {
     this.publisher = new JetStreamPublisher(connection);
   }
@@ -100,12 +112,19 @@ export class RoundEngine implements OnApplicationBootstrap, OnApplicationShutdow
     const id = s.plan.id;
     this.clearTimer(id);
     if (s.status === 'running' && s.current) {
-      if (s.current.phase === 'training') {
-        await this.dispatch(s, s.current);
-        this.armDeadline(id, s.current);
-      } else if (s.current.phase === 'evaluating') {
-        await this.dispatchEvaluation(s, s.current);
-        this.armDeadline(id, s.current);
+      const c = s.current;
+      if (c.phase === 'training' || c.phase === 'evaluating') {
+        const kind = c.phase === 'training' ? 'train' : 'evaluate';
+        // Centres whose grant was revoked or expired since the start get no task: they are recorded as unable to
+        // do it, with the ledger's reason, and that new state's effects send the others theirs.
+        const refused = await this.grants.revoked(s, pendingCentres(c, kind));
+        if (Object.keys(refused).length > 0) {
+          for (const [centre, reason] of Object.entries(refused)) this.logger.warn(`experiment ${id} round ${c.round}: no ${kind} task for ${centre}: ${reason}`);
+          if ((await this.apply(id, (st) => tasksRefused(st, c.round, kind, refused, Date.now()))).changed) return;
+        }
+        if (kind === 'train') await this.dispatch(s, c, refused);
+        else await this.dispatchEvaluation(s, c, refused);
+        this.armDeadline(id, c);
       } else {
         await this.publishClose(s, s.current);
       }
@@ -157,12 +176,12 @@ export class RoundEngine implements OnApplicationBootstrap, OnApplicationShutdow
   }
 
   /** Evaluation tasks: the round's aggregate to every centre that has not answered yet. */
-  private async dispatchEvaluation(s: ExperimentState, c: RoundProgress): Promise<void> {
-    const pending = c.selected.filter((centre) => !c.evaluations?.[centre] && !c.rejected[centre]);
+  private async dispatchEvaluation(s: ExperimentState, c: RoundProgress, refused: Record<string, string>): Promise<void> {
+    const pending = pendingCentres(c, 'evaluate').filter((centre) => !(centre in refused));
     await this.sendTasks(s, c, pending, TaskKind.TASK_KIND_EVALUATE, (centreId) => `${s.plan.id}-r${c.round}-eval-${centreId}`);
   }
 
-  private async dispatch(s: ExperimentState, c: RoundProgress): Promise<void> {
+  private async dispatch(s: ExperimentState, c: RoundProgress, refused: Record<string, string>): Promise<void> {
     const exp = s.plan.id;
     const started = RoundStarted.create({
       experimentId: exp,
@@ -175,8 +194,7 @@ export class RoundEngine implements OnApplicationBootstrap, OnApplicationShutdow
       startedAtUnixMs: c.startedAtMs,
     });
     await this.publisher.publish(subjects.roundStarted(exp), RoundStarted.encode(started).finish(), { msgId: `round-started:${exp}:${c.round}:${c.attempt}` });
-    // Only centres that have not answered: a restart or a retry never sends a second task to one that did.
-    const pending = c.selected.filter((centre) => !c.accepted[centre] && !reportedCannot(c.rejected[centre], 'train'));
+    const pending = pendingCentres(c, 'train').filter((centre) => !(centre in refused));
     await this.sendTasks(s, c, pending, TaskKind.TASK_KIND_TRAIN, (centreId) => `${exp}-r${c.round}-a${c.attempt}-${centreId}`);
   }
 

@@ -42,10 +42,11 @@ function beginRound(s: ExperimentState, round: number, now: number): RoundProgre
   };
 }
 
-export function start(s: ExperimentState, now: number): ExperimentState {
+/** `grantedDatasets`: the dataset of each centre whose grant the coordinator checked (ledger mode with a passport). */
+export function start(s: ExperimentState, now: number, grantedDatasets?: Record<string, string>): ExperimentState {
   if (s.status === 'running') throw new NoChange();
   if (s.status !== 'created') throw new InvalidTransition(`experiment ${s.plan.id} is ${s.status}; only a created experiment can be started`);
-  return { ...s, status: 'running', startedAtMs: now, current: beginRound(s, 1, now) };
+  return { ...s, status: 'running', startedAtMs: now, current: beginRound(s, 1, now), ...(grantedDatasets ? { grantedDatasets } : {}) };
 }
 
 export function pause(s: ExperimentState): ExperimentState {
@@ -131,6 +132,23 @@ export function taskFailed(s: ExperimentState, round: number, centreId: string, 
     return evaluationIfAllAnswered({ ...s, current: { ...c, rejected: { ...c.rejected, [centreId]: why } } }, now);
   }
   throw new NoChange();
+}
+
+/**
+ * The coordinator found that some centres may no longer be sent this round's task (their grant was revoked or
+ * expired): each is recorded as a centre that cannot do it, with the reason, exactly as if it had reported so.
+ */
+export function tasksRefused(s: ExperimentState, round: number, kind: 'train' | 'evaluate', reasons: Record<string, string>, now: number): ExperimentState {
+  let next = s;
+  for (const [centreId, reason] of Object.entries(reasons)) {
+    try {
+      next = taskFailed(next, round, centreId, kind, reason, now);
+    } catch (err) {
+      if (!(err instanceof NoChange)) throw err;
+    }
+  }
+  if (next === s) throw new NoChange();
+  return next;
 }
 
 /** How a reported failure is recorded in `rejected` (a rejected update's reason is the aggregator's text). */
@@ -220,12 +238,15 @@ export function roundAggregated(
   const c = s.current;
   if (s.status !== 'running' || !c || c.round !== round || c.phase !== 'aggregating') throw new NoChange();
   const centres = Object.keys(results).sort();
+  const missing = c.selected.filter((id) => !centres.includes(id));
+  const missingReasons = Object.fromEntries(missing.filter((id) => c.rejected[id]).map((id) => [id, c.rejected[id]!]));
   const summary = {
     round,
     aggregate,
     centres,
     results,
-    missing: c.selected.filter((id) => !centres.includes(id)),
+    missing,
+    ...(Object.keys(missingReasons).length ? { missingReasons } : {}),
     aggregatedMetrics: weightedMetrics(results, centres),
     durationMs: now - c.startedAtMs,
     completedAtMs: now,

@@ -1,5 +1,5 @@
 import { Inject, Injectable, Logger, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
-import type { ExperimentPlan } from '@fedledger/contracts';
+import type { ExperimentPlan, ExperimentState } from '@fedledger/contracts';
 import type { Identity } from '@fedledger/identity';
 import { LedgerError, type LedgerGateway } from '@fedledger/ledger';
 import { openServiceLedger } from '@fedledger/ledger-host';
@@ -7,10 +7,14 @@ import { SERVICE_CONFIG } from '@fedledger/service-kit';
 import { CentreRegistry } from '../centres/centre-registry';
 import type { RoundCoordinatorConfig } from '../service';
 
+type GrantAnswer = { live: true } | { live: false; reason: string };
+
 /**
- * The coordinator's side of the grants: an experiment with a passport starts only if every one of its centres
- * announces a dataset holding a live grant for that passport (the centres check again before every task, so a grant
- * revoked later stops them there).
+ * The coordinator's side of the grants. An experiment with a passport starts only if every one of its centres
+ * announces a dataset holding a live grant for that passport; the dataset found is kept in the experiment's state,
+ * and before every task (each round, each evaluation) the grant on it is asked again, so a centre whose grant was
+ * revoked or expired is no longer sent tasks. The centres check too, before every task, as their own identity:
+ * the coordinator's check is the platform keeping its word, the centre's is the one that does not need trusting it.
  */
 @Injectable()
 export class GrantGate implements OnModuleInit, OnModuleDestroy {
@@ -27,38 +31,71 @@ export class GrantGate implements OnModuleInit, OnModuleDestroy {
     const c = this.config;
     if (c.LEDGER === 'none') return;
     ({ ledger: this.ledger, identity: this.reader } = openServiceLedger('round-coordinator', { ...c, LEDGER: c.LEDGER }, { variable: 'COORDINATOR_IDENTITY', value: c.COORDINATOR_IDENTITY }));
-    this.logger.log(`experiments with a passport start only when every centre's dataset holds a live grant (${c.LEDGER} ledger)`);
+    this.logger.log(`experiments with a passport start only when every centre's dataset holds a live grant, and tasks go only to centres whose grant is still live (${c.LEDGER} ledger)`);
   }
 
   async onModuleDestroy(): Promise<void> {
     await this.ledger?.close();
   }
 
-  /** The plan's centres without a live grant for its passport, each with the reason; [] when all have one or nothing is checked. */
-  async ungranted(plan: ExperimentPlan): Promise<string[]> {
-    if (!this.ledger || !this.reader || !plan.passportId) return [];
+  /**
+   * At start: the plan's centres without a live grant for its passport, each with the reason, and the granted
+   * dataset of the others. Nothing is checked (no refusal, no datasets) without a ledger or a passport.
+   */
+  async atStart(plan: ExperimentPlan): Promise<{ refused: string[]; datasets?: Record<string, string> }> {
+    if (!this.ledger || !this.reader || !plan.passportId) return { refused: [] };
     const refused: string[] = [];
+    const datasets: Record<string, string> = {};
     for (const centre of plan.centres) {
-      const datasets = this.centres.datasetsOf(centre);
-      if (datasets.length === 0) {
+      const announced = this.centres.datasetsOf(centre);
+      if (announced.length === 0) {
         refused.push(`${centre} (announces no dataset)`);
         continue;
       }
       const reasons: string[] = [];
-      let live = false;
-      for (const dataset of datasets) {
-        try {
-          const answer = JSON.parse(await this.ledger.evaluate(this.reader, 'dataset:CheckGrant', [dataset, plan.passportId, 'training'])) as { live: boolean; reason: string };
-          if (answer.live) live = true;
-          else reasons.push(answer.reason);
-        } catch (err) {
-          if (!(err instanceof LedgerError)) throw err;
-          reasons.push(err.message);
+      for (const dataset of announced) {
+        // At start nothing is sent yet: a ledger that cannot be asked refuses the start (the reason says why).
+        const answer = await this.check(dataset, plan.passportId).catch((err: Error): GrantAnswer => ({ live: false, reason: `the ledger could not be asked about dataset ${dataset}: ${err.message}` }));
+        if (answer.live) {
+          datasets[centre] = dataset;
+          break;
         }
-        if (live) break;
+        reasons.push(answer.reason);
       }
-      if (!live) refused.push(`${centre} (${reasons.join('; ')})`);
+      if (!datasets[centre]) refused.push(`${centre} (${reasons.join('; ')})`);
+    }
+    return { refused, datasets };
+  }
+
+  /**
+   * Before sending tasks: those of `centres` whose grant (on the dataset recorded at start) is no longer live,
+   * with the ledger's reason. A ledger that cannot be reached refuses no one (logged): the centres check themselves.
+   */
+  async revoked(s: ExperimentState, centres: readonly string[]): Promise<Record<string, string>> {
+    const passportId = s.plan.passportId;
+    if (!this.ledger || !this.reader || !passportId || !s.grantedDatasets) return {};
+    const refused: Record<string, string> = {};
+    for (const centre of centres) {
+      const dataset = s.grantedDatasets[centre];
+      if (!dataset) continue;
+      try {
+        const answer = await this.check(dataset, passportId);
+        if (!answer.live) refused[centre] = `no live grant lets passport ${passportId} train on dataset ${dataset} (checked by the coordinator): ${answer.reason}`;
+      } catch (err) {
+        this.logger.warn(`experiment ${s.plan.id}: could not check the grant of ${centre} on dataset ${dataset} (${(err as Error).message}); its task is sent, the centre checks it itself`);
+      }
     }
     return refused;
+  }
+
+  /** The ledger's answer; a chaincode refusal (no such dataset) is a refusal, an unreachable ledger throws. */
+  private async check(dataset: string, passportId: string): Promise<GrantAnswer> {
+    try {
+      const answer = JSON.parse(await this.ledger!.evaluate(this.reader!, 'dataset:CheckGrant', [dataset, passportId, 'training'])) as { live: boolean; reason: string };
+      return answer.live ? { live: true } : { live: false, reason: answer.reason };
+    } catch (err) {
+      if (err instanceof LedgerError && err.code === 'ENDORSEMENT_FAILURE') return { live: false, reason: err.message };
+      throw err;
+    }
   }
 }
