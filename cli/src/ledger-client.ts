@@ -64,9 +64,14 @@ function signer(identityDir: string, as: string | undefined, command: string, mo
     if (org === undefined) throw new LedgerHostError(`no organisations in ${identityDir}: run \`fedledger identity init\` first`);
     return loadIdentity(identityDir, org.id, ADMIN_USER);
   }
+  return loadCaller(identityDir, as, command);
+}
+
+/** The identity `--as <org>/<user>` names in the identity folder (it signs ledger transactions and REST writes). */
+export function loadCaller(identityDir: string, as: string, command: string): Identity {
   const match = /^([^/\s]+)\/([^/\s]+)$/.exec(as);
   if (match === null) throw new UsageError(`--as must be <org>/<user>, got '${as}'`, command);
-  return loadIdentity(identityDir, match[1], match[2]);
+  return loadIdentity(identityDir, match[1]!, match[2]!);
 }
 
 /**

@@ -16,7 +16,11 @@ let fed: TestFederation;
 function fedledger(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
     // `events` reads NATS only; `experiment` talks to the coordinator's API and uploads weights over NATS.
-    const where = args[0] === 'events' ? ['--nats', fed.federation.natsUrl] : ['--api', fed.federation.apiUrl, '--nats', fed.federation.natsUrl];
+    // Writes to the coordinator are signed: as the developer the test federation issued.
+    const where =
+      args[0] === 'events'
+        ? ['--nats', fed.federation.natsUrl]
+        : ['--api', fed.federation.apiUrl, '--nats', fed.federation.natsUrl, ...(args[0] === 'experiment' ? ['--identity-dir', fed.federation.identityDir] : [])];
     // The operator's NATS credentials, as `fedledger up` leaves them for the command line.
     const child = spawn(process.execPath, [cli, ...args, ...where], {
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -39,7 +43,10 @@ afterAll(async () => {
 });
 
 test('an experiment from a YAML plan: created, started, followed to the end with fedledger events', async () => {
-  const created = await fedledger(['experiment', 'create', path.join(__dirname, '../../examples/dense-test.yaml'), '--start']);
+  const unsigned = await fedledger(['experiment', 'create', path.join(__dirname, '../../examples/dense-test.yaml'), '--start']);
+  expect(unsigned.code).toBe(2);
+  expect(unsigned.stderr).toContain('create is signed by its caller: give --as <org>/<user> (or set FEDLEDGER_AS), e.g. --as ub/dev-1');
+  const created = await fedledger(['experiment', 'create', path.join(__dirname, '../../examples/dense-test.yaml'), '--start', '--as', 'ub/dev-1']);
   expect(created.stderr).toBe('');
   expect(created.stdout).toContain('created experiment dense-test-demo');
   expect(created.code).toBe(0);
@@ -71,7 +78,7 @@ test('an experiment from a YAML plan: created, started, followed to the end with
   expect(Array.from(model.weights[0]!.read().dataSync())).toEqual(Array.from(aggregate[0]!.data));
   model.dispose();
 
-  const again = await fedledger(['experiment', 'start', 'dense-test-demo']);
+  const again = await fedledger(['experiment', 'start', 'dense-test-demo', '--as', 'ub/dev-1']);
   expect(again.code).toBe(1);
   expect(again.stderr).toContain('experiment dense-test-demo is completed; only a created experiment can be started');
 }, 120_000);
@@ -80,7 +87,7 @@ test('a plan with mistakes is refused with every problem listed', async () => {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'plan-'));
   const file = path.join(dir, 'bad.yaml');
   await writeFile(file, 'id: bad plan\nrounds: 0\ncentres: [a]\ninitialWeights: {architecture: dense-test}\n');
-  const { code, stderr } = await fedledger(['experiment', 'create', file]);
+  const { code, stderr } = await fedledger(['experiment', 'create', file, '--as', 'ub/dev-1']);
   expect(code).toBe(1);
   expect(stderr).toContain("POST /experiments failed (400): 2 problem(s):\n  id: expected 1..128 letters, digits, '_' or '-'\n  rounds: Number must be greater than or equal to 1");
 }, 60_000);

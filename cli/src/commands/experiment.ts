@@ -5,14 +5,17 @@ import { parseArgs } from 'node:util';
 import { parse as parseYaml } from 'yaml';
 import { OPERATOR, streams, subjects } from '@fedledger/contracts';
 import { decodeWeights, encodeWeights } from '@fedledger/fl-core';
+import { signRequest, type Identity } from '@fedledger/identity';
+import { DEFAULT_IDENTITY_DIR } from '@fedledger/ledger-host';
 import { BlobStore } from '@fedledger/messaging';
 import { initialWeightsOf } from '@fedledger/training';
 import { parseCommandArgs } from '../args';
 import { CliError, UsageError } from '../errors';
+import { loadCaller, refusals } from '../ledger-client';
 import type { Io } from '../io';
 import type { Command } from './command';
 
-const help = `Usage: fedledger experiment <action> [args] [--api <url>] [--nats <url>]
+const help = `Usage: fedledger experiment <action> [args] [--as <org>/<user>] [--api <url>] [--nats <url>]
 
 Actions:
   create <plan.yaml|plan.json> [--start]   create an experiment from a plan file (and start it)
@@ -24,14 +27,28 @@ A plan file holds the fields of POST /experiments (see the coordinator's /docs).
 a blob reference {blobId, sha256, sizeBytes}, {file: <path to an FLW1 weights file>} or
 {architecture: <registered model>}; files and architectures are uploaded to the blob store first.
 
-Options:
-  --api <url>    round-coordinator REST API (default $FEDLEDGER_API or http://127.0.0.1:8080)
-  --nats <url>   NATS, for uploading initial weights (default $NATS_URL or nats://127.0.0.1:4222)`;
+create, start, pause, resume and abort are signed by the identity --as names (a developer or an organisation
+admin creates; only the experiment's creator or an admin of its organisation controls it).
 
-async function call(api: string, method: 'GET' | 'POST', pathname: string, body?: unknown): Promise<unknown> {
+Options:
+  --as <org>/<user>     who signs the request (default $FEDLEDGER_AS); required for writes
+  --identity-dir <dir>  where the identities live (default ${DEFAULT_IDENTITY_DIR})
+  --api <url>           round-coordinator REST API (default $FEDLEDGER_API or http://127.0.0.1:8080)
+  --nats <url>          NATS, for uploading initial weights (default $NATS_URL or nats://127.0.0.1:4222)`;
+
+/** Who signs the writes: resolved only when one is made, so reads need no identity. */
+type SignerOf = () => Promise<Identity>;
+
+async function call(api: string, method: 'GET' | 'POST', pathname: string, body?: unknown, signer?: SignerOf): Promise<unknown> {
   let res: Response;
+  let init: RequestInit = { method };
+  if (method === 'POST') {
+    const bytes = Buffer.from(JSON.stringify(body ?? {}), 'utf8');
+    if (!signer) throw new Error(`POST ${pathname} needs a signer`);
+    init = { method, body: bytes, headers: { 'content-type': 'application/json', ...signRequest(await signer(), { method, path: pathname, body: bytes }) } };
+  }
   try {
-    res = await fetch(`${api}${pathname}`, { method, headers: { 'content-type': 'application/json' }, ...(method === 'POST' ? { body: JSON.stringify(body ?? {}) } : {}) });
+    res = await fetch(`${api}${pathname}`, init);
   } catch (err) {
     throw new CliError(`cannot reach the round-coordinator at ${api}: ${(err as Error).message}`);
   }
@@ -91,7 +108,14 @@ export const experimentCommand: Command = {
         args,
         strict: true,
         allowPositionals: true,
-        options: { api: { type: 'string' }, nats: { type: 'string' }, start: { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h' } },
+        options: {
+          as: { type: 'string' },
+          'identity-dir': { type: 'string', default: DEFAULT_IDENTITY_DIR },
+          api: { type: 'string' },
+          nats: { type: 'string' },
+          start: { type: 'boolean', default: false },
+          help: { type: 'boolean', short: 'h' },
+        },
       }),
     );
     if (values.help === true || positionals.length === 0) {
@@ -101,6 +125,11 @@ export const experimentCommand: Command = {
     const api = (values.api ?? process.env.FEDLEDGER_API ?? 'http://127.0.0.1:8080').replace(/\/$/, '');
     const nats = values.nats ?? process.env.NATS_URL ?? 'nats://127.0.0.1:4222';
     const [action, arg] = positionals;
+    const as = values.as ?? process.env.FEDLEDGER_AS;
+    const signer: SignerOf = async () => {
+      if (!as) throw new UsageError(`${action} is signed by its caller: give --as <org>/<user> (or set FEDLEDGER_AS), e.g. --as ub/dev-1`, 'experiment');
+      return refusals(() => loadCaller(path.resolve(io.cwd, values['identity-dir']), as, 'experiment'));
+    };
     const print = (v: unknown) => io.out(JSON.stringify(v, null, 2));
     switch (action) {
       case 'create': {
@@ -115,11 +144,12 @@ export const experimentCommand: Command = {
           throw new CliError(`${arg} is not valid ${/\.json$/i.test(arg) ? 'JSON' : 'YAML'}: ${(err as Error).message}`);
         }
         if (!plan || typeof plan !== 'object' || Array.isArray(plan)) throw new CliError(`${arg}: a plan is a mapping of fields`);
+        await signer(); // a missing or unknown identity is named before anything is uploaded
         await resolveInitialWeights(plan, arg, nats);
-        const created = (await call(api, 'POST', '/experiments', plan)) as { plan: { id: string } };
+        const created = (await call(api, 'POST', '/experiments', plan, signer)) as { plan: { id: string } };
         io.out(`created experiment ${created.plan.id}`);
         if (values.start) {
-          await call(api, 'POST', `/experiments/${created.plan.id}/start`);
+          await call(api, 'POST', `/experiments/${created.plan.id}/start`, undefined, signer);
           io.out(`started experiment ${created.plan.id}; follow it with \`fedledger events ${created.plan.id} --follow\``);
         }
         return 0;
@@ -136,7 +166,7 @@ export const experimentCommand: Command = {
       case 'resume':
       case 'abort': {
         if (!arg) throw new UsageError(`${action} needs an experiment id`, 'experiment');
-        const state = (await call(api, 'POST', `/experiments/${encodeURIComponent(arg)}/${action}`)) as { status: string };
+        const state = (await call(api, 'POST', `/experiments/${encodeURIComponent(arg)}/${action}`, undefined, signer)) as { status: string };
         io.out(`experiment ${arg} is ${state.status}`);
         return 0;
       }

@@ -100,6 +100,7 @@ export const upCommand: Command = {
     const authDir = natsAuthDirOf(layout.dataDir);
     const nats = await ensureNatsSecurity({ dir: authDir, identityDir: ledgerDirsOf(layout).identityDir, principals: stackPrincipals(centres) });
     io.out(`NATS: TLS required, one nkey user per service and centre with least-privilege permissions (credentials in ${displayPath(authDir, io.cwd)})`);
+    io.out(`REST writes to the coordinator are signed by an identity of ${displayPath(ledgerDirsOf(layout).identityDir, io.cwd)} (e.g. \`fedledger experiment create <plan> --as ub/dev-1\`)`);
     const specs = stackSpecs(layout, ports, nats, centres, ledgerMode);
     if (ledgerMode === 'fabric') {
       io.out(`starting the Fabric network (data in ${displayPath(path.join(layout.dataDir, 'fabric'), io.cwd)})...`);

@@ -99,7 +99,8 @@ export function stackSpecs(layout: StackLayout, ports: StackPorts, nats: Secured
       dataDir: path.join(layout.dataDir, 'ferretdb'),
       logFile: logFileOf(layout, 'ferretdb'),
     }),
-    service('round-coordinator', { httpPort: ports.coordinator }),
+    // writes to its REST API are signed by identities of these organisations
+    service('round-coordinator', { httpPort: ports.coordinator, env: { IDENTITY_DIR: ledger.identityDir } }),
     service('aggregator'),
     service('passport-registry', { httpPort: ports.registry, env: ledgerEnv }),
     service('ledger-indexer', { httpPort: ports.indexer, env: { ...ledgerEnv, MONGO_URL: `mongodb://${LOOPBACK}:${ports.mongo}/` } }),

@@ -179,4 +179,6 @@ export interface ExperimentState {
    * coordinator asks the ledger about it again before every task, so a grant revoked later stops that centre.
    */
   grantedDatasets?: Record<string, string>;
+  /** Who created it (the signer of the request): only they, or an admin of their organisation, control it. */
+  createdBy?: { org: string; mspId: string; user: string };
 }

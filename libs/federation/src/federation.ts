@@ -1,5 +1,6 @@
 import path from 'node:path';
 import { centrePrincipal, decodeEvent, NATS_SERVICES, OPERATOR, servicePrincipal, streams, subjects, type EventRecord, type NatsService, type Principal } from '@fedledger/contracts';
+import { ensureIdentity, signRequest, type Identity } from '@fedledger/identity';
 import { BlobStore, JetStreamConnection } from '@fedledger/messaging';
 import {
   ensureNatsSecurity,
@@ -31,6 +32,11 @@ export interface FederationOptions {
    * else <dir>/identities.
    */
   identityDir?: string;
+  /**
+   * Who signs the writes to the coordinator's REST API (`<org>/<user>`, a developer issued in the identity folder
+   * when absent). Default `ub/dev-1`. The coordinator checks them against the same identity folder.
+   */
+  apiCaller?: string;
 }
 
 /**
@@ -50,18 +56,25 @@ export class Federation {
     readonly apiUrl: string,
     readonly logDir: string,
     /** The passport-registry's REST API, when it runs. */
-    readonly registryUrl?: string,
+    readonly registryUrl: string | undefined,
+    /** The identities (organisations, users) the federation's services check signatures against. */
+    readonly identityDir: string,
+    /** The identity that signs this federation's writes to the coordinator. */
+    private readonly apiSigner: Identity,
   ) {}
 
   static async start(o: FederationOptions): Promise<Federation> {
     await ensureTools();
     const logs = path.join(o.dir, 'logs');
     const [natsPort, monitorPort, httpPort, registryPort] = await freePorts(4);
+    const identityDir = o.identityDir ?? o.registry?.identityDir ?? path.join(o.dir, 'identities');
     const secured = await ensureNatsSecurity({
       dir: path.join(o.dir, 'nats-auth'),
-      identityDir: o.identityDir ?? o.registry?.identityDir ?? path.join(o.dir, 'identities'),
+      identityDir,
       principals: [OPERATOR, ...NATS_SERVICES.map(servicePrincipal), ...o.centres.map(centrePrincipal)],
     });
+    const [callerOrg, callerUser] = (o.apiCaller ?? 'ub/dev-1').split('/');
+    const apiSigner = await ensureIdentity(identityDir, { org: callerOrg!, user: callerUser!, role: 'developer' });
     const nats = natsComponent({
       port: natsPort!,
       monitorPort: monitorPort!,
@@ -73,7 +86,8 @@ export class Federation {
     const natsUrl = nats.url;
     const service = (name: NatsService) => ({ ...secured.credentials(servicePrincipal(name)), ...o.env, ...o.envOf?.[name] });
     const specs = new Map<string, ComponentSpec>([['nats', nats]]);
-    specs.set('round-coordinator', serviceComponent({ service: 'round-coordinator', natsUrl, httpPort: httpPort!, env: service('round-coordinator'), logFile: path.join(logs, 'round-coordinator.log') }));
+    const coordinatorEnv = { IDENTITY_DIR: identityDir, ...service('round-coordinator') };
+    specs.set('round-coordinator', serviceComponent({ service: 'round-coordinator', natsUrl, httpPort: httpPort!, env: coordinatorEnv, logFile: path.join(logs, 'round-coordinator.log') }));
     specs.set('aggregator', serviceComponent({ service: 'aggregator', natsUrl, env: service('aggregator'), logFile: path.join(logs, 'aggregator.log') }));
     if (o.registry) {
       const registryEnv = { LEDGER_DIR: o.registry.ledgerDir, IDENTITY_DIR: o.registry.identityDir, ...service('passport-registry') };
@@ -84,7 +98,7 @@ export class Federation {
       const env = { ...secured.credentials(centrePrincipal(id)), CENTRE_ID: id, ...o.env, ...o.envOf?.[name] };
       specs.set(name, serviceComponent({ service: 'centre-agent', name, natsUrl, env, logFile: path.join(logs, `${name}.log`) }));
     }
-    const federation = new Federation(specs, natsUrl, secured, specs.get('round-coordinator')!.url, logs, specs.get('passport-registry')?.url);
+    const federation = new Federation(specs, natsUrl, secured, specs.get('round-coordinator')!.url, logs, specs.get('passport-registry')?.url, identityDir, apiSigner);
     try {
       await federation.startPart('nats');
       o.progress?.(`nats-server ready on ${natsUrl}; starting the coordinator, the aggregator${o.registry ? ', the passport-registry' : ''} and ${o.centres.length} centre-agents (logs in ${logs})`);
@@ -140,10 +154,12 @@ export class Federation {
     return BlobStore.open(await this.connect(), { stream: streams.FL_BLOBS.name, subjectPrefix: subjects.blobPrefix, scope: subjects.blobScope(writer) });
   }
 
-  /** POST to the coordinator's REST API; throws with the status and body when it is not 2xx. */
+  /** POST to the coordinator's REST API, signed as `apiCaller`; throws with the status and body when it is not 2xx. */
   async api<T = unknown>(pathname: string, body?: unknown): Promise<T> {
     const url = `${this.apiUrl}${pathname}`;
-    const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body ?? {}) });
+    const bytes = Buffer.from(JSON.stringify(body ?? {}), 'utf8');
+    const signature = signRequest(this.apiSigner, { method: 'POST', path: pathname, body: bytes });
+    const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', ...signature }, body: bytes });
     const text = await res.text();
     if (!res.ok) throw new LocalStackError(`POST ${url} answered ${res.status}: ${text}`);
     return JSON.parse(text) as T;

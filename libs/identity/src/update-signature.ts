@@ -1,8 +1,5 @@
 import { createHash, createPrivateKey, sign, verify, X509Certificate } from 'node:crypto';
-import { readFileSync } from 'node:fs';
-import path from 'node:path';
-import { fabricAttributes, parseCertificate } from './certificates';
-import { readOrganisations } from './msp';
+import { SignerError, verifySigner, type Signer } from './signer';
 
 /** What a centre's update signature covers: the weights of one task of one round of one experiment. */
 export interface UpdateSigningFields {
@@ -44,27 +41,20 @@ export class UpdateSignatureError extends Error {
  * Returns the signer's organisation and MSP id; throws UpdateSignatureError with the reason.
  */
 export function verifyUpdateSignature(identityDir: string, f: UpdateSigningFields, certPem: string, signature: Uint8Array, now = new Date()): { org: string; mspId: string; subject: string } {
-  if (!certPem || signature.length === 0) throw new UpdateSignatureError(`update from centre ${f.centreId} is not signed`);
-  let cert: X509Certificate;
+  const what = `update from centre ${f.centreId}`;
+  if (!certPem || signature.length === 0) throw new UpdateSignatureError(`${what} is not signed`);
+  let signer: Signer;
   try {
-    cert = new X509Certificate(certPem);
-  } catch {
-    throw new UpdateSignatureError(`update from centre ${f.centreId}: its signer certificate is not a valid X.509 certificate`);
+    signer = verifySigner(identityDir, certPem, { org: f.centreId, now });
+  } catch (err) {
+    if (err instanceof SignerError) throw new UpdateSignatureError(`${what}${err.clause}`);
+    throw err;
   }
-  const org = readOrganisations(identityDir).find((o) => o.id === f.centreId);
-  if (!org) throw new UpdateSignatureError(`update from centre ${f.centreId}: no organisation ${f.centreId} is known here to check its signer against`);
-  const caPem = readFileSync(path.join(identityDir, 'organizations', org.domain, 'msp', 'cacerts', 'ca-cert.pem'), 'utf8');
-  const ca = new X509Certificate(caPem);
-  if (!cert.checkIssued(ca) || !cert.verify(ca.publicKey)) {
-    throw new UpdateSignatureError(`update from centre ${f.centreId} is signed by ${cert.subject.replace(/\n/g, ', ')}, not by an identity of organisation ${org.id} (${org.mspId})`);
+  if (signer.role !== 'centre') throw new UpdateSignatureError(`${what} is signed by an identity with ${signer.role ? `role ${signer.role}` : 'no role'}, not role centre`);
+  if (!verify('sha256', updateSigningBytes(f), signer.cert.publicKey, signature)) {
+    throw new UpdateSignatureError(`${what}: the signature does not match this experiment, round, task, weights digest and example count`);
   }
-  if (now < new Date(cert.validFrom) || now > new Date(cert.validTo)) throw new UpdateSignatureError(`update from centre ${f.centreId}: its signer certificate is expired or not yet valid`);
-  const role = fabricAttributes(parseCertificate(certPem)).role;
-  if (role !== 'centre') throw new UpdateSignatureError(`update from centre ${f.centreId} is signed by an identity with ${role ? `role ${role}` : 'no role'}, not role centre`);
-  if (!verify('sha256', updateSigningBytes(f), cert.publicKey, signature)) {
-    throw new UpdateSignatureError(`update from centre ${f.centreId}: the signature does not match this experiment, round, task, weights digest and example count`);
-  }
-  return { org: org.id, mspId: org.mspId, subject: cert.subject };
+  return { org: signer.org, mspId: signer.mspId, subject: signer.subject };
 }
 
 /** sha256 (hex) of a certificate's DER, as ModelUpdate.signer_cert_fingerprint carries it. */

@@ -4,7 +4,25 @@ import os from 'node:os';
 import path from 'node:path';
 import { Certificate } from '@fidm/x509';
 import { ClientIdentity, type ChaincodeStub } from 'fabric-shim';
-import { addIdentity, DEFAULT_ORGANISATIONS, ensureNode, FABRIC_ATTRS_OID, IdentityError, initOrganisations, signUpdate, UpdateSignatureError, verifyUpdateSignature, listIdentities, loadIdentity, ROLES, type Identity } from '../src';
+import {
+  addIdentity,
+  DEFAULT_ORGANISATIONS,
+  ensureNode,
+  FABRIC_ATTRS_OID,
+  IdentityError,
+  initOrganisations,
+  loadIdentity,
+  listIdentities,
+  REQUEST_HEADERS,
+  RequestSignatureError,
+  ROLES,
+  signRequest,
+  signUpdate,
+  UpdateSignatureError,
+  verifyRequestSignature,
+  verifyUpdateSignature,
+  type Identity,
+} from '../src';
 
 let root: string;
 beforeAll(() => (root = mkdtempSync(path.join(os.tmpdir(), 'fedledger-identity-'))));
@@ -233,5 +251,51 @@ describe('update signatures', () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+});
+
+describe('request signatures', () => {
+  let dir: string;
+  let other: string;
+  let dev: Identity;
+  beforeAll(async () => {
+    dir = mkdtempSync(path.join(os.tmpdir(), 'fedledger-req-'));
+    other = mkdtempSync(path.join(os.tmpdir(), 'fedledger-req-other-'));
+    await initOrganisations(dir);
+    await initOrganisations(other);
+    dev = await addIdentity(dir, { org: 'ub', user: 'dev-1', role: 'developer' });
+  });
+  afterAll(() => {
+    rmSync(dir, { recursive: true, force: true });
+    rmSync(other, { recursive: true, force: true });
+  });
+  const request = { method: 'POST', path: '/experiments/e1/start', body: Buffer.from('{"reason":"x"}') };
+
+  it('names the signer (organisation, user, role, admin or not) of a request signed now', () => {
+    const now = Date.now();
+    expect(verifyRequestSignature(dir, request, signRequest(dev, request, now), now)).toMatchObject({ org: 'ub', mspId: 'UBMSP', user: 'dev-1', role: 'developer', type: 'client', timestampMs: now });
+    const admin = loadIdentity(dir, 'inbreast', 'Admin');
+    expect(verifyRequestSignature(dir, request, signRequest(admin, request, now), now)).toMatchObject({ org: 'inbreast', user: 'Admin', type: 'admin', role: null });
+  });
+
+  it('holds for that method, path, time and body only', () => {
+    const now = Date.now();
+    const headers = signRequest(dev, request, now);
+    for (const changed of [{ method: 'GET' }, { path: '/experiments/e2/start' }, { path: '/experiments/e1/start?x=1' }, { body: Buffer.from('{"reason":"y"}') }]) {
+      expect(() => verifyRequestSignature(dir, { ...request, ...changed }, headers, now)).toThrow(/the signature does not match this method, path, time and body \(signed by UBMSP\/dev-1\)/);
+    }
+    expect(() => verifyRequestSignature(dir, request, { ...headers, [REQUEST_HEADERS.timestamp]: String(now + 1) }, now)).toThrow('the signature does not match');
+  });
+
+  it('refuses with the reason: unsigned, a certificate of an organisation not known here, an old timestamp, garbage', async () => {
+    const now = Date.now();
+    const headers = signRequest(dev, request, now);
+    expect(() => verifyRequestSignature(dir, request, {}, now)).toThrow(`request POST /experiments/e1/start is not signed: header ${REQUEST_HEADERS.certificate} is missing`);
+    const stranger = await addIdentity(other, { org: 'ub', user: 'dev-1', role: 'developer' });
+    expect(() => verifyRequestSignature(dir, request, signRequest(stranger, request, now), now)).toThrow(/is signed by .*CN=dev-1, not by an identity of an organisation known here/);
+    expect(() => verifyRequestSignature(dir, request, headers, now + 6 * 60_000)).toThrow(/more than 5 minutes from this service's clock/);
+    expect(() => verifyRequestSignature(dir, request, { ...headers, [REQUEST_HEADERS.timestamp]: 'yesterday' }, now)).toThrow("must be milliseconds since the epoch, got 'yesterday'");
+    expect(() => verifyRequestSignature(dir, request, { ...headers, [REQUEST_HEADERS.certificate]: 'bm90IGEgY2VydA==' }, now)).toThrow('its signer certificate is not a valid X.509 certificate');
+    expect(() => verifyRequestSignature(dir, request, { ...headers, [REQUEST_HEADERS.signature]: ['a', 'b'] }, now)).toThrow(RequestSignatureError);
   });
 });

@@ -137,7 +137,8 @@ export async function startService<S extends z.AnyZodObject>(
 
     let app: INestApplication | INestMicroservice;
     if (def.http) {
-      const web = await NestFactory.create(root, { logger, abortOnError: false });
+      // rawBody: a service that checks signed requests needs the bytes that were signed.
+      const web = await NestFactory.create(root, { logger, abortOnError: false, rawBody: true });
       // A hybrid app's microservice is initialised on connect, so its filters come from the app.
       web.useGlobalFilters(new JetStreamExceptionFilter(web.getHttpAdapter()));
       web.connectMicroservice({ strategy: server }, { inheritAppConfig: true });

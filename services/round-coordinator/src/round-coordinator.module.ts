@@ -5,6 +5,7 @@ import { ExperimentStore } from './experiments/experiment.store';
 import { EXPERIMENT_STORE, RoundEngine } from './experiments/round-engine';
 import { CentreRegistry } from './centres/centre-registry';
 import { GrantGate } from './grants/grant-gate';
+import { SignedRequestGuard } from './auth/signed-request.guard';
 import { HeartbeatHandler } from './handlers/heartbeat.handler';
 import { RoundEventsHandler } from './handlers/round-events.handler';
 import { CentresController } from './http/centres.controller';
@@ -18,6 +19,7 @@ import { ExperimentsController } from './http/experiments.controller';
     RoundEngine,
     CentreRegistry,
     GrantGate,
+    SignedRequestGuard,
     ExperimentService,
   ],
 })

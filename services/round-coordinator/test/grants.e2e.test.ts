@@ -38,6 +38,7 @@ beforeAll(async () => {
   const centre = (id: string) => ({ ...onLedger, CENTRE_IDENTITY: `${id}/steward`, LEDGER_DATASET_ID: `ds-${id}` });
   fed = await startTestFederation({
     centres: ['inbreast', 'bcdr'],
+    identityDir: ids,
     env: { LOG_LEVEL: 'warn', TRAINER: 'noop', NOOP_DELAY_MS: '1000' },
     envOf: { 'round-coordinator': { CENTRES_WAIT_MS: '1500', ...onLedger }, aggregator: { IDENTITY_DIR: ids }, 'centre-inbreast': centre('inbreast'), 'centre-bcdr': centre('bcdr') },
   });

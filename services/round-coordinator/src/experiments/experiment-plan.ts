@@ -1,7 +1,9 @@
 import { z } from 'zod';
 import type { ExperimentPlan, StrategyName } from '@fedledger/contracts';
 
-const token = z.string().regex(/^[A-Za-z0-9_-]{1,128}$/, "expected 1..128 letters, digits, '_' or '-'");
+/** What an experiment or centre id may be (also a KV key and a subject token). */
+export const ID_PATTERN = /^[A-Za-z0-9_-]{1,128}$/;
+const token = z.string().regex(ID_PATTERN, "expected 1..128 letters, digits, '_' or '-'");
 const STRATEGIES = ['fedavg', 'fedavgm', 'fedprox', 'fedmedian', 'fedtrimmedavg', 'krum', 'multikrum', 'bulyan', 'fedadam', 'fedyogi', 'fedadagrad'] as const satisfies readonly StrategyName[];
 
 const increasing = (xs: number[]) => xs.every((x, i) => i === 0 || x > xs[i - 1]!);

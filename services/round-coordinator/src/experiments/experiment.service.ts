@@ -6,10 +6,21 @@ import { ExperimentExists, ExperimentNotFound, ExperimentStore } from './experim
 import { parseExperimentPlan } from './experiment-plan';
 import { EXPERIMENT_STORE, RoundEngine } from './round-engine';
 import { abort, InvalidTransition, newExperiment, pause, resume, start } from './transitions';
+import type { Caller } from '../auth/signed-request.guard';
 import { CentreRegistry } from '../centres/centre-registry';
 import { GrantGate } from '../grants/grant-gate';
 
-/** Experiment control use cases, for REST and the CLI. */
+/** A caller that may not do what it asked (403). */
+export class NotAllowed extends Error {
+  override readonly name = 'NotAllowed';
+}
+
+const who = (c: { mspId: string; user: string }) => `${c.mspId}/${c.user}`;
+
+/**
+ * Experiment control use cases, for REST and the CLI. Developers and organisation admins create experiments; an
+ * experiment is controlled by its creator or an admin of the creator's organisation.
+ */
 @Injectable()
 export class ExperimentService {
   constructor(
@@ -20,9 +31,12 @@ export class ExperimentService {
     private readonly grants: GrantGate,
   ) {}
 
-  async create(input: unknown): Promise<ExperimentState> {
+  async create(input: unknown, caller: Caller): Promise<ExperimentState> {
+    if (caller.type !== 'admin' && caller.role !== 'developer') {
+      throw new NotAllowed(`${who(caller)} (${caller.role ? `role ${caller.role}` : 'no role'}) may not create experiments: developers and organisation admins may`);
+    }
     const plan = parseExperimentPlan(input);
-    const created = await this.store.create(newExperiment(plan, Date.now()));
+    const created = await this.store.create(newExperiment(plan, Date.now(), { org: caller.org, mspId: caller.mspId, user: caller.user }));
     if (!created) throw new ExperimentExists(plan.id);
     return created.value;
   }
@@ -46,8 +60,18 @@ export class ExperimentService {
    * Starts once at least minAvailableCentres of the experiment's centres are sending heartbeats,
    * waiting up to CENTRES_WAIT_MS for them (as Flower waits for min_available_clients).
    */
-  async start(id: string): Promise<ExperimentState> {
+  /** The experiment, if `caller` may control it. */
+  private async controlled(id: string, caller: Caller, action: string): Promise<ExperimentState> {
     const s = await this.get(id);
+    const owner = s.createdBy;
+    if (owner && !(caller.org === owner.org && (caller.user === owner.user || caller.type === 'admin'))) {
+      throw new NotAllowed(`experiment ${id} was created by ${who(owner)}; ${who(caller)} may not ${action} it (its creator or an admin of ${owner.mspId} may)`);
+    }
+    return s;
+  }
+
+  async start(id: string, caller: Caller): Promise<ExperimentState> {
+    const s = await this.controlled(id, caller, 'start');
     const deadline = Date.now() + this.config.CENTRES_WAIT_MS;
     let available = this.centres.available(s.plan.centres);
     while (s.status === 'created' && available.length < s.plan.minAvailableCentres && Date.now() < deadline) {
@@ -71,15 +95,18 @@ export class ExperimentService {
     return (await this.engine.apply(id, (st) => start(st, Date.now(), granted))).after;
   }
 
-  async pause(id: string): Promise<ExperimentState> {
+  async pause(id: string, caller: Caller): Promise<ExperimentState> {
+    await this.controlled(id, caller, 'pause');
     return (await this.engine.apply(id, (s) => pause(s))).after;
   }
 
-  async resume(id: string): Promise<ExperimentState> {
+  async resume(id: string, caller: Caller): Promise<ExperimentState> {
+    await this.controlled(id, caller, 'resume');
     return (await this.engine.apply(id, (s) => resume(s, Date.now()))).after;
   }
 
-  async abort(id: string, reason: string): Promise<ExperimentState> {
+  async abort(id: string, caller: Caller, reason: string): Promise<ExperimentState> {
+    await this.controlled(id, caller, 'abort');
     return (await this.engine.apply(id, (s) => abort(s, reason, Date.now()))).after;
   }
 }

@@ -1,5 +1,6 @@
 import { kvBuckets, type ExperimentState } from '@fedledger/contracts';
 import { jsonCodec, KvState, type JetStreamConnection, type Versioned } from '@fedledger/messaging';
+import { ID_PATTERN } from './experiment-plan';
 
 /** Experiments in JetStream KV, changed only by compare-and-set; the coordinator is the only writer. */
 export class ExperimentStore {
@@ -9,8 +10,9 @@ export class ExperimentStore {
     return new ExperimentStore(await KvState.open(connection, { bucket: kvBuckets.experiments, codec: jsonCodec<ExperimentState>('ExperimentState'), history: 10, maxAttempts: 200 }));
   }
 
-  get(id: string): Promise<Versioned<ExperimentState> | undefined> {
-    return this.kv.get(id);
+  /** An id no plan can have (and no KV key can be) names no experiment. */
+  async get(id: string): Promise<Versioned<ExperimentState> | undefined> {
+    return ID_PATTERN.test(id) ? this.kv.get(id) : undefined;
   }
 
   create(state: ExperimentState): Promise<Versioned<ExperimentState> | undefined> {
@@ -18,7 +20,8 @@ export class ExperimentStore {
   }
 
   /** Applies a pure transition with compare-and-set; throw NoChange from it to leave the state alone. */
-  update(id: string, transition: (current: ExperimentState) => ExperimentState): Promise<Versioned<ExperimentState>> {
+  async update(id: string, transition: (current: ExperimentState) => ExperimentState): Promise<Versioned<ExperimentState>> {
+    if (!ID_PATTERN.test(id)) throw new ExperimentNotFound(id);
     return this.kv.update(id, (current) => {
       if (!current) throw new ExperimentNotFound(id);
       return transition(current);
@@ -32,7 +35,7 @@ export class ExperimentStore {
 
 export class ExperimentNotFound extends Error {
   constructor(readonly experimentId: string) {
-    super(`experiment ${experimentId} does not exist`);
+    super(`experiment ${experimentId.length > 140 ? `${experimentId.slice(0, 140)}…` : experimentId} does not exist`);
     this.name = 'ExperimentNotFound';
   }
 }

@@ -16,8 +16,8 @@ export class InvalidTransition extends Error {
   }
 }
 
-export function newExperiment(plan: ExperimentPlan, now: number): ExperimentState {
-  return { plan, status: 'created', globalWeights: plan.initialWeights, completedRounds: [], createdAtMs: now };
+export function newExperiment(plan: ExperimentPlan, now: number, createdBy?: ExperimentState['createdBy']): ExperimentState {
+  return { plan, status: 'created', globalWeights: plan.initialWeights, completedRounds: [], createdAtMs: now, ...(createdBy ? { createdBy } : {}) };
 }
 
 /** Centres asked in a round: a deterministic sample (seeded by experiment and round) of the plan's centres. */
