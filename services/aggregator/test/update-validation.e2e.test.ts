@@ -15,7 +15,8 @@ const tensorsWith = (value: number, over: Partial<WeightTensor> = {}): WeightTen
 ];
 
 beforeAll(async () => {
-  fed = await startTestFederation({ centres: [], env: { LOG_LEVEL: 'error' }, envOf: { 'round-coordinator': { CENTRES_WAIT_MS: '1500' } } });
+  // The aggregator takes weights blobs up to 64 KiB here (BLOB_MAX_BYTES), so a blob over it is cheap to make.
+  fed = await startTestFederation({ centres: [], env: { LOG_LEVEL: 'error' }, envOf: { 'round-coordinator': { CENTRES_WAIT_MS: '1500' }, aggregator: { BLOB_MAX_BYTES: String(64 * 1024) } } });
 }, 120_000);
 
 afterAll(async () => {
@@ -94,17 +95,22 @@ test('an experiment does not start until its minimum of centres is available, an
   );
 }, 60_000);
 
-test("an update counts only from the centre its subject names, with weights from that centre's own blob scope and a sane example count", async () => {
+test("an update counts only from the centre its subject names, with weights from that centre's own blob scope, within the size limits and with a sane example count", async () => {
   // Checked before anything else, so an experiment is not even needed; the operator can publish what NATS refuses a centre.
   const w = fed.watch('forged');
   await send('forged', 1, 'a', tensorsWith(2), 10, 'f1', { as: 'b' }); // a's update on b's subject
   await send('forged', 1, 'b', tensorsWith(2), 10, 'f2', { blobsOf: 'a' }); // a's weights passed off as b's
   await send('forged', 1, 'b', tensorsWith(2), 4_000_000_000, 'f3'); // buying the round's average (the field is a uint32)
-  await w.until(() => w.events.filter((e) => e.event === 'update.rejected').length === 3, 30_000);
+  await send('forged', 1, 'c', [{ name: 'huge', shape: [20_000], data: new Float32Array(20_000) }], 10, 'f4'); // 80 KB of weights
+  // A message over the server's max_payload (8 MB) never gets onto a stream: the client is refused before sending.
+  const oversized = ModelUpdate.encode(ModelUpdate.create({ experimentId: 'forged', round: 1, centreId: 'b', taskId: 't', metrics: [{ name: 'x'.repeat(9 * 1024 * 1024), value: 1 }] })).finish();
+  await expect(new JetStreamPublisher(await fed.federation.connect()).publish(subjects.update('forged', 1, 'b'), oversized, { msgId: 'f5' })).rejects.toThrow(/max_payload|MAX_PAYLOAD/i);
+  await w.until(() => w.events.filter((e) => e.event === 'update.rejected').length === 4, 30_000);
   const rejected = w.events.map((e) => [e.centreId, e.code, e.reason]).sort((x, y) => String(x[2]).localeCompare(String(y[2])));
   expect(rejected).toEqual([
     ['b', 'REJECT_REASON_MALFORMED', 'update from centre b claims 4000000000 examples; it must be an integer 1..100000000 (UPDATE_MAX_EXAMPLES)'],
     ['b', 'REJECT_REASON_MALFORMED', expect.stringMatching(/^update from centre b: weights blob centre-a\.\w+ is not in the centre's own blob scope centre-b$/)],
+    ['c', 'REJECT_REASON_MALFORMED', 'update from centre c: weights blob of 80064 bytes exceeds the 65536 byte limit (BLOB_MAX_BYTES)'],
     ['a', 'REJECT_REASON_MALFORMED', 'update naming centre a, experiment forged, round 1 was published on fl.updates.forged.1.b'],
   ]);
 }, 60_000);
