@@ -108,3 +108,4 @@ export {
 export * from './experiment-state';
 export * from './principals';
 export { decodeEvent, describeEvent, type EventRecord } from './events';
+export { LEDGER_ID, TASK_LIMITS } from './limits';

@@ -247,6 +247,11 @@ export class BlobStore {
    * consumer must not act on the data before the iteration ends without an error.
    */
   async *get(ref: BlobRef | string): AsyncGenerator<Uint8Array> {
+    yield* this.chunks(await this.readableManifest(ref));
+  }
+
+  /** The manifest of the blob `ref` names, once it matches the reference and is within this store's limit. */
+  private async readableManifest(ref: BlobRef | string): Promise<BlobManifest> {
     const blobId = typeof ref === 'string' ? ref : ref.blobId;
     const manifest = await this.manifest(blobId);
     if (typeof ref !== 'string') {
@@ -254,6 +259,11 @@ export class BlobStore {
       if (ref.sizeBytes !== manifest.sizeBytes) throw new BlobCorruptedError(blobId, `reference size ${ref.sizeBytes} differs from the stored ${manifest.sizeBytes}`);
     }
     if (manifest.sizeBytes > this.maxBlobBytes) throw new BlobError(blobId, `size ${manifest.sizeBytes} exceeds the ${this.maxBlobBytes} byte limit`);
+    return manifest;
+  }
+
+  private async *chunks(manifest: BlobManifest): AsyncGenerator<Uint8Array> {
+    const blobId = manifest.blobId;
     const hash = createHash('sha256');
     let size = 0;
     // A window of direct gets in flight, each naming its chunk's subject; yielded in chunk order.
@@ -308,12 +318,14 @@ export class BlobStore {
 
   /** The whole blob in one buffer (one copy), digest verified. */
   async getBytes(ref: BlobRef | string): Promise<Buffer> {
-    const blobId = typeof ref === 'string' ? ref : ref.blobId;
-    const size = typeof ref === 'string' ? (await this.manifest(ref)).sizeBytes : ref.sizeBytes;
+    // The size comes from the stored manifest, checked against the reference and the limit, before anything is
+    // allocated: a reference claiming gigabytes allocates nothing.
+    const manifest = await this.readableManifest(ref);
+    const size = manifest.sizeBytes;
     const out = Buffer.allocUnsafe(size);
     let offset = 0;
-    for await (const chunk of this.get(ref)) {
-      if (offset + chunk.length > size) throw new BlobCorruptedError(blobId, `more than the expected ${size} bytes`);
+    for await (const chunk of this.chunks(manifest)) {
+      if (offset + chunk.length > size) throw new BlobCorruptedError(manifest.blobId, `more than the expected ${size} bytes`);
       out.set(chunk, offset);
       offset += chunk.length;
     }

@@ -129,6 +129,15 @@ test('a blob over the size limit is refused and leaves nothing behind', async ()
   expect(info.state.subjects ?? {}).toEqual({});
 });
 
+test('a reference claiming another size is refused before anything is allocated, naming both sizes', async () => {
+  const ref = await store.put(Buffer.from('small blob'));
+  for (const sizeBytes of [2 ** 40, 2 ** 53, 11]) {
+    await expect(store.getBytes({ ...ref, sizeBytes })).rejects.toThrow(new BlobCorruptedError(ref.blobId, `reference size ${sizeBytes} differs from the stored 10`));
+  }
+  const small = await BlobStore.open(connection, { stream: 'TEST_BLOBS', subjectPrefix: 'test.blobs', scope: 'tester', maxBlobBytes: 4 });
+  await expect(small.getBytes(ref)).rejects.toThrow(new BlobError(ref.blobId, 'size 10 exceeds the 4 byte limit'));
+});
+
 test('rechunk cuts any sequence of pieces into fixed-size chunks', async () => {
   const pieces = [Uint8Array.from([1, 2, 3]), Uint8Array.from([4]), Uint8Array.from([5, 6, 7, 8, 9, 10, 11])];
   const out: number[][] = [];

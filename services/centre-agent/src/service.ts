@@ -1,7 +1,7 @@
 import { existsSync, statSync } from 'node:fs';
 import { z } from 'zod';
 import { envInt } from '@fedledger/config';
-import { centrePrincipal, streams, subjects } from '@fedledger/contracts';
+import { centrePrincipal, LEDGER_ID, streams, subjects } from '@fedledger/contracts';
 import { defineService } from '@fedledger/service-kit';
 import { CentreAgentModule } from './centre-agent.module';
 
@@ -48,7 +48,7 @@ export const centreAgentConfig = z.object({
   /** The centre's own identity (<org>/<user>) it reads the ledger as. */
   CENTRE_IDENTITY: z.string().regex(/^[^/\s]+\/[^/\s]+$/, 'expected <org>/<user>').optional(),
   /** This centre's dataset as registered on the ledger: the grants are on it. */
-  LEDGER_DATASET_ID: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/, 'expected a dataset id').optional(),
+  LEDGER_DATASET_ID: z.string().regex(LEDGER_ID, 'expected a dataset id').optional(),
 });
 export type CentreAgentConfig = z.infer<typeof centreAgentConfig>;
 

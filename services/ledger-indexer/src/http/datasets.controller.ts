@@ -5,7 +5,8 @@ import { datasetWithGrants, listDatasets } from '@fedledger/ledger-index';
 import { IndexerRunner } from '../index/indexer-runner';
 import { parseRequest } from '@fedledger/service-kit';
 
-const listQuery = z.object({ limit: z.coerce.number().int().min(1).max(1000).default(100), skip: z.coerce.number().int().min(0).default(0) }).strict();
+/** `skip` is bounded as for the passports: MongoDB takes it as a 64-bit integer. */
+const listQuery = z.object({ limit: z.coerce.number().int().min(1).max(1000).default(100), skip: z.coerce.number().int().min(0).max(Number.MAX_SAFE_INTEGER).default(0) }).strict();
 
 /** Datasets with their live and revoked grants, from the cache. */
 @ApiTags('datasets')

@@ -13,7 +13,8 @@ const listQuery = z
     trainingType: z.enum(['FEDERATED', 'CENTRALISED', 'TRANSFER', 'FINE_TUNED']).optional(),
     q: z.string().min(1).max(200).optional(),
     limit: z.coerce.number().int().min(1).max(1000).default(100),
-    skip: z.coerce.number().int().min(0).default(0),
+    // Bounded: MongoDB takes skip as a 64-bit integer, and `?skip=1e308` must be the caller's 400, not the database's error.
+    skip: z.coerce.number().int().min(0).max(Number.MAX_SAFE_INTEGER).default(0),
   })
   .strict();
 

@@ -1,9 +1,8 @@
 import { z } from 'zod';
-import type { ExperimentPlan, StrategyName } from '@fedledger/contracts';
+import { isSubjectToken, LEDGER_ID, TASK_LIMITS, type ExperimentPlan, type StrategyName } from '@fedledger/contracts';
 
-/** What an experiment or centre id may be (also a KV key and a subject token). */
-export const ID_PATTERN = /^[A-Za-z0-9_-]{1,128}$/;
-const token = z.string().regex(ID_PATTERN, "expected 1..128 letters, digits, '_' or '-'");
+/** Experiment and centre ids are subject tokens (and KV keys). */
+const token = z.string().refine(isSubjectToken, "expected 1..128 letters, digits, '_' or '-'");
 const STRATEGIES = ['fedavg', 'fedavgm', 'fedprox', 'fedmedian', 'fedtrimmedavg', 'krum', 'multikrum', 'bulyan', 'fedadam', 'fedyogi', 'fedadagrad'] as const satisfies readonly StrategyName[];
 
 const increasing = (xs: number[]) => xs.every((x, i) => i === 0 || x > xs[i - 1]!);
@@ -36,9 +35,9 @@ export const experimentPlanSchema = z
     initialWeights: z.object({ blobId: z.string().min(1), sha256: z.string().regex(/^[0-9a-f]{64}$/, 'expected 64 lower-case hex characters'), sizeBytes: z.number().int().nonnegative() }),
     strategy: z.object({ kind: z.enum(STRATEGIES), params: z.record(z.string(), z.number().finite()).optional() }).default({ kind: 'fedavg' }),
     rounds: z.number().int().min(1).max(100_000),
-    epochsPerRound: z.number().int().min(1).max(10_000).default(1),
-    batchSize: z.number().int().min(1).max(1_000_000).default(32),
-    learningRate: z.number().positive().max(10).default(0.01),
+    epochsPerRound: z.number().int().min(1).max(TASK_LIMITS.epochs).default(1),
+    batchSize: z.number().int().min(1).max(TASK_LIMITS.batchSize).default(32),
+    learningRate: z.number().positive().max(TASK_LIMITS.learningRate).default(0.01),
     localOptimizer: z.enum(['sgd', 'adam']).default('sgd'),
     centres: z.array(token).min(1).refine((c) => new Set(c).size === c.length, 'centres must be distinct'),
     fractionFit: z.number().gt(0).max(1).default(1),
@@ -49,7 +48,7 @@ export const experimentPlanSchema = z
     evaluateEvery: z.number().int().min(0).default(0),
     datasetId: z.string().min(1).default('default'),
     data: dataSchema.optional(),
-    passportId: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/, "expected a passport id: letters, digits, '.', '_', '-'; at most 128 characters").optional(),
+    passportId: z.string().regex(LEDGER_ID, "expected a passport id: letters, digits, '.', '_', '-'; at most 128 characters").optional(),
   })
   .superRefine((p, ctx) => {
     if (p.minFitCentres > p.centres.length) {

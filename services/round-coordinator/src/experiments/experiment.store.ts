@@ -1,6 +1,5 @@
-import { kvBuckets, type ExperimentState } from '@fedledger/contracts';
+import { isSubjectToken, kvBuckets, type ExperimentState } from '@fedledger/contracts';
 import { jsonCodec, KvState, type JetStreamConnection, type Versioned } from '@fedledger/messaging';
-import { ID_PATTERN } from './experiment-plan';
 
 /** Experiments in JetStream KV, changed only by compare-and-set; the coordinator is the only writer. */
 export class ExperimentStore {
@@ -12,7 +11,7 @@ export class ExperimentStore {
 
   /** An id no plan can have (and no KV key can be) names no experiment. */
   async get(id: string): Promise<Versioned<ExperimentState> | undefined> {
-    return ID_PATTERN.test(id) ? this.kv.get(id) : undefined;
+    return isSubjectToken(id) ? this.kv.get(id) : undefined;
   }
 
   create(state: ExperimentState): Promise<Versioned<ExperimentState> | undefined> {
@@ -21,7 +20,7 @@ export class ExperimentStore {
 
   /** Applies a pure transition with compare-and-set; throw NoChange from it to leave the state alone. */
   async update(id: string, transition: (current: ExperimentState) => ExperimentState): Promise<Versioned<ExperimentState>> {
-    if (!ID_PATTERN.test(id)) throw new ExperimentNotFound(id);
+    if (!isSubjectToken(id)) throw new ExperimentNotFound(id);
     return this.kv.update(id, (current) => {
       if (!current) throw new ExperimentNotFound(id);
       return transition(current);

@@ -1,14 +1,52 @@
 import { createHash } from 'node:crypto';
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import { EvaluationReported, ModelUpdate, subjects, TaskFailed, TaskKind, TaskProgress, type TrainingTask } from '@fedledger/contracts';
+import { EvaluationReported, isSubjectToken, ModelUpdate, subjects, TASK_LIMITS, TaskFailed, TaskKind, TaskProgress, type TrainingTask } from '@fedledger/contracts';
 import { decodeWeights, encodeWeights } from '@fedledger/fl-core';
-import { BlobStore, JetStreamPublisher, JetStreamConnection, PoisonMessageError } from '@fedledger/messaging';
+import { BlobError, BlobStore, JetStreamPublisher, JetStreamConnection, parseBlobId, PoisonMessageError } from '@fedledger/messaging';
 import { SERVICE_CONFIG } from '@fedledger/service-kit';
 import { IncompatibleJobError, type DataPreparation, type ProgressListener, type Trainer, type TrainingJob, type TrainingResult } from '@fedledger/training';
 import { GrantCheck } from '../../grants/grant-check';
 import { TASK_MAX_DELIVER, type CentreAgentConfig } from '../../service';
 
 export const TRAINER = Symbol('TRAINER');
+
+/** A task id goes into message-id headers (`update:<taskId>`): printable ASCII, no spaces, at most 256 characters. */
+const TASK_ID = /^[\x21-\x7e]{1,256}$/;
+const SHA256_HEX = /^[0-9a-f]{64}$/;
+
+const isIntIn = (value: number, min: number, max: number) => Number.isSafeInteger(value) && value >= min && value <= max;
+/** An id from the task as logs and reasons show it: quoted, and cut, since a hostile one can be as long as a message. */
+const shown = (id: string) => JSON.stringify(id.length > 140 ? `${id.slice(0, 140)}…` : id);
+
+/**
+ * What makes a decoded task one this agent must not run (numbers beyond the limits every experiment plan keeps to:
+ * training for ever, on NaN, or allocating what a reference claims), naming the field and why; undefined when nothing does. Its
+ * addressee and kind are checked before (they decide whether the coordinator is told).
+ */
+function taskProblem(task: TrainingTask, maxBlobBytes: number): string | undefined {
+  if (!isSubjectToken(task.experimentId)) return `experimentId ${shown(task.experimentId)} is not an experiment id: expected 1..128 letters, digits, '_' or '-'`;
+  if (!TASK_ID.test(task.taskId)) return `taskId ${shown(task.taskId)} is not a task id: expected 1..256 printable ASCII characters without spaces (it becomes a message id)`;
+  if (task.round < 1) return `round ${task.round}: rounds start at 1`;
+  const ref = task.globalWeights;
+  if (!ref?.blobId || !ref.sha256) return 'globalWeights: the task has no global weights reference';
+  try {
+    parseBlobId(ref.blobId);
+  } catch (err) {
+    if (!(err instanceof BlobError)) throw err;
+    return `globalWeights.blobId ${shown(ref.blobId)} is not a blob id: expected <scope>.<key> as the blob store names blobs`;
+  }
+  if (!SHA256_HEX.test(ref.sha256)) return `globalWeights.sha256 ${shown(ref.sha256)} is not a digest: expected 64 lower-case hex characters`;
+  const size = Number(ref.sizeBytes ?? 0);
+  if (!isIntIn(size, 1, maxBlobBytes)) return `globalWeights.sizeBytes ${size} is not a blob size this agent reads (1..${maxBlobBytes} bytes)`;
+  if (!isIntIn(task.batchSize, 1, TASK_LIMITS.batchSize)) return `batchSize ${task.batchSize} is out of range: expected an integer in 1..${TASK_LIMITS.batchSize}`;
+  if (task.kind !== TaskKind.TASK_KIND_TRAIN) return undefined;
+  if (!isIntIn(task.epochs, 1, TASK_LIMITS.epochs)) return `epochs ${task.epochs} is out of range: expected an integer in 1..${TASK_LIMITS.epochs}`;
+  const lr = task.learningRate;
+  if (!Number.isFinite(lr) || lr <= 0 || lr > TASK_LIMITS.learningRate) return `learningRate ${lr} is out of range: expected a finite number in (0, ${TASK_LIMITS.learningRate}]`;
+  const mu = task.strategy?.proximalMu ?? 0;
+  if (!Number.isFinite(mu) || mu < 0) return `strategy.proximalMu ${mu} is out of range: expected a finite number >= 0`;
+  return undefined;
+}
 
 /** The task's data specification as the trainer takes it (absent: the trainer's synthetic data). */
 function dataOf(task: TrainingTask): { data?: DataPreparation } {
@@ -63,7 +101,8 @@ export class RunTrainingTask {
       await this.run(task, delivery, shutdown);
     } catch (err) {
       const last = err instanceof PoisonMessageError || delivery >= TASK_MAX_DELIVER;
-      if (last && !shutdown?.aborted && task.centreId === this.config.CENTRE_ID && task.experimentId) {
+      // Told only about a task it could have sent: this centre's, with ids a TaskFailed can carry (the dead letter has the rest).
+      if (last && !shutdown?.aborted && task.centreId === this.config.CENTRE_ID && isSubjectToken(task.experimentId) && TASK_ID.test(task.taskId)) {
         const reason = err instanceof PoisonMessageError ? err.message : `gave up after ${delivery} attempts: ${(err as Error).message}`;
         await this.reportFailure(task, reason);
       }
@@ -96,15 +135,17 @@ export class RunTrainingTask {
   }
 
   private async run(task: TrainingTask, delivery: number, shutdown?: AbortSignal): Promise<void> {
-    const where = `task ${task.taskId} (experiment ${task.experimentId}, round ${task.round})`;
+    const ok = (id: string) => (TASK_ID.test(id) ? id : shown(id));
+    const where = `task ${ok(task.taskId)} (experiment ${ok(task.experimentId)}, round ${task.round})`;
     if (task.centreId !== this.config.CENTRE_ID) {
-      throw new PoisonMessageError(`${where} is addressed to centre ${task.centreId}, this agent is ${this.config.CENTRE_ID}`);
+      throw new PoisonMessageError(`${where} is addressed to centre ${ok(task.centreId)}, this agent is ${this.config.CENTRE_ID}`);
     }
     if (task.kind !== TaskKind.TASK_KIND_TRAIN && task.kind !== TaskKind.TASK_KIND_EVALUATE) {
       throw new PoisonMessageError(`${where}: task kind ${task.kind} is not supported by this agent`);
     }
-    const ref = task.globalWeights;
-    if (!ref?.blobId || !ref.sha256) throw new PoisonMessageError(`${where} has no global weights reference`);
+    const problem = taskProblem(task, this.blobs.maxBytes);
+    if (problem) throw new PoisonMessageError(`${where}: ${problem}`);
+    const ref = task.globalWeights!; // present and well-formed: taskProblem checked it
     if (task.deadlineUnixMs && Date.now() > task.deadlineUnixMs) {
       this.logger.warn(`${where}: deadline passed ${Date.now() - task.deadlineUnixMs} ms ago, skipped`);
       return;
@@ -116,7 +157,7 @@ export class RunTrainingTask {
     this.activeTaskId = task.taskId;
     try {
       const started = Date.now();
-      const global = decodeWeights(await this.blobs.getBytes({ blobId: ref.blobId, sha256: ref.sha256, sizeBytes: ref.sizeBytes ?? 0 }));
+      const global = decodeWeights(await this.blobs.getBytes({ blobId: ref.blobId!, sha256: ref.sha256!, sizeBytes: ref.sizeBytes ?? 0 }));
       const result = await this.train(shutdown, this.progressOf(task), {
         experimentId: task.experimentId,
         round: task.round,
