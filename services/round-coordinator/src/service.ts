@@ -15,6 +15,7 @@ export const roundCoordinatorConfig = z.object({
    */
   LEDGER: z.enum(['none', 'embedded', 'fabric']).default('none'),
   LEDGER_DIR: z.string().min(1).default('.data/ledger'),
+  /** The organisations whose identities sign writes to the REST API (checked at start-up), and the ledger's members. */
   IDENTITY_DIR: z.string().min(1).default('.data/identities'),
   FABRIC_CONNECTION: z.string().min(1).default('.data/fabric/connection.json'),
   /** The member identity it reads grants as: <org>/<user>. */
