@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Puts the pinned infrastructure binaries into .tools/bin, built from source through the Go
 # module proxy. Idempotent: a binary whose recorded version matches is left alone.
+# `bootstrap-tools.sh stack` builds only what the local stack runs (NATS, FerretDB, Fabric): `fedledger up` and
+# `simulate` ask for that; without an argument (npm run tools) the chart and load-test tools too.
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -19,6 +21,12 @@ FABRIC_PSEUDO_VERSION="v0.0.0-20240618194258-7c3876255bf0"
 FABRIC_RELEASE="2.5.9"
 FABRIC_COMMIT="7c38762"
 FABRIC_TOOLS="peer orderer osnadmin configtxgen cryptogen"
+# Charts (npm run lint:charts) and load tests. Helm: if this release needs a newer Go than the local one, the newest
+# v3 release that builds with it is used instead, and the stamp says so. k6 is not used (AGPL): vegeta drives the load.
+HELM_MODULE="helm.sh/helm/v3"
+HELM_VERSION="v3.22.0"
+KUBECONFORM_VERSION="v0.8.0"
+VEGETA_VERSION="v12.13.0"
 
 log() { printf '[tools] %s\n' "$*" >&2; }
 
@@ -88,4 +96,89 @@ else
   log "fabric $FABRIC_RELEASE: installed$fabric_missing"
 fi
 
+if [ "${1:-all}" = "stack" ]; then
+  log "ready: $("$bin/nats-server" --version), ferretdb $("$bin/ferretdb" --version 2>/dev/null | sed -n 's/^version:[[:space:]]*//p' | head -n1), fabric $("$bin/peer" version 2>/dev/null | sed -n 's/^ Version:[[:space:]]*//p' | head -n1)"
+  exit 0
+fi
+
+# A module's `go` directive, from its go.mod in the download cache: "1.26.0".
+go_directive() { # module version
+  local mod
+  mod="$(go mod download -json "$1@$2" 2>/dev/null | sed -n 's/^[[:space:]]*"GoMod": "\(.*\)",$/\1/p')"
+  [ -n "$mod" ] && sed -n 's/^go \([0-9][0-9.]*\).*$/\1/p' "$mod" | head -n1
+}
+
+# Whether Go version $1 is at most the local one (go.mod's `go 1.26` or `go 1.26.0` against `go1.26.8`).
+go_supports() {
+  local have
+  have="$(go env GOVERSION | sed 's/^go//; s/[^0-9.].*$//')"
+  [ "$(printf '%s\n%s\n' "$1" "$have" | sort -V | head -n1)" = "$1" ]
+}
+
+# Helm, as its Makefile builds it: the version and the Kubernetes version it assumes without a cluster (the minor of
+# its client-go + 1.x; without these ldflags `helm template` would claim Kubernetes v1.20) are set by ldflags.
+build_helm() { # version
+  local mod client_go ldflags
+  mod="$(go mod download -json "$HELM_MODULE@$1" | sed -n 's/^[[:space:]]*"GoMod": "\(.*\)",$/\1/p')"
+  client_go="$(sed -n 's/^[[:space:]]*k8s.io\/client-go v0\.\([0-9]*\)\..*$/\1/p' "$mod" | head -n1)"
+  if [ -z "$client_go" ]; then
+    log "error: $HELM_MODULE@$1: no k8s.io/client-go requirement in $mod, cannot tell the Kubernetes version it targets"
+    return 1
+  fi
+  ldflags="-w -s -X $HELM_MODULE/internal/version.version=$1 -X $HELM_MODULE/internal/version.metadata="
+  for pkg in pkg/lint/rules pkg/chartutil; do
+    ldflags="$ldflags -X $HELM_MODULE/$pkg.k8sVersionMajor=1 -X $HELM_MODULE/$pkg.k8sVersionMinor=$client_go"
+  done
+  # GOTOOLCHAIN=local: built by this Go (the `go` directive check chose a release it can build), never by a
+  # toolchain Go would otherwise download for a newer directive.
+  GOBIN="$bin" CGO_ENABLED=0 GOFLAGS=-buildvcs=false GOTOOLCHAIN=local go install -trimpath -ldflags "$ldflags" "$HELM_MODULE/cmd/helm@$1"
+}
+
+# The stamp is "<pinned>" or "<pinned> (fallback <built>)": either way the pinned version was dealt with.
+helm_stamp="$(cat "$stamps/helm" 2>/dev/null || true)"
+if [ -x "$bin/helm" ] && { [ "$helm_stamp" = "$HELM_VERSION" ] || [ "${helm_stamp#"$HELM_VERSION (fallback "}" != "$helm_stamp" ]; }; then
+  log "helm $helm_stamp: cached"
+else
+  started=$SECONDS
+  needs="$(go_directive "$HELM_MODULE" "$HELM_VERSION" || true)"
+  if [ -n "$needs" ] && go_supports "$needs"; then
+    log "helm $HELM_VERSION: building with go install (about 3 minutes on 2 cores)..."
+    build_helm "$HELM_VERSION"
+    stamp helm "$HELM_VERSION"
+    log "helm $HELM_VERSION: installed in $((SECONDS - started)) s"
+  else
+    # The newest v3 release whose go.mod asks for a Go this machine has.
+    log "helm $HELM_VERSION needs Go ${needs:-?}, this is $(go env GOVERSION): looking for the newest v3 release that builds with it..."
+    fallback=""
+    for v in $(go list -m -versions "$HELM_MODULE" | tr ' ' '\n' | grep -E '^v3\.[0-9]+\.[0-9]+$' | sort -rV); do
+      needs_v="$(go_directive "$HELM_MODULE" "$v" || true)"
+      if [ -n "$needs_v" ] && go_supports "$needs_v"; then fallback="$v"; break; fi
+    done
+    if [ -z "$fallback" ]; then
+      log "error: no helm v3 release builds with $(go env GOVERSION); install a newer Go and run 'npm run tools' again"
+      exit 1
+    fi
+    log "helm $fallback (instead of $HELM_VERSION): building with go install (about 3 minutes on 2 cores)..."
+    build_helm "$fallback"
+    stamp helm "$HELM_VERSION (fallback $fallback)"
+    log "helm $fallback: installed in $((SECONDS - started)) s"
+  fi
+fi
+
+# A plain module built with go install, its version set by ldflags as its release build does.
+go_tool() { # name version package version-ldflag what
+  if up_to_date "$1" "$2"; then
+    log "$1 $2: cached"
+    return
+  fi
+  local started=$SECONDS
+  log "$1 $2: building with go install (under a minute on 2 cores)..."
+  GOBIN="$bin" CGO_ENABLED=0 GOFLAGS=-buildvcs=false go install -trimpath -ldflags "-X $4=$2" "$3@$2"
+  stamp "$1" "$2"
+  log "$1 $2: installed in $((SECONDS - started)) s ($5)"
+}
+go_tool kubeconform "$KUBECONFORM_VERSION" github.com/yannh/kubeconform/cmd/kubeconform main.version "Kubernetes manifests against the vendored charts/.schemas"
+go_tool vegeta "$VEGETA_VERSION" github.com/tsenart/vegeta/v12 main.Version "HTTP load for load-tests/"
+
 log "ready: $("$bin/nats-server" --version), ferretdb $("$bin/ferretdb" --version 2>/dev/null | sed -n 's/^version:[[:space:]]*//p' | head -n1), fabric $("$bin/peer" version 2>/dev/null | sed -n 's/^ Version:[[:space:]]*//p' | head -n1)"
+log "ready: helm $("$bin/helm" version --short 2>/dev/null), kubeconform $("$bin/kubeconform" -v 2>/dev/null), vegeta $("$bin/vegeta" -version 2>/dev/null | sed -n 's/^Version:[[:space:]]*//p')"

@@ -3,9 +3,14 @@ import { accessSync, constants, existsSync } from 'node:fs';
 import path from 'node:path';
 import { LocalStackError, errorMessage } from './errors';
 
-/** The infrastructure binaries that scripts/bootstrap-tools.sh builds into .tools/bin (Fabric 2.5.9's among them). */
-export type ToolName = 'nats-server' | 'ferretdb' | 'peer' | 'orderer' | 'osnadmin' | 'configtxgen' | 'cryptogen';
-export const TOOL_NAMES: readonly ToolName[] = ['nats-server', 'ferretdb', 'peer', 'orderer', 'osnadmin', 'configtxgen', 'cryptogen'];
+/**
+ * The binaries that scripts/bootstrap-tools.sh builds into .tools/bin: the infrastructure (Fabric 2.5.9's among them),
+ * helm and kubeconform for the charts (npm run lint:charts), vegeta for the load tests.
+ */
+export type ToolName = 'nats-server' | 'ferretdb' | 'peer' | 'orderer' | 'osnadmin' | 'configtxgen' | 'cryptogen' | 'helm' | 'kubeconform' | 'vegeta';
+export const TOOL_NAMES: readonly ToolName[] = ['nats-server', 'ferretdb', 'peer', 'orderer', 'osnadmin', 'configtxgen', 'cryptogen', 'helm', 'kubeconform', 'vegeta'];
+/** What the local stack runs: `fedledger up` and `simulate` build only these when missing (`bootstrap-tools.sh stack`). */
+export const STACK_TOOLS: readonly ToolName[] = ['nats-server', 'ferretdb', 'peer', 'orderer', 'osnadmin', 'configtxgen', 'cryptogen'];
 
 let cachedRoot: string | undefined;
 
@@ -41,9 +46,9 @@ function isExecutable(file: string): boolean {
   }
 }
 
-/** The tools that are not (executable) in toolsDir(). */
-export function missingTools(): ToolName[] {
-  return TOOL_NAMES.filter((name) => !isExecutable(path.join(toolsDir(), name)));
+/** The tools of `among` (default: the local stack's) that are not (executable) in toolsDir(). */
+export function missingTools(among: readonly ToolName[] = STACK_TOOLS): ToolName[] {
+  return among.filter((name) => !isExecutable(path.join(toolsDir(), name)));
 }
 
 /** Absolute path of a pinned binary; throws a LocalStackError naming the path when it is missing. */
@@ -56,8 +61,8 @@ export function toolPath(name: ToolName): string {
 }
 
 /**
- * Builds the missing binaries with scripts/bootstrap-tools.sh (about a minute each on 2 cores).
- * Does nothing when all are present. The script's progress goes to this process's stderr.
+ * Builds the local stack's missing binaries with `scripts/bootstrap-tools.sh stack` (about a minute each on 2
+ * cores; the chart and load-test tools are left to `npm run tools`). Does nothing when all are present. The script's progress goes to this process's stderr.
  */
 export async function ensureTools(): Promise<void> {
   if (missingTools().length === 0) return;
@@ -75,7 +80,7 @@ async function runBootstrap(): Promise<void> {
   }
   const code = await new Promise<number | null>((resolve, reject) => {
     // stdout goes to our stderr as well: machine-readable CLI output on stdout stays clean.
-    const child = spawn('bash', [script], { cwd: repoRoot(), stdio: ['ignore', 2, 'inherit'] });
+    const child = spawn('bash', [script, 'stack'], { cwd: repoRoot(), stdio: ['ignore', 2, 'inherit'] });
     child.once('error', reject);
     child.once('exit', (exitCode) => resolve(exitCode));
   }).catch((err: unknown) => {
