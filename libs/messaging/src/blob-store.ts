@@ -1,5 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { JetStreamApiError, type PubAck, type StoredMsg } from '@nats-io/jetstream';
+import { lazyInstruments } from '@fedledger/telemetry';
 import type { JetStreamConnection } from './connection';
 import { provisionStream } from './streams';
 
@@ -73,6 +74,9 @@ export class BlobCorruptedError extends BlobError {
     this.name = 'BlobCorruptedError';
   }
 }
+
+/** Weights bytes through the blob store, by direction (`put`, `get`): what a federation moves. */
+const blobBytes = lazyInstruments('@fedledger/messaging', (meter) => meter.createCounter('fedledger.blob.bytes', { unit: 'By', description: 'weights bytes written to and read from the blob store' }));
 
 const MiB = 1024 * 1024;
 const HEADER_ROOM = 1024;
@@ -196,6 +200,7 @@ export class BlobStore {
         ...(contentType ? { contentType } : {}),
       };
       await this.connection.js.publish(this.manifestSubject(blobId), Buffer.from(JSON.stringify(manifest)), { msgID: `${blobId}.m` });
+      blobBytes().add(size, { direction: 'put' });
       return { blobId, sha256: manifest.sha256, sizeBytes: size };
     } catch (err) {
       await Promise.allSettled(acks);
@@ -284,6 +289,7 @@ export class BlobStore {
         size += data.length;
         if (size > manifest.sizeBytes) throw new BlobCorruptedError(blobId, `more than the manifest's ${manifest.sizeBytes} bytes by chunk ${i}`);
         if (i === manifest.chunks - 1) this.checkDigest(blobId, manifest, size, hash.digest('hex'));
+        blobBytes().add(data.length, { direction: 'get' });
         yield data;
       }
       if (manifest.chunks === 0) this.checkDigest(blobId, manifest, 0, hash.digest('hex'));

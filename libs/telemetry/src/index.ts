@@ -1,3 +1,4 @@
+import { metrics, type Meter } from '@opentelemetry/api';
 import { NodeSDK } from '@opentelemetry/sdk-node';
 import {
   ConsoleSpanExporter,
@@ -81,4 +82,14 @@ export function startTelemetry(options: TelemetryOptions): Telemetry {
       await sdk.shutdown();
     },
   };
+}
+
+/**
+ * Metric instruments made on first use. A meter taken before startTelemetry registers the SDK stays a no-op for
+ * good (the metrics API, unlike the trace API, has no proxy provider), and module-level code runs before it: call
+ * the returned function where the instruments are used.
+ */
+export function lazyInstruments<T>(meterName: string, make: (meter: Meter) => T): () => T {
+  let made: T | undefined;
+  return () => (made ??= make(metrics.getMeter(meterName)));
 }

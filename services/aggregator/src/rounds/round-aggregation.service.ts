@@ -6,6 +6,7 @@ import { SERVICE_CONFIG } from '@fedledger/service-kit';
 import type { AggregatorConfig } from '../service';
 import {
   centrePrincipal,
+  isSubjectToken,
   kvBuckets,
   RejectReason,
   RoundAggregated,
@@ -27,7 +28,13 @@ import {
   KvState,
   type BlobRef,
 } from '@fedledger/messaging';
+import { lazyInstruments } from '@fedledger/telemetry';
 import { OpenRound } from './open-round';
+
+const instruments = lazyInstruments('aggregator', (meter) => ({
+  updatesAccepted: meter.createCounter('fedledger.updates.accepted', { description: 'centre updates counted into a round' }),
+  updatesRejected: meter.createCounter('fedledger.updates.rejected', { description: 'centre updates rejected, by reason (RejectReason)' }),
+}));
 import { openAccumulator } from './strategy';
 import { checkAgainstGlobal, standingOf, UpdateRejection } from './update-validation';
 
@@ -164,6 +171,7 @@ export class RoundAggregationService {
       acceptedAtUnixMs: Date.now(),
     });
     await this.publisher.publish(subjects.updateAccepted(exp), UpdateAccepted.encode(accepted).finish(), { msgId: `accepted:${exp}:${u.round}:${u.centreId}` });
+    instruments().updatesAccepted.add(1);
     return round;
   }
 
@@ -205,7 +213,8 @@ export class RoundAggregationService {
 
   private async reject(u: ModelUpdate, why: UpdateRejection): Promise<void> {
     this.logger.warn(why.message);
-    if (!u.experimentId || !/^[A-Za-z0-9_-]{1,128}$/.test(u.experimentId)) return; // nowhere valid to report it
+    instruments().updatesRejected.add(1, { reason: RejectReason[why.code] ?? String(why.code) });
+    if (!isSubjectToken(u.experimentId)) return; // nowhere valid to report it
     const event = UpdateRejected.create({
       experimentId: u.experimentId,
       round: u.round,

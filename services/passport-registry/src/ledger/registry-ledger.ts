@@ -1,11 +1,40 @@
 import { Inject, Injectable, Logger, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
 import path from 'node:path';
+import { SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
+import { lazyInstruments } from '@fedledger/telemetry';
 import { ConfigError } from '@fedledger/config';
 import type { Identity } from '@fedledger/identity';
 import { prepareProposal, type LedgerGateway, type Proposal, type SignedProposal, type SubmitResult } from '@fedledger/ledger';
 import { openServiceLedger } from '@fedledger/ledger-host';
 import { SERVICE_CONFIG } from '@fedledger/service-kit';
 import type { PassportRegistryConfig } from '../service';
+
+const tracer = trace.getTracer('passport-registry');
+const submitDuration = lazyInstruments('passport-registry', (meter) =>
+  meter.createHistogram('fedledger.ledger.submit.duration', { unit: 's', description: 'a transaction submitted to the ledger: endorsed, ordered and committed (or refused)' }),
+);
+
+/** A ledger submit as a CLIENT span and a latency sample, by transaction name and outcome. */
+async function measuredSubmit<T>(txName: string, submit: () => Promise<T>): Promise<T> {
+  return tracer.startActiveSpan(`ledger submit ${txName}`, { kind: SpanKind.CLIENT, attributes: { 'fedledger.ledger.tx_name': txName } }, async (span) => {
+    const started = performance.now();
+    let outcome = 'committed';
+    try {
+      const result = await submit();
+      const txId = (result as { txId?: unknown } | null)?.txId;
+      if (typeof txId === 'string') span.setAttribute('fedledger.ledger.tx_id', txId);
+      return result;
+    } catch (err) {
+      outcome = 'refused';
+      span.recordException(err as Error);
+      span.setStatus({ code: SpanStatusCode.ERROR, message: (err as Error).message });
+      throw err;
+    } finally {
+      submitDuration().record((performance.now() - started) / 1000, { 'fedledger.ledger.tx_name': txName, outcome });
+      span.end();
+    }
+  });
+}
 
 /** The chaincode answers JSON strings; an empty answer stays a string. */
 export function parseResult(result: string): unknown {
@@ -69,7 +98,7 @@ export class RegistryLedger implements OnModuleInit, OnModuleDestroy {
 
   /** Writes as the registry: only what its aggregator role allows (rounds, the final model's digest). */
   async submit<T = unknown>(txName: string, args: string[]): Promise<T> {
-    return parseResult((await this.open.submit(this.identity, txName, args)).result) as T;
+    return parseResult((await measuredSubmit(txName, () => this.open.submit(this.identity, txName, args))).result) as T;
   }
 
   /** Step one of prepare → caller signs → submit: the proposal for the caller to sign. */
@@ -78,7 +107,7 @@ export class RegistryLedger implements OnModuleInit, OnModuleDestroy {
   }
 
   submitSigned(signed: SignedProposal): Promise<SubmitResult> {
-    return this.open.submitSigned(signed);
+    return measuredSubmit(signed.proposal.txName, () => this.open.submitSigned(signed));
   }
 
   evaluateSigned(signed: SignedProposal): Promise<string> {

@@ -13,6 +13,8 @@ import {
   type ExperimentState,
   type RoundProgress,
 } from '@fedledger/contracts';
+import { context as otelContext, trace, type Attributes } from '@opentelemetry/api';
+import { lazyInstruments } from '@fedledger/telemetry';
 import { JetStreamConnection, JetStreamPublisher, NoChange } from '@fedledger/messaging';
 import { GrantGate } from '../grants/grant-gate';
 import { ExperimentStore } from './experiment.store';
@@ -32,6 +34,20 @@ function pendingCentres(c: RoundProgress, kind: 'train' | 'evaluate'): string[] 
   return kind === 'train'
     ? c.selected.filter((centre) => !c.accepted[centre] && !reportedCannot(c.rejected[centre], 'train'))
     : c.selected.filter((centre) => !c.evaluations?.[centre] && !c.rejected[centre]);
+}
+
+const tracer = trace.getTracer('round-coordinator');
+const instruments = lazyInstruments('round-coordinator', (meter) => ({
+  roundsStarted: meter.createCounter('fedledger.rounds.started', { description: 'training rounds (and retries) whose tasks were sent' }),
+  roundsCompleted: meter.createCounter('fedledger.rounds.completed', { description: 'rounds aggregated and recorded' }),
+  roundDuration: meter.createHistogram('fedledger.round.duration', { unit: 's', description: 'from a round sending its tasks to its aggregate being recorded' }),
+}));
+
+/** Whether `s` begins a phase `previous` was not in: a new round, a retry, training → evaluating, or a resumed one. */
+function beginsPhase(s: ExperimentState, previous: ExperimentState | undefined): boolean {
+  const c = s.current;
+  const p = previous?.current;
+  return !previous || previous.status !== 'running' || !p || !c || p.round !== c.round || p.attempt !== c.attempt || p.phase !== c.phase;
 }
 
 const metricList = (m: Record<string, number>) => Object.entries(m).map(([name, value]) => ({ name, value }));
@@ -103,12 +119,34 @@ export class RoundEngine implements OnApplicationBootstrap, OnApplicationShutdow
     if (changed) {
       await announce?.(result.value);
       await this.announceEvaluations(before, result.value);
-      await this.effects(result.value);
+      await this.effects(result.value, before);
     }
     return { before: before ?? result.value, after: result.value, changed };
   }
 
-  async effects(s: ExperimentState): Promise<void> {
+  /**
+   * Carries out what state `s` calls for. When it begins a phase (`previous` was elsewhere, or after a restart), the
+   * dispatch runs in a new trace: a root span per round (and per evaluation), linked to what triggered it, so every
+   * task, update, aggregation and recording of that round is one trace tree.
+   */
+  async effects(s: ExperimentState, previous?: ExperimentState): Promise<void> {
+    const c = s.current;
+    if (s.status === 'running' && c && (c.phase === 'training' || c.phase === 'evaluating') && beginsPhase(s, previous)) {
+      const attributes: Attributes = { 'fedledger.experiment.id': s.plan.id, 'fedledger.round': c.round, 'fedledger.round.attempt': c.attempt, 'fedledger.round.centres': c.selected.length };
+      const trigger = trace.getActiveSpan()?.spanContext();
+      const span = tracer.startSpan(c.phase === 'training' ? `round ${c.round}` : `round ${c.round} evaluation`, { root: true, attributes, ...(trigger ? { links: [{ context: trigger }] } : {}) });
+      if (c.phase === 'training') instruments().roundsStarted.add(1, { 'fedledger.experiment.id': s.plan.id });
+      try {
+        await otelContext.with(trace.setSpan(otelContext.active(), span), () => this.carryOut(s));
+      } finally {
+        span.end();
+      }
+      return;
+    }
+    await this.carryOut(s);
+  }
+
+  private async carryOut(s: ExperimentState): Promise<void> {
     const id = s.plan.id;
     this.clearTimer(id);
     if (s.status === 'running' && s.current) {
@@ -130,6 +168,15 @@ export class RoundEngine implements OnApplicationBootstrap, OnApplicationShutdow
       }
     }
     if (s.status === 'completed' || s.status === 'failed' || s.status === 'aborted') await this.publishExperimentCompleted(s);
+  }
+
+  /** A round just recorded (by the aggregator's answer): announced, and counted in the metrics. */
+  async roundCompleted(after: ExperimentState, results: Record<string, AcceptedUpdate>): Promise<void> {
+    await this.publishRoundCompleted(after, results);
+    const summary = after.completedRounds[after.completedRounds.length - 1];
+    if (!summary) return;
+    instruments().roundsCompleted.add(1, { 'fedledger.experiment.id': after.plan.id });
+    instruments().roundDuration.record(summary.durationMs / 1000, { 'fedledger.experiment.id': after.plan.id });
   }
 
   /** RoundCompleted for analysts: the round just recorded in `after`, made of `results`. */

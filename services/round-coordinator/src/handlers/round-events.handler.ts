@@ -73,7 +73,7 @@ export class RoundEventsHandler {
       await this.engine.apply(
         e.experimentId,
         (s) => roundAggregated(s, e.round, aggregate, ref(e.strategyState), results, Date.now()),
-        (after) => this.engine.publishRoundCompleted(after, results),
+        (after) => this.engine.roundCompleted(after, results),
       );
     });
   }
