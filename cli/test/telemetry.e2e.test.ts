@@ -1,8 +1,11 @@
 import { mkdtempSync, rmSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { loadIdentity } from '@fedledger/identity';
+import { signProposal } from '@fedledger/ledger';
 import { fedledger } from './run-cli';
 
 /**
@@ -113,5 +116,33 @@ test('one simulated round is one trace tree across the coordinator, the centres,
 
   for (const name of ['fedledger.rounds.started', 'fedledger.rounds.completed', 'fedledger.round.duration', 'fedledger.updates.accepted', 'fedledger.blob.bytes', 'fedledger.ledger.submit.duration']) {
     expect([...metricNames]).toContain(name);
+  }
+}, 180_000);
+
+test('the ledger-indexer joins the trace of the registry submit whose transaction it indexes', async () => {
+  const data = path.join(dir, 'stack');
+  const env = { FEDLEDGER_OTEL_EXPORTER: 'otlp', OTEL_EXPORTER_OTLP_ENDPOINT: `${endpoint}/v1/traces`, OTEL_METRIC_EXPORT_INTERVAL: '500' };
+  const up = await fedledger(['up', '--data-dir', data], env);
+  try {
+    expect({ code: up.code, stderr: up.code === 0 ? '' : up.stderr }).toEqual({ code: 0, stderr: '' });
+    const state = JSON.parse(await readFile(path.join(data, 'stack.json'), 'utf8')) as { components: { name: string; url?: string }[] };
+    const registry = state.components.find((c) => c.name === 'passport-registry')!.url!;
+    const developer = loadIdentity(path.join(data, 'identities'), 'ub', 'dev-1');
+    const passport = { id: 'p-traced', description: 'traced', model: { name: 'm', version: '1', architecture: 'CNN', task: 't', modality: 'MG', framework: 'tfjs', licence: 'research' }, intendedUse: { primaryUses: ['research'], primaryUsers: ['radiologists'] }, trainingType: 'FEDERATED', datasets: [], aggregators: [] };
+    const res = await fetch(`${registry}/transactions/submit`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(signProposal(developer, 'passport:Create', [JSON.stringify(passport)])) });
+    expect(res.status).toBe(200);
+    const { txId } = (await res.json()) as { txId: string };
+
+    const until = Date.now() + 20_000;
+    const indexed = () => spans.find((s) => s.service === 'ledger-indexer' && s.name === 'index PassportCreated' && attr(s, 'fedledger.ledger.tx_id') === txId);
+    while (!indexed() && Date.now() < until) await new Promise((r) => setTimeout(r, 200));
+    const submit = spans.find((s) => s.service === 'passport-registry' && s.name === 'ledger submit passport:Create' && attr(s, 'fedledger.ledger.tx_id') === txId);
+    expect(submit).toBeDefined();
+    expect(indexed()).toMatchObject({ traceId: submit!.traceId, parentSpanId: submit!.spanId });
+    // and the indexer's announcement is in that trace too
+    const announced = spans.find((s) => s.service === 'ledger-indexer' && s.name === 'publish ledger.events.PassportCreated.p-traced');
+    expect(announced).toMatchObject({ traceId: submit!.traceId, parentSpanId: indexed()!.spanId });
+  } finally {
+    await fedledger(['down', '--data-dir', data]);
   }
 }, 180_000);

@@ -7,6 +7,8 @@
 /** JetStream KV buckets shared between services. */
 export const kvBuckets = {
   experiments: 'fl_experiments',
+  /** Ledger transaction id → the W3C traceparent of the span that submitted it (the registry writes, the indexer reads). */
+  ledgerTraces: 'fl_ledger_traces',
 } as const;
 
 /** A blob reference as stored in state (same shape as the protobuf BlobRef's plain object). */

@@ -83,6 +83,12 @@ function kvApi(bucket: string): string[] {
   return [...streamApi(stream), `${API}.STREAM.MSG.GET.${stream}`, `${API}.DIRECT.GET.${stream}.>`, ...consumerApi(stream), `$KV.${bucket}.>`];
 }
 
+/** Reading a key-value bucket another principal provisions: its info and gets of its keys (direct or not). */
+function kvReadApi(bucket: string): string[] {
+  const stream = `KV_${bucket}`;
+  return [`${API}.STREAM.INFO.${stream}`, `${API}.STREAM.MSG.GET.${stream}`, `${API}.DIRECT.GET.${stream}.>`];
+}
+
 /**
  * Blobs (FL_BLOBS): writes only under the principal's own scope; reads only by reference (direct get of a
  * named manifest or chunk subject) — never by sequence, consumer or subject listing, so a reference is
@@ -135,11 +141,11 @@ function servicePermissions(service: NatsService): { publish: string[]; subscrib
       };
     case 'passport-registry':
       return {
-        publish: [...base.publish, ...consumerApi('FL_EVENTS'), ...kvApi(EXPERIMENTS_BUCKET)],
+        publish: [...base.publish, ...consumerApi('FL_EVENTS'), ...kvApi(EXPERIMENTS_BUCKET), ...kvApi(kvBuckets.ledgerTraces)],
         subscribe: base.subscribe,
       };
     case 'ledger-indexer':
-      return { publish: [...base.publish, ...streamApi('LEDGER_EVENTS'), 'ledger.events.>'], subscribe: base.subscribe };
+      return { publish: [...base.publish, ...streamApi('LEDGER_EVENTS'), ...kvReadApi(kvBuckets.ledgerTraces), 'ledger.events.>'], subscribe: base.subscribe };
   }
 }
 

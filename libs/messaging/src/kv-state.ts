@@ -11,6 +11,8 @@ export interface KvStateOptions<T> {
   replicas?: number;
   /** Give up after this many lost compare-and-set races. Default 20. */
   maxAttempts?: number;
+  /** Entries older than this are dropped (the bucket's max age); default: kept. */
+  ttlMs?: number;
 }
 
 export interface Versioned<T> {
@@ -40,8 +42,14 @@ export class KvState<T> {
     const kv = await new Kvm(connection.js).create(options.bucket, {
       history: options.history ?? 5,
       replicas: options.replicas ?? 1,
+      ...(options.ttlMs ? { ttl: options.ttlMs } : {}),
     });
     return new KvState(kv, options);
+  }
+
+  /** A bucket another service provisions, for reading (no stream rights needed beyond its info). */
+  static async bind<T>(connection: JetStreamConnection, options: KvStateOptions<T>): Promise<KvState<T>> {
+    return new KvState(await new Kvm(connection.js).open(options.bucket), options);
   }
 
   async get(key: string): Promise<Versioned<T> | undefined> {

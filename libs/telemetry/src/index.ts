@@ -1,4 +1,4 @@
-import { metrics, type Meter } from '@opentelemetry/api';
+import { context, metrics, propagation, ROOT_CONTEXT, type Context, type Meter } from '@opentelemetry/api';
 import { NodeSDK } from '@opentelemetry/sdk-node';
 import {
   ConsoleSpanExporter,
@@ -41,6 +41,7 @@ export interface Telemetry {
  */
 export function startTelemetry(options: TelemetryOptions): Telemetry {
   if (options.exporter === 'none') return { shutdown: async () => undefined };
+  recording = true;
   let exporter: SpanExporter;
   let processor: SpanProcessor;
   let memory: InMemorySpanExporter | undefined;
@@ -92,4 +93,23 @@ export function startTelemetry(options: TelemetryOptions): Telemetry {
 export function lazyInstruments<T>(meterName: string, make: (meter: Meter) => T): () => T {
   let made: T | undefined;
   return () => (made ??= make(metrics.getMeter(meterName)));
+}
+
+let recording = false;
+
+/** Whether this process records telemetry (startTelemetry ran with an exporter): work done only for traces can be skipped. */
+export function telemetryRecording(): boolean {
+  return recording;
+}
+
+/** The active trace context as a plain W3C carrier (`traceparent`, `tracestate`), to store beside what it produced. */
+export function traceCarrier(ctx: Context = context.active()): Record<string, string> {
+  const carrier: Record<string, string> = {};
+  propagation.inject(ctx, carrier);
+  return carrier;
+}
+
+/** A context whose parent is the span a stored carrier names (the root context when it names none). */
+export function contextFromCarrier(carrier: Record<string, string>): Context {
+  return propagation.extract(ROOT_CONTEXT, carrier);
 }

@@ -3,6 +3,7 @@ import { RoundEventsHandler } from './handlers/round-events.handler';
 import { DatasetsController } from './http/datasets.controller';
 import { PassportsController } from './http/passports.controller';
 import { TransactionsController } from './http/transactions.controller';
+import { LedgerTraceLinks } from './ledger/trace-links';
 import { RegistryLedger } from './ledger/registry-ledger';
 import { RoundRecorder } from './rounds/round-recorder';
 
@@ -13,6 +14,6 @@ import { RoundRecorder } from './rounds/round-recorder';
  */
 @Module({
   controllers: [TransactionsController, PassportsController, DatasetsController, RoundEventsHandler],
-  providers: [RegistryLedger, RoundRecorder],
+  providers: [RegistryLedger, LedgerTraceLinks, RoundRecorder],
 })
 export class PassportRegistryModule {}

@@ -2,14 +2,17 @@ import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnModuleD
 import { hostname } from 'node:os';
 import path from 'node:path';
 import { MongoClient, type Db } from 'mongodb';
-import { metrics } from '@opentelemetry/api';
-import { LedgerEventIndexed, subjects } from '@fedledger/contracts';
+import { context as otelContext, metrics, trace } from '@opentelemetry/api';
+import { kvBuckets, LedgerEventIndexed, subjects } from '@fedledger/contracts';
 import type { Identity } from '@fedledger/identity';
 import type { ChaincodeEvent, LedgerGateway } from '@fedledger/ledger';
 import { LedgerIndexer } from '@fedledger/ledger-index';
 import { openServiceLedger } from '@fedledger/ledger-host';
-import { JetStreamConnection, JetStreamPublisher } from '@fedledger/messaging';
+import { JetStreamConnection, JetStreamPublisher, jsonCodec, KvState } from '@fedledger/messaging';
 import { SERVICE_CONFIG, ServiceHealth } from '@fedledger/service-kit';
+import { contextFromCarrier, telemetryRecording } from '@fedledger/telemetry';
+
+const tracer = trace.getTracer('ledger-indexer');
 import type { LedgerIndexerConfig } from '../service';
 
 /**
@@ -30,10 +33,12 @@ export class IndexerRunner implements OnApplicationBootstrap, OnModuleDestroy {
   private loop: Promise<void> | undefined;
   private lastError: string | undefined;
   private readonly publisher: JetStreamPublisher;
+  /** The registry's trace links (transaction id → the submit's trace context), bound on first use. */
+  private traceLinks: Promise<KvState<Record<string, string>> | undefined> | undefined;
 
   constructor(
     @Inject(SERVICE_CONFIG) private readonly config: LedgerIndexerConfig,
-    connection: JetStreamConnection,
+    private readonly connection: JetStreamConnection,
     private readonly health: ServiceHealth,
   ) {
     this.publisher = new JetStreamPublisher(connection);
@@ -116,7 +121,38 @@ export class IndexerRunner implements OnApplicationBootstrap, OnModuleDestroy {
     }
   }
 
+  /**
+   * Announces an indexed event; while telemetry records, inside a span `index <event>` whose parent is the span that
+   * submitted the transaction (found by its id in the registry's trace links), so the indexing joins that trace.
+   */
   private async announce(event: ChaincodeEvent, subjectId: string): Promise<void> {
+    if (!telemetryRecording()) return this.publishIndexed(event, subjectId);
+    const carrier = await this.traceLinkOf(event.txId);
+    const parent = carrier ? contextFromCarrier(carrier) : otelContext.active();
+    const span = tracer.startSpan(`index ${event.eventName}`, { attributes: { 'fedledger.ledger.tx_id': event.txId, 'fedledger.ledger.block': event.blockNumber, 'fedledger.ledger.subject': subjectId } }, parent);
+    try {
+      await otelContext.with(trace.setSpan(parent, span), () => this.publishIndexed(event, subjectId));
+    } finally {
+      span.end();
+    }
+  }
+
+  private async traceLinkOf(txId: string): Promise<Record<string, string> | undefined> {
+    this.traceLinks ??= KvState.bind(this.connection, { bucket: kvBuckets.ledgerTraces, codec: jsonCodec<Record<string, string>>('LedgerTraceLink') }).catch(() => {
+      this.traceLinks = undefined; // not there yet (no submit traced so far): asked again next time
+      return undefined;
+    });
+    const links = await this.traceLinks;
+    if (!links) return undefined;
+    // The registry stores the link right after the commit; the indexer can see the block a moment before that.
+    for (let attempt = 0; ; attempt++) {
+      const found = (await links.get(txId).catch(() => undefined))?.value;
+      if (found || attempt >= 2) return found;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+
+  private async publishIndexed(event: ChaincodeEvent, subjectId: string): Promise<void> {
     const message = LedgerEventIndexed.encode({
       eventName: event.eventName,
       subjectId,

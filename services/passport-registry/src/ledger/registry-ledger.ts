@@ -8,21 +8,28 @@ import { prepareProposal, type LedgerGateway, type Proposal, type SignedProposal
 import { openServiceLedger } from '@fedledger/ledger-host';
 import { SERVICE_CONFIG } from '@fedledger/service-kit';
 import type { PassportRegistryConfig } from '../service';
+import { LedgerTraceLinks } from './trace-links';
 
 const tracer = trace.getTracer('passport-registry');
 const submitDuration = lazyInstruments('passport-registry', (meter) =>
   meter.createHistogram('fedledger.ledger.submit.duration', { unit: 's', description: 'a transaction submitted to the ledger: endorsed, ordered and committed (or refused)' }),
 );
 
-/** A ledger submit as a CLIENT span and a latency sample, by transaction name and outcome. */
-async function measuredSubmit<T>(txName: string, submit: () => Promise<T>): Promise<T> {
+/**
+ * A ledger submit as a CLIENT span and a latency sample, by transaction name and outcome; `committed` runs inside
+ * the span with the transaction id.
+ */
+async function measuredSubmit<T>(txName: string, submit: () => Promise<T>, committed: (txId: string) => void): Promise<T> {
   return tracer.startActiveSpan(`ledger submit ${txName}`, { kind: SpanKind.CLIENT, attributes: { 'fedledger.ledger.tx_name': txName } }, async (span) => {
     const started = performance.now();
     let outcome = 'committed';
     try {
       const result = await submit();
       const txId = (result as { txId?: unknown } | null)?.txId;
-      if (typeof txId === 'string') span.setAttribute('fedledger.ledger.tx_id', txId);
+      if (typeof txId === 'string') {
+        span.setAttribute('fedledger.ledger.tx_id', txId);
+        committed(txId);
+      }
       return result;
     } catch (err) {
       outcome = 'refused';
@@ -56,7 +63,10 @@ export class RegistryLedger implements OnModuleInit, OnModuleDestroy {
   private ledger: LedgerGateway | undefined;
   private me: Identity | undefined;
 
-  constructor(@Inject(SERVICE_CONFIG) private readonly config: PassportRegistryConfig) {}
+  constructor(
+    @Inject(SERVICE_CONFIG) private readonly config: PassportRegistryConfig,
+    private readonly traceLinks: LedgerTraceLinks,
+  ) {}
 
   onModuleInit(): void {
     ({ ledger: this.ledger, identity: this.me } = openServiceLedger('passport-registry', this.config, { variable: 'REGISTRY_IDENTITY', value: this.config.REGISTRY_IDENTITY }, 'the passport-registry'));
@@ -98,7 +108,7 @@ export class RegistryLedger implements OnModuleInit, OnModuleDestroy {
 
   /** Writes as the registry: only what its aggregator role allows (rounds, the final model's digest). */
   async submit<T = unknown>(txName: string, args: string[]): Promise<T> {
-    return parseResult((await measuredSubmit(txName, () => this.open.submit(this.identity, txName, args))).result) as T;
+    return parseResult((await measuredSubmit(txName, () => this.open.submit(this.identity, txName, args), (txId) => this.traceLinks.record(txId))).result) as T;
   }
 
   /** Step one of prepare → caller signs → submit: the proposal for the caller to sign. */
@@ -107,7 +117,7 @@ export class RegistryLedger implements OnModuleInit, OnModuleDestroy {
   }
 
   submitSigned(signed: SignedProposal): Promise<SubmitResult> {
-    return measuredSubmit(signed.proposal.txName, () => this.open.submitSigned(signed));
+    return measuredSubmit(signed.proposal.txName, () => this.open.submitSigned(signed), (txId) => this.traceLinks.record(txId));
   }
 
   evaluateSigned(signed: SignedProposal): Promise<string> {
