@@ -161,7 +161,13 @@ describe('ledger-indexer', () => {
     const nc = await connect({ servers: nats.url });
     try {
       const jsm = await jetstreamManager(nc);
-      const info = await jsm.streams.info(streams.LEDGER_EVENTS.name);
+      // The announcements follow the checkpoint: wait for them (bounded).
+      const until = Date.now() + 15_000;
+      let info = await jsm.streams.info(streams.LEDGER_EVENTS.name);
+      while (info.state.messages < events && Date.now() < until) {
+        await new Promise((r) => setTimeout(r, 100));
+        info = await jsm.streams.info(streams.LEDGER_EVENTS.name);
+      }
       expect(info.state.messages).toBe(events);
       const revoked = await jsm.streams.getMessage(streams.LEDGER_EVENTS.name, { last_by_subj: 'ledger.events.GrantRevoked.>' });
       expect(LedgerEventIndexed.decode(revoked!.data)).toMatchObject({ eventName: 'GrantRevoked', subjectId: 'ds-inbreast/p-2' });

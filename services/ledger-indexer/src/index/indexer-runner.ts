@@ -35,6 +35,7 @@ export class IndexerRunner implements OnApplicationBootstrap, OnModuleDestroy {
   private readonly publisher: JetStreamPublisher;
   /** The registry's trace links (transaction id → the submit's trace context), bound on first use. */
   private traceLinks: Promise<KvState<Record<string, string>> | undefined> | undefined;
+  private noTraceLinksUntil: number | undefined;
 
   constructor(
     @Inject(SERVICE_CONFIG) private readonly config: LedgerIndexerConfig,
@@ -138,18 +139,16 @@ export class IndexerRunner implements OnApplicationBootstrap, OnModuleDestroy {
   }
 
   private async traceLinkOf(txId: string): Promise<Record<string, string> | undefined> {
-    this.traceLinks ??= KvState.bind(this.connection, { bucket: kvBuckets.ledgerTraces, codec: jsonCodec<Record<string, string>>('LedgerTraceLink') }).catch(() => {
-      this.traceLinks = undefined; // not there yet (no submit traced so far): asked again next time
-      return undefined;
-    });
-    const links = await this.traceLinks;
-    if (!links) return undefined;
-    // The registry stores the link right after the commit; the indexer can see the block a moment before that.
-    for (let attempt = 0; ; attempt++) {
-      const found = (await links.get(txId).catch(() => undefined))?.value;
-      if (found || attempt >= 2) return found;
-      await new Promise((r) => setTimeout(r, 50));
+    if (!this.traceLinks || (this.noTraceLinksUntil !== undefined && Date.now() >= this.noTraceLinksUntil)) {
+      this.noTraceLinksUntil = undefined;
+      this.traceLinks = KvState.bind(this.connection, { bucket: kvBuckets.ledgerTraces, codec: jsonCodec<Record<string, string>>('LedgerTraceLink') }).catch(() => {
+        this.noTraceLinksUntil = Date.now() + 5_000; // not there yet (no submit traced so far): asked again in a while
+        return undefined;
+      });
     }
+    // One look, no waiting: most transactions have no link (submitted elsewhere), and indexing must not slow down
+    // for them. The registry stores a link right after the commit, well before the indexer reads that block.
+    return (await (await this.traceLinks)?.get(txId).catch(() => undefined))?.value;
   }
 
   private async publishIndexed(event: ChaincodeEvent, subjectId: string): Promise<void> {
