@@ -89,7 +89,7 @@ export type TelemetryConfig = {
 );
 
 /**
- * FEDLEDGER_OTEL_EXPORTER (none|console|otlp, default none), OTEL_EXPORTER_OTLP_ENDPOINT (required with otlp),
+ * FEDLEDGER_OTEL_EXPORTER (none|console|otlp, default none), OTEL_EXPORTER_OTLP_ENDPOINT (required with otlp: the collector's OTLP/HTTP base URL, e.g. http://collector:4318, or its …/v1/traces URL),
  * OTEL_SERVICE_NAME (optional; telemetry defaults it to the service name).
  */
 export const telemetryConfig = z

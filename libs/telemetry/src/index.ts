@@ -8,6 +8,7 @@ import {
   type SpanExporter,
   type SpanProcessor,
 } from '@opentelemetry/sdk-trace-base';
+import { envDetector } from '@opentelemetry/resources';
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
 import { OTLPMetricExporter } from '@opentelemetry/exporter-metrics-otlp-http';
 import { AggregationTemporality, ConsoleMetricExporter, InMemoryMetricExporter, PeriodicExportingMetricReader, type PushMetricExporter } from '@opentelemetry/sdk-metrics';
@@ -19,7 +20,10 @@ export interface TelemetryOptions {
   serviceVersion?: string;
   /** `none` records nothing; `memory` keeps spans in process (tests); `otlp` sends them over OTLP/HTTP. */
   exporter: TraceExporterKind;
-  /** OTLP/HTTP endpoint, e.g. http://otel-collector:4318/v1/traces. Required for `otlp`; metrics go to …/v1/metrics. */
+  /**
+   * OTLP/HTTP endpoint: the collector's base URL (http://otel-collector:4318, as OTEL_EXPORTER_OTLP_ENDPOINT is in the
+   * OpenTelemetry spec) or its traces URL (…/v1/traces). Traces go to <base>/v1/traces, metrics to <base>/v1/metrics.
+   */
   otlpEndpoint?: string;
   /** How often metrics are exported (ms); default OTEL_METRIC_EXPORT_INTERVAL or 60 000. */
   metricIntervalMs?: number;
@@ -62,9 +66,12 @@ export function startTelemetry(options: TelemetryOptions): Telemetry {
       break;
     case 'otlp':
       if (!options.otlpEndpoint) throw new Error(`${options.serviceName}: the otlp trace exporter needs an endpoint (OTEL_EXPORTER_OTLP_ENDPOINT)`);
-      exporter = new OTLPTraceExporter({ url: options.otlpEndpoint });
-      processor = new BatchSpanProcessor(exporter);
-      metricExporter = new OTLPMetricExporter({ url: options.otlpEndpoint.replace(/\/v1\/traces\/?$/, '') + '/v1/metrics' });
+      {
+        const base = options.otlpEndpoint.replace(/\/v1\/traces\/?$/, '').replace(/\/+$/, '');
+        exporter = new OTLPTraceExporter({ url: `${base}/v1/traces` });
+        processor = new BatchSpanProcessor(exporter);
+        metricExporter = new OTLPMetricExporter({ url: `${base}/v1/metrics` });
+      }
       break;
   }
   const interval = options.metricIntervalMs ?? (Number(process.env.OTEL_METRIC_EXPORT_INTERVAL) || 60_000);
@@ -73,7 +80,8 @@ export function startTelemetry(options: TelemetryOptions): Telemetry {
     spanProcessors: [processor],
     metricReader: new PeriodicExportingMetricReader({ exporter: metricExporter, exportIntervalMillis: interval, exportTimeoutMillis: Math.min(interval, 30_000) }),
     instrumentations: [],
-    autoDetectResources: false,
+    // Only the environment's resource attributes (OTEL_RESOURCE_ATTRIBUTES: deployment, namespace, pod…), no probing.
+    resourceDetectors: [envDetector],
   });
   sdk.start();
   return {
