@@ -85,14 +85,22 @@ const NEST_LEVELS: Record<LogLevel, NestLogLevel[]> = {
 /** The dead-letter stream every service's consumers use. */
 export const deadLetter = { stream: contractStreams.FL_DLQ.name, subjectPrefix: contractStreams.FL_DLQ.subjects[0].replace(/\.>$/, '') };
 
+/**
+ * Everything a service validates its environment with: the common settings (NATS, logging, shutdown), HTTP when it
+ * serves, the blob store when it has one, its own, and telemetry. The configuration reference is generated from it.
+ */
+export function serviceConfigSchema<S extends z.AnyZodObject>(def: ServiceDefinition<S>) {
+  const http = def.http ? httpConfig.extend({ HTTP_PORT: envPort.default(def.http.defaultPort) }) : z.object({});
+  const blobs = def.blobStore ? blobConfig : z.object({});
+  return commonConfig.merge(http).merge(blobs).merge(def.config).and(telemetryConfig);
+}
+
 /** Validates config, starts telemetry, connects to NATS, starts the NestJS app. Throws ConfigError on bad config. */
 export async function startService<S extends z.AnyZodObject>(
   def: ServiceDefinition<S>,
   env: NodeJS.ProcessEnv = process.env,
 ): Promise<RunningService<z.infer<S> & CommonConfig & Partial<HttpSettings>>> {
-  const http = def.http ? httpConfig.extend({ HTTP_PORT: envPort.default(def.http.defaultPort) }) : z.object({});
-  const blobs = def.blobStore ? blobConfig : z.object({});
-  const schema = commonConfig.merge(http).merge(blobs).merge(def.config).and(telemetryConfig);
+  const schema = serviceConfigSchema(def);
   type Config = z.infer<S> & CommonConfig & Partial<HttpSettings>;
   const config = loadConfig(def.name, schema, env) as Config;
 
