@@ -58,9 +58,9 @@ export interface ExperimentPlan {
   centres: string[];
   /** Fraction of the available centres asked to train each round (Flower's fraction_fit). */
   fractionFit: number;
-  /** Fewest centres asked to train in a round (Flower's min_fit_clients). */
+  /** Fewest centres asked to train in a round (Flower's min_fit_clients), and the quorum: fewer accepted updates and the round is retried. */
   minFitCentres: number;
-  /** Fewest centres whose accepted updates make a round count (quorum). */
+  /** Fewest centres sending heartbeats for the experiment to start (Flower's min_available_clients). */
   minAvailableCentres: number;
   /** A round aggregates when everyone answered or at this deadline, whichever comes first. */
   roundDeadlineMs: number;
