@@ -684,7 +684,9 @@ async function startProblems(df: ParsedDockerfile, target: Target, layout: Layou
   const missing = /Cannot find module|MODULE_NOT_FOUND|ERR_MODULE_NOT_FOUND|ENOENT/.test(result.output);
   const expected = result.code === 1 && result.output.includes(`cannot connect to NATS at ${natsUrl}`);
   if (result.timedOut) return [`${df.label}: start: still running after 30 s with NATS unreachable:\n${result.output.slice(-1500)}`];
-  if (missing || !expected) return [`${df.label}: start: exit ${result.code}${missing ? ' on a missing module or file' : ', not on NATS'}:\n${result.output.slice(-1500)}`];
+  // What is missing comes first (a long require stack would push it out of the tail).
+  const what = /Cannot find module '[^']+'|ENOENT[^\n]*/.exec(result.output)?.[0];
+  if (missing || !expected) return [`${df.label}: start: exit ${result.code}${missing ? ' on a missing module or file' : ', not on NATS'}:\n${what ? `${what}\n` : ''}${result.output.slice(-1500)}`];
   return [];
 }
 
