@@ -132,6 +132,7 @@ refused "an unknown key of a hospital's values" "$unknown" template charts/fedle
 refused "a hospital without its centre id" "centre.id is required" template charts/fedledger-centre --set nats.url=tls://nats.example.org:4222
 refused "no NATS at all" "global.externalNats.url is required" template charts/fedledger --set nats.enabled=false
 refused "a NATS cluster of two" "nats.config.cluster.replicas" template charts/fedledger --set nats.config.cluster.enabled=true --set nats.config.cluster.replicas=2
+refused "streams on more servers than NATS has" "global.jetstreamReplicas is 3, more than the 1 NATS server(s)" template charts/fedledger --set global.jetstreamReplicas=3
 
 # The vendored schemas are strict: an unknown field and a wrong type are errors (a generator that lost
 # additionalProperties or the types would let every chart through).

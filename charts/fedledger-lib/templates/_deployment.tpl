@@ -77,6 +77,8 @@ spec:
           env:
             - name: NATS_URL
               value: {{ .natsUrl | quote }}
+            - name: JETSTREAM_REPLICAS
+              value: {{ dig "jetstreamReplicas" 1 ($.Values.global | default dict) | quote }}
             - name: NATS_NKEY_SEED_FILE
               value: /etc/fedledger/nats/seed.nk
             - name: NATS_TLS_CA_FILE

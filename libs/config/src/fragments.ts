@@ -60,13 +60,15 @@ export const readableFile = z
 /**
  * NATS_URL (default nats://127.0.0.1:4222), NATS_NAME (connection name shown by the server; optional),
  * NATS_NKEY_SEED_FILE (this principal's nkey seed: the server authenticates it by it), NATS_TLS_CA_FILE
- * (the CA the server's TLS certificate must chain to; TLS is then required).
+ * (the CA the server's TLS certificate must chain to; TLS is then required), JETSTREAM_REPLICAS (how many NATS
+ * servers keep each stream and bucket the service provisions: 3 on a 3-server cluster; default 1).
  */
 export const natsConfig = z.object({
   NATS_URL: natsUrl.default('nats://127.0.0.1:4222'),
   NATS_NAME: z.string().min(1).optional(),
   NATS_NKEY_SEED_FILE: readableFile.optional(),
   NATS_TLS_CA_FILE: readableFile.optional(),
+  JETSTREAM_REPLICAS: envInt(1, 5, 'a number of servers').default(1),
 });
 
 /** HTTP_HOST (default 127.0.0.1, i.e. not exposed unless asked) and HTTP_PORT (required). */

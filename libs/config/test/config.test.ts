@@ -18,6 +18,7 @@ describe('loadConfig', () => {
     const config = loadConfig('round-coordinator', coordinatorSchema, { HTTP_PORT: '8080' });
     expect(config).toEqual({
       NATS_URL: 'nats://127.0.0.1:4222',
+      JETSTREAM_REPLICAS: 1,
       HTTP_HOST: '127.0.0.1',
       HTTP_PORT: 8080,
       LOG_LEVEL: 'info',

@@ -142,7 +142,7 @@ export class BlobStore {
         subjects: [`${options.subjectPrefix}.>`],
         allowDirect: true,
         maxAgeMs: options.maxAgeMs ?? 0,
-        replicas: options.replicas ?? 1,
+        replicas: options.replicas ?? connection.replicas,
       });
     }
     return new BlobStore(connection, options);

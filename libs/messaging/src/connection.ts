@@ -19,6 +19,11 @@ export interface JetStreamConnectionOptions {
    * prefix (`inboxPrefix()` of @fedledger/contracts), so nobody reads another's replies or pulled messages.
    */
   inboxPrefix?: string;
+  /**
+   * How many servers keep each stream and bucket this connection provisions (JetStream replicas; 3 on a 3-server
+   * cluster to survive losing one). Default 1. A spec that names its own count keeps it.
+   */
+  replicas?: number;
 }
 
 /**
@@ -33,6 +38,8 @@ export class JetStreamConnection {
     readonly js: JetStreamClient,
     readonly jsm: JetStreamManager,
     readonly name: string,
+    /** Replicas of what this connection provisions (JetStreamConnectionOptions.replicas). */
+    readonly replicas: number,
   ) {
     this.logger = new Logger(`nats:${name}`);
     void this.watchStatus();
@@ -73,7 +80,7 @@ export class JetStreamConnection {
       }
       throw new Error(`NATS at ${servers.join(',')} has no JetStream enabled (or it is not ready): ${err.message}`);
     });
-    return new JetStreamConnection(nc, jetstream(nc, { timeout }), jsm, options.name);
+    return new JetStreamConnection(nc, jetstream(nc, { timeout }), jsm, options.name, options.replicas ?? 1);
   }
 
   /** Largest message the server accepts, headers included. */

@@ -41,7 +41,7 @@ export class KvState<T> {
   static async open<T>(connection: JetStreamConnection, options: KvStateOptions<T>): Promise<KvState<T>> {
     const kv = await new Kvm(connection.js).create(options.bucket, {
       history: options.history ?? 5,
-      replicas: options.replicas ?? 1,
+      replicas: options.replicas ?? connection.replicas,
       ...(options.ttlMs ? { ttl: options.ttlMs } : {}),
     });
     return new KvState(kv, options);

@@ -107,7 +107,7 @@ export class JetStreamServer extends Server<Events> implements CustomTransportSt
     const streams = this.options.streams.some((s) => s.name === dlqStream.name)
       ? this.options.streams
       : [...this.options.streams, dlqStream];
-    if (this.options.provisionStreams ?? true) for (const s of streams) await provisionStream(connection.jsm, s);
+    if (this.options.provisionStreams ?? true) for (const s of streams) await provisionStream(connection.jsm, s, connection.replicas);
 
     const bound = new Set<string>();
     for (const spec of this.options.consumers) {

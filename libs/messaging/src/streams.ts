@@ -75,8 +75,8 @@ export function streamConfig(spec: StreamSpec): Partial<StreamConfig> & { name: 
 }
 
 /** Creates the stream, or updates it in place when it exists with another config. Idempotent. */
-export async function provisionStream(jsm: JetStreamManager, spec: StreamSpec): Promise<void> {
-  const config = streamConfig(spec);
+export async function provisionStream(jsm: JetStreamManager, spec: StreamSpec, defaultReplicas = 1): Promise<void> {
+  const config = streamConfig({ ...spec, replicas: spec.replicas ?? defaultReplicas });
   try {
     await jsm.streams.info(spec.name);
   } catch (err) {

@@ -47,3 +47,16 @@ test('create refuses an existing key; NoChange keeps the stored revision', async
   expect(same).toEqual(created);
   expect((await state.get('exp2'))?.value.round).toBe(1);
 });
+
+test("the connection's replica count reaches what it provisions: 1 by default; 3 on a single server is refused by it", async () => {
+  const codec = jsonCodec<RoundCounter>('RoundCounter');
+  await KvState.open(a, { bucket: 'replicated-default', codec });
+  expect((await a.jsm.streams.info('KV_replicated-default')).config.num_replicas).toBe(1);
+  const three = await JetStreamConnection.connect({ servers: nats.url, name: 'kv-three', replicas: 3 });
+  try {
+    expect(three.replicas).toBe(3);
+    await expect(KvState.open(three, { bucket: 'replicated-three', codec })).rejects.toThrow(/replicas|insufficient resources/i);
+  } finally {
+    await three.drain();
+  }
+});

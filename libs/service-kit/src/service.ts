@@ -121,6 +121,7 @@ export async function startService<S extends z.AnyZodObject>(
       ...(config.NATS_NKEY_SEED_FILE ? { nkeySeedFile: config.NATS_NKEY_SEED_FILE } : {}),
       ...(config.NATS_TLS_CA_FILE ? { tlsCaFile: config.NATS_TLS_CA_FILE } : {}),
       inboxPrefix: inboxPrefix(principal),
+      replicas: config.JETSTREAM_REPLICAS,
     });
     const conn = connection;
     const server = new JetStreamServer({
