@@ -137,25 +137,27 @@ export class RoundEngine implements OnApplicationBootstrap, OnApplicationShutdow
       const span = tracer.startSpan(c.phase === 'training' ? `round ${c.round}` : `round ${c.round} evaluation`, { root: true, attributes, ...(trigger ? { links: [{ context: trigger }] } : {}) });
       if (c.phase === 'training') instruments().roundsStarted.add(1, { 'fedledger.experiment.id': s.plan.id });
       try {
-        await otelContext.with(trace.setSpan(otelContext.active(), span), () => this.carryOut(s));
+        await otelContext.with(trace.setSpan(otelContext.active(), span), () => this.carryOut(s, true));
       } finally {
         span.end();
       }
       return;
     }
-    await this.carryOut(s);
+    await this.carryOut(s, false);
   }
 
-  private async carryOut(s: ExperimentState): Promise<void> {
+  /** `begins`: the phase starts here (its tasks go out for the first time); later calls re-send only what is pending. */
+  private async carryOut(s: ExperimentState, begins: boolean): Promise<void> {
     const id = s.plan.id;
     this.clearTimer(id);
     if (s.status === 'running' && s.current) {
       const c = s.current;
       if (c.phase === 'training' || c.phase === 'evaluating') {
         const kind = c.phase === 'training' ? 'train' : 'evaluate';
-        // Centres whose grant was revoked or expired since the start get no task: they are recorded as unable to
-        // do it, with the ledger's reason, and that new state's effects send the others theirs.
-        const refused = await this.grants.revoked(s, pendingCentres(c, kind));
+        // When a phase begins, centres whose grant was revoked or expired since the start get no task: they are
+        // recorded as unable to do it, with the ledger's reason, and that new state's effects send the others theirs.
+        // (Asked once per phase, not on every state change: the re-sends that follow are no-ops for the server.)
+        const refused = begins ? await this.grants.revoked(s, pendingCentres(c, kind)) : {};
         if (Object.keys(refused).length > 0) {
           for (const [centre, reason] of Object.entries(refused)) this.logger.warn(`experiment ${id} round ${c.round}: no ${kind} task for ${centre}: ${reason}`);
           if ((await this.apply(id, (st) => tasksRefused(st, c.round, kind, refused, Date.now()))).changed) return;
