@@ -5,7 +5,7 @@ import { parseArgs } from 'node:util';
 import { parse as parseYaml } from 'yaml';
 import { OPERATOR, streams, subjects } from '@fedledger/contracts';
 import { decodeWeights, encodeWeights } from '@fedledger/fl-core';
-import { signRequest, type Identity } from '@fedledger/identity';
+import { signedJsonPost, type Identity } from '@fedledger/identity';
 import { DEFAULT_IDENTITY_DIR } from '@fedledger/ledger-host';
 import { BlobStore } from '@fedledger/messaging';
 import { initialWeightsOf } from '@fedledger/training';
@@ -43,9 +43,8 @@ async function call(api: string, method: 'GET' | 'POST', pathname: string, body?
   let res: Response;
   let init: RequestInit = { method };
   if (method === 'POST') {
-    const bytes = Buffer.from(JSON.stringify(body ?? {}), 'utf8');
     if (!signer) throw new Error(`POST ${pathname} needs a signer`);
-    init = { method, body: bytes, headers: { 'content-type': 'application/json', ...signRequest(await signer(), { method, path: pathname, body: bytes }) } };
+    init = signedJsonPost(await signer(), pathname, body);
   }
   try {
     res = await fetch(`${api}${pathname}`, init);

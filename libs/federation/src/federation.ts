@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { centrePrincipal, decodeEvent, NATS_SERVICES, OPERATOR, servicePrincipal, streams, subjects, type EventRecord, type NatsService, type Principal } from '@fedledger/contracts';
-import { ensureIdentity, signRequest, type Identity } from '@fedledger/identity';
+import { ensureIdentity, signedJsonPost, type Identity } from '@fedledger/identity';
 import { BlobStore, JetStreamConnection } from '@fedledger/messaging';
 import {
   ensureNatsSecurity,
@@ -157,9 +157,7 @@ export class Federation {
   /** POST to the coordinator's REST API, signed as `apiCaller`; throws with the status and body when it is not 2xx. */
   async api<T = unknown>(pathname: string, body?: unknown): Promise<T> {
     const url = `${this.apiUrl}${pathname}`;
-    const bytes = Buffer.from(JSON.stringify(body ?? {}), 'utf8');
-    const signature = signRequest(this.apiSigner, { method: 'POST', path: pathname, body: bytes });
-    const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', ...signature }, body: bytes });
+    const res = await fetch(url, signedJsonPost(this.apiSigner, pathname, body));
     const text = await res.text();
     if (!res.ok) throw new LocalStackError(`POST ${url} answered ${res.status}: ${text}`);
     return JSON.parse(text) as T;

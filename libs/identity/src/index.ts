@@ -21,5 +21,5 @@ export {
   type UserSummary,
 } from './msp';
 export { certificateFingerprint, signUpdate, UpdateSignatureError, updateSigningBytes, verifyUpdateSignature, type UpdateSignature, type UpdateSigningFields } from './update-signature';
-export { REQUEST_HEADERS, REQUEST_MAX_SKEW_MS, RequestSignatureError, requestSigningBytes, signRequest, verifyRequestSignature, type SignedRequest } from './request-signature';
+export { REQUEST_HEADERS, REQUEST_MAX_SKEW_MS, RequestSignatureError, requestSigningBytes, signedJsonPost, signRequest, verifyRequestSignature, type SignedRequest } from './request-signature';
 export { SignerError, verifySigner, type Signer } from './signer';

@@ -38,6 +38,12 @@ export function signRequest(identity: { certPem: string; privateKeyPem: string }
   };
 }
 
+/** A JSON POST to `path`, signed as `identity`: the fetch options (body bytes and headers) to send as they are. */
+export function signedJsonPost(identity: { certPem: string; privateKeyPem: string }, path: string, body: unknown): { method: 'POST'; body: Buffer; headers: Record<string, string> } {
+  const bytes = Buffer.from(JSON.stringify(body ?? {}), 'utf8');
+  return { method: 'POST', body: bytes, headers: { 'content-type': 'application/json', ...signRequest(identity, { method: 'POST', path, body: bytes }) } };
+}
+
 /** Why a request's signature does not hold (answered 401 with this reason). */
 export class RequestSignatureError extends Error {
   override readonly name = 'RequestSignatureError';

@@ -2,6 +2,7 @@ export { BLOCK_FILE, BlockFile, LedgerBusyError, WRITER_LOCK, makeBlock, GENESIS
 export { EmbeddedLedger, type EmbeddedLedgerOptions, type Endorsement } from './embedded-ledger';
 export { FabricLedger, type FabricLedgerOptions } from './fabric-ledger';
 export {
+  checkGrant,
   checkProposal,
   LedgerError,
   prepareProposal,
@@ -10,6 +11,7 @@ export {
   txIdOf,
   type ChaincodeEvent,
   type Checkpoint,
+  type GrantAnswer,
   type LedgerGateway,
   type MspDirectory,
   type Proposal,

@@ -196,3 +196,18 @@ export function checkProposal(signed: SignedProposal, msps: MspDirectory, now = 
   const ok = verify('sha256', canonicalBytes(proposal), cert.publicKey, Buffer.from(signature, 'base64'));
   if (!ok) refuse('the signature does not match the proposal and the creator certificate');
 }
+
+/** The chaincode's answer to `dataset:CheckGrant` (it never refuses for a missing grant: `live` says). */
+export interface GrantAnswer {
+  live: boolean;
+  reason: string;
+}
+
+/**
+ * Whether a live grant lets `subject` (a passport) use `datasetId` for `purpose`, asked as `reader`. A chaincode
+ * refusal (no such dataset) is a LedgerError with code ENDORSEMENT_FAILURE; each caller decides what that means.
+ */
+export async function checkGrant(ledger: LedgerGateway, reader: SigningIdentity, datasetId: string, subject: string, purpose: string): Promise<GrantAnswer> {
+  const answer = JSON.parse(await ledger.evaluate(reader, 'dataset:CheckGrant', [datasetId, subject, purpose])) as GrantAnswer;
+  return { live: answer.live, reason: answer.reason };
+}

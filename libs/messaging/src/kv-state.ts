@@ -1,6 +1,7 @@
 import { Kvm, type KV } from '@nats-io/kv';
 import { JetStreamApiError } from '@nats-io/jetstream';
 import type { JetStreamConnection } from './connection';
+import { kvBuckets } from '@fedledger/contracts';
 import type { MessageCodec } from './codec';
 
 export interface KvStateOptions<T> {
@@ -132,3 +133,9 @@ export function jsonCodec<T>(typeName: string): MessageCodec<T> {
     decode: (b) => JSON.parse(Buffer.from(b).toString('utf8')) as T,
   };
 }
+
+/**
+ * The ledger's trace links: transaction id → the W3C trace context of the span that submitted it (the
+ * passport-registry writes them, the ledger-indexer reads them to join that trace).
+ */
+export const LEDGER_TRACE_LINKS: KvStateOptions<Record<string, string>> = { bucket: kvBuckets.ledgerTraces, codec: jsonCodec<Record<string, string>>('LedgerTraceLink') };

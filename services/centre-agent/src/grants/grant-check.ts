@@ -2,7 +2,7 @@ import { Inject, Injectable, Logger, type OnModuleDestroy, type OnModuleInit } f
 import { ConfigError } from '@fedledger/config';
 import type { TrainingTask } from '@fedledger/contracts';
 import { signUpdate, type Identity, type UpdateSigningFields } from '@fedledger/identity';
-import { LedgerError, type LedgerGateway } from '@fedledger/ledger';
+import { checkGrant, LedgerError, type GrantAnswer, type LedgerGateway } from '@fedledger/ledger';
 import { openServiceLedger } from '@fedledger/ledger-host';
 import { PoisonMessageError } from '@fedledger/messaging';
 import { SERVICE_CONFIG } from '@fedledger/service-kit';
@@ -56,9 +56,9 @@ export class GrantCheck implements OnModuleInit, OnModuleDestroy {
     if (!this.ledger || !this.me) return;
     const dataset = this.config.LEDGER_DATASET_ID!;
     if (!task.passportId) throw new PoisonMessageError(`${where} names no AI passport: nothing on the ledger lets it use dataset ${dataset}`);
-    let answer: { live: boolean; reason: string };
+    let answer: GrantAnswer;
     try {
-      answer = JSON.parse(await this.ledger.evaluate(this.me, 'dataset:CheckGrant', [dataset, task.passportId, 'training'])) as { live: boolean; reason: string };
+      answer = await checkGrant(this.ledger, this.me, dataset, task.passportId, 'training');
     } catch (err) {
       // No such dataset on the ledger is final; an unreachable ledger is retried (the task is redelivered).
       if (err instanceof LedgerError && err.code === 'ENDORSEMENT_FAILURE') throw new PoisonMessageError(`${where}: the ledger refused the grant check: ${err.message}`);

@@ -3,12 +3,12 @@ import { hostname } from 'node:os';
 import path from 'node:path';
 import { MongoClient, type Db } from 'mongodb';
 import { context as otelContext, metrics, trace } from '@opentelemetry/api';
-import { kvBuckets, LedgerEventIndexed, subjects } from '@fedledger/contracts';
+import { LedgerEventIndexed, subjects } from '@fedledger/contracts';
 import type { Identity } from '@fedledger/identity';
 import type { ChaincodeEvent, LedgerGateway } from '@fedledger/ledger';
 import { LedgerIndexer } from '@fedledger/ledger-index';
 import { openServiceLedger } from '@fedledger/ledger-host';
-import { JetStreamConnection, JetStreamPublisher, jsonCodec, KvState } from '@fedledger/messaging';
+import { JetStreamConnection, JetStreamPublisher, KvState, LEDGER_TRACE_LINKS } from '@fedledger/messaging';
 import { SERVICE_CONFIG, ServiceHealth } from '@fedledger/service-kit';
 import { contextFromCarrier, telemetryRecording } from '@fedledger/telemetry';
 
@@ -141,7 +141,7 @@ export class IndexerRunner implements OnApplicationBootstrap, OnModuleDestroy {
   private async traceLinkOf(txId: string): Promise<Record<string, string> | undefined> {
     if (!this.traceLinks || (this.noTraceLinksUntil !== undefined && Date.now() >= this.noTraceLinksUntil)) {
       this.noTraceLinksUntil = undefined;
-      this.traceLinks = KvState.bind(this.connection, { bucket: kvBuckets.ledgerTraces, codec: jsonCodec<Record<string, string>>('LedgerTraceLink') }).catch(() => {
+      this.traceLinks = KvState.bind(this.connection, LEDGER_TRACE_LINKS).catch(() => {
         this.noTraceLinksUntil = Date.now() + 5_000; // not there yet (no submit traced so far): asked again in a while
         return undefined;
       });

@@ -1,6 +1,5 @@
 import { Injectable, Logger } from '@nestjs/common';
-import { kvBuckets } from '@fedledger/contracts';
-import { JetStreamConnection, jsonCodec, KvState } from '@fedledger/messaging';
+import { JetStreamConnection, KvState, LEDGER_TRACE_LINKS } from '@fedledger/messaging';
 import { telemetryRecording, traceCarrier } from '@fedledger/telemetry';
 
 /** How long a transaction's trace link is kept: the indexer follows the ledger within seconds. */
@@ -22,7 +21,7 @@ export class LedgerTraceLinks {
   record(txId: string): void {
     if (!telemetryRecording()) return;
     const carrier = traceCarrier();
-    this.bucket ??= KvState.open(this.connection, { bucket: kvBuckets.ledgerTraces, codec: jsonCodec<Record<string, string>>('LedgerTraceLink'), history: 1, ttlMs: LINK_TTL_MS });
+    this.bucket ??= KvState.open(this.connection, { ...LEDGER_TRACE_LINKS, history: 1, ttlMs: LINK_TTL_MS });
     void this.bucket.then((kv) => kv.create(txId, carrier)).catch((err: Error) => this.logger.warn(`trace link of transaction ${txId} not stored: ${err.message}`));
   }
 }

@@ -1,13 +1,11 @@
 import { Inject, Injectable, Logger, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
 import type { ExperimentPlan, ExperimentState } from '@fedledger/contracts';
 import type { Identity } from '@fedledger/identity';
-import { LedgerError, type LedgerGateway } from '@fedledger/ledger';
+import { checkGrant, LedgerError, type GrantAnswer, type LedgerGateway } from '@fedledger/ledger';
 import { openServiceLedger } from '@fedledger/ledger-host';
 import { SERVICE_CONFIG } from '@fedledger/service-kit';
 import { CentreRegistry } from '../centres/centre-registry';
 import type { RoundCoordinatorConfig } from '../service';
-
-type GrantAnswer = { live: true } | { live: false; reason: string };
 
 /**
  * The coordinator's side of the grants. An experiment with a passport starts only if every one of its centres
@@ -91,8 +89,7 @@ export class GrantGate implements OnModuleInit, OnModuleDestroy {
   /** The ledger's answer; a chaincode refusal (no such dataset) is a refusal, an unreachable ledger throws. */
   private async check(dataset: string, passportId: string): Promise<GrantAnswer> {
     try {
-      const answer = JSON.parse(await this.ledger!.evaluate(this.reader!, 'dataset:CheckGrant', [dataset, passportId, 'training'])) as { live: boolean; reason: string };
-      return answer.live ? { live: true } : { live: false, reason: answer.reason };
+      return await checkGrant(this.ledger!, this.reader!, dataset, passportId, 'training');
     } catch (err) {
       if (err instanceof LedgerError && err.code === 'ENDORSEMENT_FAILURE') return { live: false, reason: err.message };
       throw err;
