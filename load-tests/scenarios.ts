@@ -63,8 +63,10 @@ export function targetsOf(name: ScenarioName, profile: Profile, plan: Plan): Tar
     case 'registry-history':
       return index.map((i) => ({ method: 'GET', url: `${plan.registry}/passports/${pick(i)}/history` }));
     case 'indexer-query': {
-      const owner = encodeURIComponent(`${plan.developer.mspId}/${plan.developer.user}`);
-      const queries = [`/passports?owner=${owner}&limit=20`, '/passports?status=DRAFT&limit=20', '/passports?trainingType=FEDERATED&limit=20', '/datasets?limit=20'];
+      // Listings the auditors' tools ask for: by owner (an MSP id), status, training type, words in the description
+      // (the updates write `load update <n>`), a page further in, and the datasets.
+      const owner = encodeURIComponent(plan.developer.mspId);
+      const queries = [`/passports?owner=${owner}&limit=20`, '/passports?status=DRAFT&limit=20', '/passports?trainingType=FEDERATED&limit=20', '/passports?q=load%20update&limit=20', `/passports?owner=${owner}&skip=100&limit=20`, '/datasets?limit=20'];
       return index.map((i) => ({ method: 'GET', url: `${plan.indexer}${queries[i % queries.length]}` }));
     }
     case 'indexer-timeline':

@@ -12,6 +12,11 @@ mkdir -p "$bin" "$stamps"
 
 NATS_SERVER_VERSION="v2.14.10"
 FERRETDB_VERSION="v1.24.2"
+# Patches applied to FerretDB's source before the build (scripts/patches/): the stamp names them, so a changed list
+# rebuilds. ferretdb-v1.24.2-sqlite-id-index: lookups, updates and deletes by _id use the _id index instead of
+# scanning the table (upstream compares a different expression than the one it indexes).
+FERRETDB_PATCHES="ferretdb-v1.24.2-sqlite-id-index"
+FERRETDB_BUILD="$FERRETDB_VERSION+$FERRETDB_PATCHES"
 # Hyperledger Fabric v2.5.9 (released 2024-06-18), addressed by its release commit 7c3876255bf0: Fabric's go.mod says
 # `module github.com/hyperledger/fabric` while its tags are v2.x/v3.x, so Go rejects the tag and only a pseudo-version
 # works, and the module proxy serves only versions someone fetched before (no 3.x is). The Makefile in that zip says
@@ -54,8 +59,8 @@ fi
 
 # FerretDB 1.24: its version package panics unless build/version/version.txt holds the release tag,
 # a file the module zip does not carry. Build from the downloaded module with that file written.
-if up_to_date ferretdb "$FERRETDB_VERSION"; then
-  log "ferretdb $FERRETDB_VERSION: cached"
+if up_to_date ferretdb "$FERRETDB_BUILD"; then
+  log "ferretdb $FERRETDB_VERSION (patched: $FERRETDB_PATCHES): cached"
 else
   log "ferretdb $FERRETDB_VERSION: downloading module source..."
   src="$(go mod download -json "github.com/FerretDB/FerretDB@$FERRETDB_VERSION" | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')"
@@ -68,9 +73,16 @@ else
   cp -R "$src/." "$work/"
   chmod -R u+w "$work"
   printf '%s\n' "$FERRETDB_VERSION" > "$work/build/version/version.txt"
+  for p in $FERRETDB_PATCHES; do
+    log "ferretdb $FERRETDB_VERSION: applying scripts/patches/$p.patch"
+    if ! patch -d "$work" -p1 --forward --quiet < "$root/scripts/patches/$p.patch"; then
+      log "error: scripts/patches/$p.patch does not apply to FerretDB $FERRETDB_VERSION"
+      exit 1
+    fi
+  done
   log "ferretdb $FERRETDB_VERSION: building (about a minute on 2 cores)..."
   (cd "$work" && GOFLAGS=-buildvcs=false go build -trimpath -o "$bin/ferretdb" ./cmd/ferretdb)
-  stamp ferretdb "$FERRETDB_VERSION"
+  stamp ferretdb "$FERRETDB_BUILD"
   log "ferretdb $FERRETDB_VERSION: installed"
 fi
 

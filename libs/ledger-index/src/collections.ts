@@ -18,6 +18,11 @@ export const COLLECTIONS = {
   datasets: 'datasets',
   /** Grants, live and revoked; `_id` = `<dataset id>/<subject>`. */
   grants: 'grants',
+  /**
+   * Which grants exist, by dataset and by subject, so that a dataset's or a passport's grants are read by `_id`:
+   * `_id` = `dataset/<dataset id>` → `{ ids: [subjects] }`, `subject/<subject>` → `{ ids: [dataset ids] }`.
+   */
+  grantLinks: 'grant_links',
   /** The indexer's checkpoint and counters; `_id` = 'checkpoint'. */
   state: 'indexer_state',
 } as const;
@@ -50,6 +55,17 @@ export interface IndexerLease {
   expiresAt: Date;
 }
 
+/** The grants of one dataset (their subjects) or of one subject (their datasets), sorted. */
+export interface GrantLinks {
+  _id: string;
+  ids: string[];
+}
+
+export const grantLinkId = {
+  dataset: (datasetId: string) => `dataset/${datasetId}`,
+  subject: (subject: string) => `subject/${subject}`,
+};
+
 export interface CacheCollections {
   passports: Collection<Cached>;
   versions: Collection<Cached>;
@@ -57,6 +73,7 @@ export interface CacheCollections {
   biases: Collection<Cached>;
   datasets: Collection<Cached>;
   grants: Collection<Cached>;
+  grantLinks: Collection<GrantLinks>;
   state: Collection<IndexerState>;
   lease: Collection<IndexerLease>;
 }
@@ -69,13 +86,14 @@ export function collectionsOf(db: Db): CacheCollections {
     biases: db.collection<Cached>(COLLECTIONS.biases),
     datasets: db.collection<Cached>(COLLECTIONS.datasets),
     grants: db.collection<Cached>(COLLECTIONS.grants),
+    grantLinks: db.collection<GrantLinks>(COLLECTIONS.grantLinks),
     state: db.collection<IndexerState>(COLLECTIONS.state),
     lease: db.collection<IndexerLease>(COLLECTIONS.state),
   };
 }
 
 /** The indexes the audit queries use. */
-const INDEXES: [keyof Omit<CacheCollections, 'state' | 'lease'>, Record<string, 1>, string][] = [
+const INDEXES: [keyof Omit<CacheCollections, 'state' | 'lease' | 'grantLinks'>, Record<string, 1>, string][] = [
   ['passports', { 'owner.mspId': 1, id: 1 }, 'by_owner'],
   ['passports', { status: 1, id: 1 }, 'by_status'],
   ['passports', { 'datasets.datasetId': 1 }, 'by_dataset'],

@@ -1,6 +1,7 @@
 import type { Collection, Db } from 'mongodb';
 import type { ChaincodeEvent, Checkpoint, LedgerGateway, SigningIdentity } from '@fedledger/ledger';
-import { collectionsOf, ensureIndexes, positionOf, type CacheCollections, type Cached } from './collections';
+import { collectionsOf, ensureIndexes, grantLinkId, positionOf, type CacheCollections, type Cached } from './collections';
+import { PassportDirectory, type ListedPassport } from './directory';
 
 /** The fields of a passport the indexer reads (the cache keeps every field the chaincode wrote). */
 export interface PassportRecord {
@@ -53,14 +54,14 @@ function onlyDuplicates(err: unknown): boolean {
 }
 
 /**
- * Applies a batch's writes. FerretDB 1.24 (on SQLite) finds by `_id` and inserts without scanning, but scans the
- * whole collection for every update, replace or delete, whatever the filter: so the immutable records (versions,
- * rounds: the big collections) are inserted — a record already there is a duplicate key, left as it is — and the
- * others (one document per passport, bias, dataset, grant) are read by `_id` and replaced only when the batch has
- * them from a later ledger position: an older position never overwrites a newer one, so replaying any range
- * changes nothing. One indexer writes a cache.
+ * Applies a batch's writes. The immutable records (versions, rounds: the big collections) are inserted — a record
+ * already there is a duplicate key, left as it is — and the others (one document per passport, bias, dataset, grant)
+ * are replaced only when the batch has them from a later ledger position than the cache (a passport's position is in
+ * the directory, the others' are read by `_id`): an older position never overwrites a newer one, so replaying any
+ * range changes nothing. Every read and write names one `_id`, the only filter FerretDB 1.24 answers without reading
+ * the whole collection (with the project's patch: from its index). One indexer writes a cache.
  */
-async function flush(c: CacheCollections, writes: BatchWrites): Promise<void> {
+async function flush(c: CacheCollections, writes: BatchWrites, directory: PassportDirectory): Promise<void> {
   for (const [name, records] of writes.once) {
     const collection = c[name] as Collection<Cached>;
     const docs = [...records].map(([id, record]) => ({ ...record, _id: id }) as Cached);
@@ -73,6 +74,13 @@ async function flush(c: CacheCollections, writes: BatchWrites): Promise<void> {
   for (const [name, records] of writes.latest) {
     const collection = c[name] as Collection<Cached>;
     for (const [id, { record, pos }] of records) {
+      if (name === 'passports') {
+        // The directory knows where every cached passport is (loaded after the lease was taken, updated after each
+        // batch by this, the cache's one writer): no read. Upsert, should it ever lack one.
+        const known = directory.positionOf(id);
+        if (known === undefined || known < pos) await collection.replaceOne({ _id: id }, { ...record, _pos: pos }, { upsert: true });
+        continue;
+      }
       const stored = await collection.findOne({ _id: id }, { projection: { _pos: 1 } });
       if (stored && stored._pos >= pos) continue;
       if (stored) await collection.replaceOne({ _id: id }, { ...record, _pos: pos });
@@ -85,6 +93,36 @@ async function flush(c: CacheCollections, writes: BatchWrites): Promise<void> {
       }
     }
   }
+  const grants = [...(writes.latest.get('grants')?.values() ?? [])].map(({ record }) => ({ datasetId: String(record.datasetId), subject: String(record.subject) }));
+  await addGrantLinks(c, linksOf(grants));
+}
+
+/** The grant links (link `_id` → ids) of some grants. */
+function linksOf(grants: { datasetId: string; subject: string }[]): Map<string, Set<string>> {
+  const links = new Map<string, Set<string>>();
+  const add = (linkId: string, id: string) => links.set(linkId, (links.get(linkId) ?? new Set<string>()).add(id));
+  for (const g of grants) {
+    add(grantLinkId.dataset(g.datasetId), g.subject);
+    add(grantLinkId.subject(g.subject), g.datasetId);
+  }
+  return links;
+}
+
+/** Adds ids to the grant links (grants are never deleted: a link, once there, stays); writes only the links that change. */
+async function addGrantLinks(c: CacheCollections, links: Map<string, Set<string>>, existing?: Map<string, string[]>): Promise<void> {
+  for (const [linkId, ids] of links) {
+    const stored = existing ? existing.get(linkId) : (await c.grantLinks.findOne({ _id: linkId }))?.ids;
+    const merged = [...new Set([...(stored ?? []), ...ids])].sort();
+    if (stored && merged.length === stored.length) continue;
+    await c.grantLinks.replaceOne({ _id: linkId }, { ids: merged }, { upsert: true });
+  }
+}
+
+/** Makes the grant links cover every cached grant (a cache written before the links existed gets them here). */
+async function completeGrantLinks(c: CacheCollections): Promise<void> {
+  const grants = await c.grants.find({}, { projection: { datasetId: 1, subject: 1 } }).toArray();
+  const existing = new Map((await c.grantLinks.find({}).toArray()).map((l) => [l._id, l.ids]));
+  await addGrantLinks(c, linksOf(grants.map((g) => ({ datasetId: String(g.datasetId), subject: String(g.subject) }))), existing);
 }
 
 /** Events the ledger has ready now, up to `max`: the first waits, the others only if already there. */
@@ -142,6 +180,8 @@ export interface LedgerIndexerOptions {
  */
 export class LedgerIndexer {
   readonly collections: CacheCollections;
+  /** The passports' listing fields, loaded by `init` (or `loadDirectory`) and kept current by every batch. */
+  readonly directory = new PassportDirectory();
   private indexed: Checkpoint | undefined;
   /**
    * Versions of passports read from their history, kept while events of older versions are applied (a replay,
@@ -153,11 +193,21 @@ export class LedgerIndexer {
     this.collections = collectionsOf(options.db);
   }
 
-  /** Creates the indexes and takes the cache's writer lease; IndexerBusyError while another indexer holds it. */
+  /**
+   * Creates the indexes, takes the cache's writer lease (IndexerBusyError while another indexer holds it), completes
+   * the grant links and loads the passport directory.
+   */
   async init(): Promise<void> {
     await ensureIndexes(this.collections);
     await this.takeLease();
+    await completeGrantLinks(this.collections);
+    await this.directory.load(this.options.db);
     this.indexed = await this.checkpoint();
+  }
+
+  /** Loads the directory from the cache, for a process that reads the cache while another indexer writes it. */
+  async loadDirectory(): Promise<void> {
+    await this.directory.load(this.options.db);
   }
 
   private get holder(): string {
@@ -229,10 +279,13 @@ export class LedgerIndexer {
    * Returns what each event is about (passport id, dataset id, `<dataset>/<subject>`).
    */
   async applyBatch(events: ChaincodeEvent[]): Promise<string[]> {
+    // The writes rely on the directory for the passports' positions: load it if `init` did not.
+    if (this.directory.loaded === 0) await this.directory.load(this.options.db);
     const writes = new BatchWrites();
     const subjects: string[] = [];
     for (const event of events) subjects.push(await this.plan(event, writes));
-    await flush(this.collections, writes);
+    await flush(this.collections, writes, this.directory);
+    for (const { record, pos } of writes.latest.get('passports')?.values() ?? []) this.directory.put(record as unknown as ListedPassport, pos);
     const last = events[events.length - 1]!;
     await this.collections.state.updateOne(
       { _id: 'checkpoint' },

@@ -1,37 +1,18 @@
-import type { Db, Filter } from 'mongodb';
-import { collectionsOf, recordOf, type Cached } from './collections';
+import type { Collection, Db } from 'mongodb';
+import { collectionsOf, grantLinkId, recordOf, type Cached } from './collections';
 
-export interface PassportFilter {
-  /** MSP id of the owner. */
-  owner?: string;
-  status?: string;
-  dataset?: string;
-  trainingType?: string;
-  /** Words in the description (case-insensitive, taken literally). */
-  text?: string;
-  limit?: number;
-  skip?: number;
-}
-
-const escapeRegex = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-
-/** Passports of the cache matching every given criterion, by id. */
-export async function findPassports(db: Db, f: PassportFilter): Promise<{ total: number; passports: Record<string, unknown>[] }> {
-  const { passports } = collectionsOf(db);
-  const filter: Filter<Cached> = {};
-  if (f.owner) filter['owner.mspId'] = f.owner;
-  if (f.status) filter.status = f.status;
-  if (f.dataset) filter['datasets.datasetId'] = f.dataset;
-  if (f.trainingType) filter.trainingType = f.trainingType;
-  if (f.text) filter.description = { $regex: escapeRegex(f.text), $options: 'i' };
-  const total = await passports.countDocuments(filter);
-  const docs = await passports
-    .find(filter)
-    .sort({ _id: 1 })
-    .skip(f.skip ?? 0)
-    .limit(Math.min(f.limit ?? 100, 1000))
-    .toArray();
-  return { total, passports: docs.map(recordOf) };
+/**
+ * Documents by `_id`, in the order of `ids`, those the cache lacks left out: the one read FerretDB 1.24 answers from an
+ * index (with the project's patch, ADR 0012). A few at a time, on the driver's pool.
+ */
+export async function byIds(collection: Collection<Cached>, ids: string[], concurrency = 8): Promise<Cached[]> {
+  const found: (Cached | null)[] = new Array<Cached | null>(ids.length).fill(null);
+  let next = 0;
+  const worker = async () => {
+    for (let i = next++; i < ids.length; i = next++) found[i] = await collection.findOne({ _id: ids[i]! });
+  };
+  await Promise.all(Array.from({ length: Math.min(concurrency, ids.length) }, worker));
+  return found.filter((d): d is Cached => d !== null);
 }
 
 export interface TimelineEntry {
@@ -56,15 +37,28 @@ const str = (v: unknown) => (v === undefined || v === null ? '' : String(v));
 /** A digest cut to its first 12 hex digits (the rounds keep them whole). */
 const short = (v: unknown) => str(v).replace(/^(sha256:[0-9a-f]{12})[0-9a-f]+$/, '$1…');
 
-/** One passport's history from the cache; undefined when the cache has no such passport. */
+/** 1..n as strings with a prefix: the `_id`s of a passport's versions or rounds. */
+const numbered = (prefix: string, n: number) => Array.from({ length: Math.max(0, n) }, (_, i) => `${prefix}${i + 1}`);
+
+/**
+ * One passport's history from the cache; undefined when the cache has no such passport. Every read is by `_id`:
+ * the current passport names how many versions (`<id>@1..version`) and rounds (`<id>#1..roundCount`) there are and
+ * carries its biases; the grant links name its grants.
+ */
 export async function passportTimeline(db: Db, id: string): Promise<Timeline | undefined> {
   const c = collectionsOf(db);
   const current = await c.passports.findOne({ _id: id });
   if (!current) return undefined;
-  const versions = (await c.versions.find({ passportId: id }).sort({ version: 1 }).toArray()).map(recordOf);
-  const rounds = (await c.rounds.find({ passportId: id }).sort({ roundNumber: 1 }).toArray()).map(recordOf);
-  const biases = (await c.biases.find({ passportId: id }).sort({ biasId: 1 }).toArray()).map(recordOf);
-  const grants = (await c.grants.find({ subject: id }).sort({ _id: 1 }).toArray()).map(recordOf);
+  const links = await c.grantLinks.findOne({ _id: grantLinkId.subject(id) });
+  const [versionDocs, roundDocs, grantDocs] = await Promise.all([
+    byIds(c.versions, numbered(`${id}@`, Number(current.version))),
+    byIds(c.rounds, numbered(`${id}#`, Number(current.roundCount ?? 0))),
+    byIds(c.grants, (links?.ids ?? []).map((datasetId) => `${datasetId}/${id}`)),
+  ]);
+  const versions = versionDocs.map(recordOf);
+  const rounds = roundDocs.map(recordOf);
+  const biases: Record<string, unknown>[] = ((current.biases as ({ biasId: string } & Record<string, unknown>)[] | undefined) ?? []).map((b) => ({ passportId: id, ...b })).sort((a, b) => (a.biasId < b.biasId ? -1 : a.biasId > b.biasId ? 1 : 0));
+  const grants = grantDocs.map(recordOf);
   const entries: TimelineEntry[] = [];
   for (const v of versions) entries.push({ at: str(v.timestamp), txId: str(v.txId), kind: 'version', summary: `version ${str(v.version)} (${str(v.event)}), status ${str((v.value as Record<string, unknown> | undefined)?.status)}` });
   for (const r of rounds) {
@@ -89,7 +83,8 @@ export async function datasetWithGrants(db: Db, id: string, now = new Date()): P
   const c = collectionsOf(db);
   const dataset = await c.datasets.findOne({ _id: id });
   if (!dataset) return undefined;
-  const grants = (await c.grants.find({ datasetId: id }).sort({ _id: 1 }).toArray()).map(recordOf);
+  const links = await c.grantLinks.findOne({ _id: grantLinkId.dataset(id) });
+  const grants = (await byIds(c.grants, (links?.ids ?? []).map((subject) => `${id}/${subject}`))).map(recordOf);
   const isLive = (g: Record<string, unknown>) => g.status === 'GRANTED' && str(g.expiresAt) > now.toISOString();
   return { dataset: recordOf(dataset), live: grants.filter(isLive), revokedOrExpired: grants.filter((g) => !isLive(g)) };
 }

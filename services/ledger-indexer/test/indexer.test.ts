@@ -208,11 +208,12 @@ describe('ledger-indexer', () => {
     const r = collectionsOf(mongo.db('replay'));
     const deadline = Date.now() + 60_000;
     while ((await r.state.findOne({ _id: 'checkpoint' }))?.blockNumber !== ledger.height - 1 && Date.now() < deadline) await new Promise((res) => setTimeout(res, 100));
-    for (const name of ['passports', 'versions', 'rounds', 'biases', 'datasets', 'grants'] as const) {
+    for (const name of ['passports', 'versions', 'rounds', 'biases', 'datasets', 'grants', 'grantLinks'] as const) {
       const a = await c[name].find({}).sort({ _id: 1 }).toArray();
       const b = await r[name].find({}).sort({ _id: 1 }).toArray();
       expect({ name, docs: b }).toEqual({ name, docs: a });
     }
+    expect(replay.directory.query({})).toEqual({ total: 2, ids: ['p-1', 'p-2'] });
     await follower.close(); // ends its event stream
     await running;
   }, 180_000);
@@ -235,5 +236,37 @@ describe('ledger-indexer', () => {
       expect.stringMatching(/^version 2: description: cache "rewritten in the cache", ledger "Breast lesion classifier/),
       `round 2: aggregateDigest: cache "${hex('f')}", ledger "${hex('2')}"`,
     ]);
+  });
+
+  it('lists from the directory: the writer\'s follows every batch, a standby loads it from the cache; a cache from before the grant links gets them at start', async () => {
+    await caughtUp();
+    // An indexer that finds the cache written by another serves reads from a directory loaded from the cache.
+    const standby = new LedgerIndexer({ db: mongo.db('cache'), ledger, reader, holder: 'a standby indexer' });
+    await expect(standby.init()).rejects.toBeInstanceOf(IndexerBusyError);
+    await standby.loadDirectory();
+    expect(standby.directory.query({ owner: 'UBMSP' })).toEqual({ total: 2, ids: ['p-1', 'p-2'] });
+
+    await createPassport('p-0', 'Calcification detector');
+    await caughtUp();
+    // The writer's listing has it as soon as the checkpoint passed it (the service lists from the writer's directory).
+    expect(((await get('/passports?owner=UBMSP')).body.passports as { id: string }[]).map((p) => p.id)).toEqual(['p-0', 'p-1', 'p-2']);
+    expect((await get('/passports?q=calcification&limit=1')).body).toMatchObject({ total: 1, passports: [{ id: 'p-0', description: 'Calcification detector' }] });
+    expect(standby.directory.query({ owner: 'UBMSP' }).ids).toEqual(['p-1', 'p-2']); // until it reloads
+    await standby.loadDirectory();
+    expect(standby.directory.query({ owner: 'UBMSP' }).ids).toEqual(['p-0', 'p-1', 'p-2']);
+
+    // A cache written before the links existed: the next indexer to start makes them from the cached grants.
+    await mongo.db('cache').collection('grant_links').drop();
+    await indexer!.stop();
+    await startIndexer();
+    await caughtUp();
+    expect(await mongo.db('cache').collection('grant_links').find({}).sort({ _id: 1 }).toArray()).toEqual([
+      { _id: 'dataset/ds-inbreast', ids: ['p-1', 'p-2'] },
+      { _id: 'subject/p-1', ids: ['ds-inbreast'] },
+      { _id: 'subject/p-2', ids: ['ds-inbreast'] },
+    ]);
+    const dataset = (await get('/datasets/ds-inbreast')).body as { live: { subject: string }[]; revokedOrExpired: { subject: string }[] };
+    expect([dataset.live.map((g) => g.subject), dataset.revokedOrExpired.map((g) => g.subject)]).toEqual([['p-1'], ['p-2']]);
+    expect(((await get('/passports/p-2/timeline')).body.grants as { status: string }[]).map((g) => g.status)).toEqual(['REVOKED']);
   });
 });

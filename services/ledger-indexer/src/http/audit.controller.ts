@@ -33,10 +33,11 @@ export class AuditController {
     return verifyCache(this.runner.db, ledger, reader);
   }
 
+  /** Whether the cache holds anything of the passport: its current version, its first version or its first round (by `_id`). */
   private async cacheHasAnyOf(id: string): Promise<boolean> {
     const c = collectionsOf(this.runner.db);
-    for (const [collection, filter] of [[c.passports, { _id: id }], [c.versions, { passportId: id }], [c.rounds, { passportId: id }]] as const) {
-      if ((await collection.countDocuments(filter, { limit: 1 })) > 0) return true;
+    for (const [collection, key] of [[c.passports, id], [c.versions, `${id}@1`], [c.rounds, `${id}#1`]] as const) {
+      if (await collection.findOne({ _id: key }, { projection: { _id: 1 } })) return true;
     }
     return false;
   }

@@ -1,7 +1,7 @@
 import { Controller, Get, Header, NotFoundException, Param, Query } from '@nestjs/common';
 import { ApiOperation, ApiQuery, ApiResponse, ApiTags } from '@nestjs/swagger';
 import { z } from 'zod';
-import { findPassports, passportTimeline, timelineHtml, type Timeline } from '@fedledger/ledger-index';
+import { passportTimeline, timelineHtml, type Timeline } from '@fedledger/ledger-index';
 import { parseRequest } from '@fedledger/service-kit';
 import { IndexerRunner } from '../index/indexer-runner';
 
@@ -35,7 +35,7 @@ export class PassportsController {
   @ApiQuery({ name: 'skip', required: false })
   async list(@Query() query: unknown): Promise<{ total: number; passports: Record<string, unknown>[] }> {
     const q = parseRequest(listQuery, query, 'query');
-    return findPassports(this.runner.db, { ...q, ...(q.q ? { text: q.q } : {}) });
+    return (await this.runner.directory()).find({ ...q, ...(q.q ? { text: q.q } : {}) });
   }
 
   @Get(':id/timeline')

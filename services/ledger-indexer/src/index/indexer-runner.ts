@@ -6,13 +6,15 @@ import { context as otelContext, metrics, trace } from '@opentelemetry/api';
 import { LedgerEventIndexed, subjects } from '@fedledger/contracts';
 import type { Identity } from '@fedledger/identity';
 import type { ChaincodeEvent, LedgerGateway } from '@fedledger/ledger';
-import { LedgerIndexer } from '@fedledger/ledger-index';
+import { IndexerBusyError, LedgerIndexer, type PassportDirectory } from '@fedledger/ledger-index';
 import { openServiceLedger } from '@fedledger/ledger-host';
 import { JetStreamConnection, JetStreamPublisher, KvState, LEDGER_TRACE_LINKS } from '@fedledger/messaging';
 import { SERVICE_CONFIG, ServiceHealth } from '@fedledger/service-kit';
 import { contextFromCarrier, telemetryRecording } from '@fedledger/telemetry';
 
 const tracer = trace.getTracer('ledger-indexer');
+/** How old a standby's passport directory may get before a listing reloads it from the cache. */
+const DIRECTORY_REFRESH_MS = 2_000;
 import type { LedgerIndexerConfig } from '../service';
 
 /**
@@ -32,6 +34,9 @@ export class IndexerRunner implements OnApplicationBootstrap, OnModuleDestroy {
   private reader: Identity | undefined;
   private loop: Promise<void> | undefined;
   private lastError: string | undefined;
+  /** True while this process holds the cache's lease and indexes: its directory follows every batch. */
+  private writing = false;
+  private directoryLoad: Promise<void> | undefined;
   private readonly publisher: JetStreamPublisher;
   /** The registry's trace links (transaction id → the submit's trace context), bound on first use. */
   private traceLinks: Promise<KvState<Record<string, string>> | undefined> | undefined;
@@ -96,6 +101,22 @@ export class IndexerRunner implements OnApplicationBootstrap, OnModuleDestroy {
     return { ledger: this.ledger, reader: this.reader };
   }
 
+  /**
+   * The passport directory the listings read. The writer's is current after every batch; a process that waits for
+   * the lease (another indexer writes the cache) or has not started indexing yet loads it from the cache, again when
+   * it is older than DIRECTORY_REFRESH_MS.
+   */
+  async directory(): Promise<PassportDirectory> {
+    const indexer = this.indexer;
+    if (!indexer) throw new Error('the cache is not open');
+    const stale = indexer.directory.loaded === 0 || (!this.writing && Date.now() - indexer.directory.loaded > DIRECTORY_REFRESH_MS);
+    if (stale) {
+      this.directoryLoad ??= indexer.loadDirectory().finally(() => (this.directoryLoad = undefined));
+      await this.directoryLoad;
+    }
+    return indexer.directory;
+  }
+
   /** Ledger height against what the cache holds, in blocks. */
   lag(): { ok: boolean; ledgerHeight: number; indexedHeight: number; lagBlocks: number; lastError?: string } {
     const position = this.indexer?.position;
@@ -110,11 +131,14 @@ export class IndexerRunner implements OnApplicationBootstrap, OnModuleDestroy {
     while (!this.stop.signal.aborted) {
       try {
         await this.indexer!.init();
+        this.writing = true;
         this.lastError = undefined;
         await this.indexer!.run(this.stop.signal);
         return;
       } catch (err) {
+        this.writing = false;
         if (this.stop.signal.aborted) return;
+        if (err instanceof IndexerBusyError) this.logger.warn(`${err.message}: serving reads from the cache, taking the lease when it is free`);
         this.lastError = err instanceof Error ? err.message : String(err);
         this.logger.error(`indexing stopped: ${this.lastError}; resuming from the checkpoint in 2 s`);
         await new Promise((r) => setTimeout(r, 2_000));
