@@ -16,7 +16,7 @@ export class JetStreamClientProxy extends ClientProxy {
   }
 
   async connect(): Promise<void> {
-    if (!this.connection.connected) throw new Error(`NATS connection ${this.connection.name} is closed`);
+    if (this.connection.closed) throw new Error(`NATS connection ${this.connection.name} is closed`);
   }
 
   /** The connection belongs to whoever opened it; closing the proxy leaves it open. */

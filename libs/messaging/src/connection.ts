@@ -32,6 +32,8 @@ export interface JetStreamConnectionOptions {
  */
 export class JetStreamConnection {
   private readonly logger: Logger;
+  /** False from a disconnect until the reconnect (nats.js keeps the connection open while it retries). */
+  private linkUp = true;
 
   private constructor(
     readonly nc: NatsConnection,
@@ -88,8 +90,14 @@ export class JetStreamConnection {
     return this.nc.info?.max_payload ?? 1024 * 1024;
   }
 
+  /** Whether the connection is up now: not closed or draining, and not between a disconnect and a reconnect. */
   get connected(): boolean {
-    return !this.nc.isClosed() && !this.nc.isDraining();
+    return this.linkUp && !this.closed;
+  }
+
+  /** Closed or draining for good (a disconnected connection is not closed: nats.js reconnects and buffers meanwhile). */
+  get closed(): boolean {
+    return this.nc.isClosed() || this.nc.isDraining();
   }
 
   /** Flushes pending publishes and closes; subscriptions drain first. */
@@ -107,9 +115,11 @@ export class JetStreamConnection {
     for await (const s of this.nc.status()) {
       switch (s.type) {
         case 'disconnect':
+          this.linkUp = false;
           this.logger.warn(`disconnected from ${s.server}`);
           break;
         case 'reconnect':
+          this.linkUp = true;
           this.logger.log(`reconnected to ${s.server}`);
           break;
         case 'error':

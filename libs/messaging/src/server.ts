@@ -54,7 +54,6 @@ export class JetStreamServer extends Server<Events> implements CustomTransportSt
   private readonly listeners: { [K in keyof Events]: Events[K][] } = { deadLetter: [], error: [] };
   private closing = false;
   private readonly shutdown = new AbortController();
-  private readonly waiting: Promise<void>[] = [];
 
   constructor(private readonly options: JetStreamServerOptions) {
     super();
@@ -71,7 +70,9 @@ export class JetStreamServer extends Server<Events> implements CustomTransportSt
     if (this.closing) return;
     this.closing = true;
     this.shutdown.abort(new Error('the service is shutting down'));
-    await Promise.all(this.waiting);
+    // Consumers still waiting for their stream are not waited for: one may be inside a JetStream API call made while
+    // NATS was unreachable, which settles only at the API timeout (30 s); once it does, it sees `closing` and starts
+    // nothing.
     for (const c of this.running) c.messages.stop();
     const all = Promise.all(this.running.map(async (c) => {
       await c.loop;
@@ -123,7 +124,7 @@ export class JetStreamServer extends Server<Events> implements CustomTransportSt
         if (!(err instanceof MissingStreamError)) throw err;
         // Another service owns the stream (e.g. the coordinator owns FL_TASKS); start without it and bind when it appears.
         this.logger.warn(`${err.message}; ${spec.durable} starts once it does`);
-        this.waiting.push(this.startWhenStreamExists(spec, handler));
+        void this.startWhenStreamExists(spec, handler);
         continue;
       }
       await this.startConsumer(resolvedConsumer(spec), handler);
@@ -136,12 +137,18 @@ export class JetStreamServer extends Server<Events> implements CustomTransportSt
   }
 
   private async startWhenStreamExists(spec: ConsumerSpec, handler: MessageHandler): Promise<void> {
+    const signal = this.shutdown.signal;
     while (!this.closing) {
-      await new Promise((r) => setTimeout(r, 1_000));
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, 1_000);
+        signal.addEventListener('abort', () => (clearTimeout(timer), resolve()), { once: true });
+      });
       if (this.closing) return;
       try {
         await provisionConsumer(this.options.connection.jsm, spec);
+        if (this.closing) return;
         await this.startConsumer(resolvedConsumer(spec), handler);
+        if (this.closing) return;
         this.logger.log(`stream ${spec.stream} appeared; consuming ${spec.stream}/${spec.durable}`);
         return;
       } catch (err) {
@@ -154,6 +161,11 @@ export class JetStreamServer extends Server<Events> implements CustomTransportSt
     const consumer = await this.options.connection.js.consumers.get(spec.stream, spec.durable);
     // Pull no more than we can work on: a prefetched message's ack timer runs while it waits.
     const messages = await consumer.consume({ max_messages: spec.concurrency, expires: 5_000 });
+    if (this.closing) {
+      // Closed while this consumer was being set up (it waited for its stream): close() did not see it.
+      messages.stop();
+      return;
+    }
     const running: RunningConsumer = { spec, messages, loop: Promise.resolve(), inFlight: new Set() };
     running.loop = (async () => {
       for await (const msg of messages) {
