@@ -44,6 +44,8 @@ const FALLBACK_DESCRIPTIONS: Record<string, string> = {
     'On SIGTERM or SIGINT the service takes no new work and waits this long for handlers in flight; their messages are redelivered if they do not finish. The process exits at the latest 5 s later.',
   HTTP_HOST: 'Address the REST API listens on. The default, loopback, exposes nothing; the images and the charts set 0.0.0.0.',
   HTTP_PORT: 'Port of the REST API (GET /health, /docs, /openapi.json); 0 lets the OS choose one.',
+  HEALTH_HOST: 'Address GET /health listens on when HEALTH_PORT is set. The default, loopback, exposes nothing; the charts set 0.0.0.0 for the probes.',
+  HEALTH_PORT: 'Port of GET /health alone (200 ok, 503 degraded: NATS unreachable or a check failing), for Kubernetes probes; unset: no port at all. 0 lets the OS choose one.',
   FEDLEDGER_OTEL_EXPORTER: 'Where traces and metrics go: nowhere, the console, or OTLP/HTTP to OTEL_EXPORTER_OTLP_ENDPOINT.',
   OTEL_EXPORTER_OTLP_ENDPOINT:
     'The collector\'s OTLP/HTTP base URL, e.g. `http://collector:4318` (traces go to `/v1/traces`, metrics to `/v1/metrics`), or its traces URL `…/v1/traces`.',
@@ -359,7 +361,7 @@ async function reference<S extends z.AnyZodObject>(def: ServiceDefinition<S>): P
     };
   });
   const facts = [
-    def.http ? `REST API on HTTP_PORT (default ${def.http.defaultPort}): GET /health, /docs, /openapi.json.` : 'No REST API, no listening port.',
+    def.http ? `REST API on HTTP_PORT (default ${def.http.defaultPort}): GET /health, /docs, /openapi.json.` : 'No REST API; GET /health on HEALTH_PORT when set, otherwise no listening port.',
     def.principal ? 'On NATS it is its centre: principal `centre-<CENTRE_ID>`.' : `On NATS it is the principal ${code(name)}.`,
     ...(def.blobStore ? ['Opens the weights blob store (FL_BLOBS): BLOB_MAX_BYTES and BLOB_CHUNK_KIB apply.'] : []),
   ];

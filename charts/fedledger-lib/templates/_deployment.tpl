@@ -18,7 +18,8 @@ imagePullSecrets, replicaCount, strategy, logLevel, logFormat, extraEnv (NAME: v
 seedKey,caKey}, resources, podSecurityContext, securityContext, probes.{startup,liveness,readiness}, serviceAccount,
 podAnnotations, podLabels, nodeSelector, tolerations, affinity, topologySpreadConstraints,
 terminationGracePeriodSeconds, tmpSize (the /tmp emptyDir's limit); and `http.port` when the service has a REST API (then the probes GET /health on it;
-without one, they check the service's connection to NATS, which is what its health reports — see natsConnectedProbe).
+without one, the service serves GET /health alone on HEALTH_PORT, fedledger-lib.healthPort, for the probes: 503 while
+NATS is unreachable).
 */}}
 {{- define "fedledger-lib.deployment" -}}
 {{- $ := .ctx -}}
@@ -103,6 +104,12 @@ spec:
               value: "0.0.0.0"
             - name: HTTP_PORT
               value: {{ $v.http.port | quote }}
+            {{- else }}
+            # GET /health alone, on the pod's address for the kubelet's probes (no Service selects this port).
+            - name: HEALTH_HOST
+              value: "0.0.0.0"
+            - name: HEALTH_PORT
+              value: {{ include "fedledger-lib.healthPort" . | quote }}
             {{- end }}
             # Node writes nothing else; HOME on the writable /tmp for libraries that cache there.
             - name: HOME
@@ -119,16 +126,17 @@ spec:
             - name: {{ $name }}
               value: {{ $text | quote }}
             {{- end }}
-          {{- if $hasHttp }}
           ports:
+            {{- if $hasHttp }}
             - name: http
               containerPort: {{ $v.http.port }}
               protocol: TCP
-          {{- end }}
-          {{- $check := include "fedledger-lib.natsConnectedProbe" . }}
-          {{- if $hasHttp }}
-          {{- $check = "httpGet:\n  path: /health\n  port: http" }}
-          {{- end }}
+            {{- else }}
+            - name: health
+              containerPort: {{ include "fedledger-lib.healthPort" . }}
+              protocol: TCP
+            {{- end }}
+          {{- $check := printf "httpGet:\n  path: /health\n  port: %s" (ternary "http" "health" $hasHttp) }}
           startupProbe:
             {{- $check | nindent 12 }}
             {{- toYaml $v.probes.startup | nindent 12 }}
@@ -192,19 +200,9 @@ spec:
 {{- end -}}
 
 {{/*
-The probe of a service without a REST API (the aggregator, a centre-agent): service-kit gives them no HTTP port,
-and their health request on NATS (`fedledger.health.<service>`) is one a principal may not send to itself
-(libs/contracts principals.ts). What that health reports is whether the NATS connection is up, so the probe asks
-the kernel: an ESTABLISHED TCP connection to a port of NATS_URL (4222 for a URL naming none) in the pod's
-/proc/net/tcp{,6} — the check the images' own HEALTHCHECK makes. Runs `node`, which the service's image has.
+The port of GET /health for a service without a REST API (the aggregator, a centre-agent): HEALTH_PORT, 8090 as in
+their images. Only the kubelet's probes use it.
 */}}
-{{- define "fedledger-lib.natsConnectedProbe" -}}
-exec:
-  command:
-    - node
-    - -e
-    - >-
-      const ports = (process.env.NATS_URL || 'nats://127.0.0.1:4222').split(',').map((u) => ':' + Number(new URL(u.trim()).port || 4222).toString(16).toUpperCase().padStart(4, '0'));
-      const rows = ['/proc/net/tcp', '/proc/net/tcp6'].flatMap((f) => { try { return require('fs').readFileSync(f, 'utf8').split('\n').slice(1); } catch { return []; } });
-      process.exit(rows.some((r) => { const c = r.trim().split(/\s+/); return c.length > 3 && c[3] === '01' && ports.some((p) => c[2].endsWith(p)); }) ? 0 : 1);
+{{- define "fedledger-lib.healthPort" -}}
+8090
 {{- end -}}

@@ -80,6 +80,18 @@ export const httpConfig = z.object({
   HTTP_PORT: envPort,
 });
 
+/**
+ * HEALTH_HOST (default 127.0.0.1) and HEALTH_PORT (optional): where a service without a REST API answers GET /health
+ * for probes; without HEALTH_PORT it opens no port.
+ */
+export const healthPortConfig = z.object({
+  HEALTH_HOST: z
+    .string()
+    .regex(/^[^\s/]+$/, 'expected a host name or IP address')
+    .default('127.0.0.1'),
+  HEALTH_PORT: envPort.optional(),
+});
+
 export const TELEMETRY_EXPORTERS = ['none', 'console', 'otlp'] as const;
 
 /** The validated telemetry settings; with `otlp` the endpoint is known to be set. */

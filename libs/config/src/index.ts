@@ -2,6 +2,7 @@ export { ConfigError, loadConfig, type ConfigIssue } from './load-config';
 export {
   envInt,
   envPort,
+  healthPortConfig,
   httpConfig,
   httpUrl,
   LOG_LEVELS,

@@ -418,8 +418,13 @@ function consistency(df: ParsedDockerfile, target: Target): Problems {
     if (port !== undefined && !(script.includes('/health') && script.includes('HTTP_PORT') && script.includes(`'${port}'`))) {
       say(healthchecks[0], 'healthcheck', `does not ask GET /health on HTTP_PORT (default ${port})`);
     }
-    if (port === undefined && !(script.includes('/proc/net/tcp') && script.includes('NATS_URL'))) {
-      say(healthchecks[0], 'healthcheck', `${target.service} has no HTTP API: the check must look for its NATS connection (NATS_URL in /proc/net/tcp)`);
+    if (port === undefined) {
+      // No REST API: the image turns on GET /health alone (HEALTH_PORT) and its check asks it there.
+      const healthPort = ofType(last, Env).flatMap((e) => e.getProperties()).find((p) => p.getName() === 'HEALTH_PORT')?.getValue();
+      if (!healthPort) say(healthchecks[0], 'healthcheck', `${target.service} has no HTTP API: the final stage must set ENV HEALTH_PORT for its GET /health`);
+      else if (!(script.includes('/health') && script.includes('HEALTH_PORT') && script.includes(`'${healthPort}'`))) {
+        say(healthchecks[0], 'healthcheck', `does not ask GET /health on HEALTH_PORT (the image sets ${healthPort})`);
+      }
     }
   }
 
@@ -744,37 +749,22 @@ describe.each(TARGETS)('$rel', (target) => {
     const [program, ...args] = healthcheckCommand(ofType(last, Healthcheck)[0]) ?? [];
     expect(program).toBe('node');
     const probe = async (env: Record<string, string>) => (await runProcess(process.execPath, args, { cwd: os.tmpdir(), env: { PATH: process.env.PATH, ...env }, timeoutMs: 15_000 })).code;
-    const port = httpDefaultPort(target.service);
-    if (port !== undefined) {
-      let status = 200;
-      const server = http.createServer((req, res) => {
-        res.writeHead(req.url === '/health' ? status : 404).end('{}');
-      });
-      await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-      const live = String((server.address() as net.AddressInfo).port);
-      try {
-        expect(await probe({ HTTP_PORT: live })).toBe(0);
-        status = 503;
-        expect(await probe({ HTTP_PORT: live })).toBe(1);
-        expect(await probe({ HTTP_PORT: String(await freePort()) })).toBe(1);
-      } finally {
-        await new Promise<void>((resolve) => server.close(() => resolve()));
-      }
-    } else {
-      // A stand-in NATS server with one established client connection, as the service holds.
-      const server = net.createServer((socket) => socket.on('error', () => undefined));
-      await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-      const live = (server.address() as net.AddressInfo).port;
-      const client = net.connect(live, '127.0.0.1');
-      await new Promise<void>((resolve) => client.once('connect', () => resolve()));
-      try {
-        expect(await probe({ NATS_URL: `nats://127.0.0.1:${live}` })).toBe(0);
-        expect(await probe({ NATS_URL: `tls://127.0.0.1:${await freePort()},nats://127.0.0.1:${live}` })).toBe(0);
-        expect(await probe({ NATS_URL: `nats://127.0.0.1:${await freePort()}` })).toBe(1);
-      } finally {
-        client.destroy();
-        server.close();
-      }
+    // The service's GET /health, played by a server whose answer the test sets: HTTP_PORT for a REST service,
+    // HEALTH_PORT for the others.
+    const variable = httpDefaultPort(target.service) !== undefined ? 'HTTP_PORT' : 'HEALTH_PORT';
+    let status = 200;
+    const server = http.createServer((req, res) => {
+      res.writeHead(req.url === '/health' ? status : 404).end('{}');
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const live = String((server.address() as net.AddressInfo).port);
+    try {
+      expect(await probe({ [variable]: live })).toBe(0);
+      status = 503;
+      expect(await probe({ [variable]: live })).toBe(1);
+      expect(await probe({ [variable]: String(await freePort()) })).toBe(1);
+    } finally {
+      await new Promise<void>((resolve) => server.close(() => resolve()));
     }
   }, 60_000);
 });

@@ -12,6 +12,8 @@ export interface HealthReport {
   uptimeSeconds: number;
   nats: { connected: boolean; server?: string };
   http?: string;
+  /** GET /health on HEALTH_PORT, for a service without a REST API that was asked for one. */
+  healthUrl?: string;
   /** What the service's own checks say (e.g. the indexer's lag); one with `ok: false` makes the status degraded. */
   checks?: Record<string, HealthCheckResult>;
 }
@@ -25,6 +27,7 @@ export interface ServiceIdentity {
   instance: string;
   startedAt: number;
   httpUrl?: string;
+  healthUrl?: string;
 }
 
 export function newIdentity(name: string, version: string): ServiceIdentity {
@@ -58,6 +61,7 @@ export class ServiceHealth {
       uptimeSeconds: Math.round((Date.now() - this.identity.startedAt) / 1000),
       nats: { connected, ...(connected ? { server: this.connection.nc.getServer() } : {}) },
       ...(this.identity.httpUrl ? { http: this.identity.httpUrl } : {}),
+      ...(this.identity.healthUrl ? { healthUrl: this.identity.healthUrl } : {}),
       ...(this.checks.size ? { checks } : {}),
     };
   }

@@ -4,7 +4,7 @@ import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import type { Subscription } from '@nats-io/transport-node';
 import { z } from 'zod';
 import { inboxPrefix, servicePrincipal, subjects, streams as contractStreams, type NatsService, type Principal } from '@fedledger/contracts';
-import { ConfigError, envInt, envPort, httpConfig, loadConfig, logConfig, natsConfig, telemetryConfig, type LogLevel, type TelemetryConfig } from '@fedledger/config';
+import { ConfigError, envInt, envPort, healthPortConfig, httpConfig, loadConfig, logConfig, natsConfig, telemetryConfig, type LogLevel, type TelemetryConfig } from '@fedledger/config';
 import {
   BlobStore,
   JetStreamConnection,
@@ -15,6 +15,7 @@ import {
 } from '@fedledger/messaging';
 import { startTelemetry, type Telemetry } from '@fedledger/telemetry';
 import { newIdentity, ServiceHealth, type ServiceIdentity } from './health';
+import { serveHealth } from './health-port';
 import { ServiceKitModule, ServiceRootModule } from './kit.module';
 
 /** Settings every service reads, besides its own. */
@@ -30,6 +31,7 @@ const blobConfig = z.object({
 });
 export type CommonConfig = z.infer<typeof commonConfig> & TelemetryConfig;
 export type HttpSettings = { HTTP_HOST: string; HTTP_PORT: number };
+export type HealthPortSettings = { HEALTH_HOST: string; HEALTH_PORT?: number };
 
 export interface ServiceDefinition<S extends z.AnyZodObject> {
   /** Service name, as in services/<name>; also its NATS connection and telemetry name. */
@@ -39,7 +41,10 @@ export interface ServiceDefinition<S extends z.AnyZodObject> {
   module: Type<unknown>;
   /** Its own environment variables; the common ones (NATS_URL, LOG_LEVEL, ...) are added. */
   config: S;
-  /** A REST API with GET /health on HTTP_HOST:HTTP_PORT; without it the service opens no port. */
+  /**
+   * A REST API with GET /health on HTTP_HOST:HTTP_PORT. Without it the service opens no port, unless HEALTH_PORT
+   * asks for GET /health alone (for probes).
+   */
   http?: { defaultPort: number };
   /** Streams this service owns and provisions at start-up. */
   streams?: (config: z.infer<S> & CommonConfig) => StreamSpec[];
@@ -90,7 +95,7 @@ export const deadLetter = { stream: contractStreams.FL_DLQ.name, subjectPrefix: 
  * serves, the blob store when it has one, its own, and telemetry. The configuration reference is generated from it.
  */
 export function serviceConfigSchema<S extends z.AnyZodObject>(def: ServiceDefinition<S>) {
-  const http = def.http ? httpConfig.extend({ HTTP_PORT: envPort.default(def.http.defaultPort) }) : z.object({});
+  const http = def.http ? httpConfig.extend({ HTTP_PORT: envPort.default(def.http.defaultPort) }) : healthPortConfig;
   const blobs = def.blobStore ? blobConfig : z.object({});
   return commonConfig.merge(http).merge(blobs).merge(def.config).and(telemetryConfig);
 }
@@ -99,9 +104,9 @@ export function serviceConfigSchema<S extends z.AnyZodObject>(def: ServiceDefini
 export async function startService<S extends z.AnyZodObject>(
   def: ServiceDefinition<S>,
   env: NodeJS.ProcessEnv = process.env,
-): Promise<RunningService<z.infer<S> & CommonConfig & Partial<HttpSettings>>> {
+): Promise<RunningService<z.infer<S> & CommonConfig & Partial<HttpSettings> & Partial<HealthPortSettings>>> {
   const schema = serviceConfigSchema(def);
-  type Config = z.infer<S> & CommonConfig & Partial<HttpSettings>;
+  type Config = z.infer<S> & CommonConfig & Partial<HttpSettings> & Partial<HealthPortSettings>;
   const config = loadConfig(def.name, schema, env) as Config;
 
   const logger = new ConsoleLogger(def.name, { json: config.LOG_FORMAT === 'json', logLevels: NEST_LEVELS[config.LOG_LEVEL], colors: config.LOG_FORMAT === 'text' && process.stdout.isTTY });
@@ -173,6 +178,18 @@ export async function startService<S extends z.AnyZodObject>(
         if (!err) msg.respond(JSON.stringify(health.report()));
       },
     });
+    let healthPort: Awaited<ReturnType<typeof serveHealth>> | undefined;
+    if (!def.http && config.HEALTH_PORT !== undefined) {
+      try {
+        healthPort = await serveHealth(config.HEALTH_HOST!, config.HEALTH_PORT, () => health.report());
+      } catch (err) {
+        healthSub.unsubscribe();
+        await app.close();
+        throw new ConfigError(def.name, [{ variable: 'HEALTH_PORT', reason: `cannot listen on ${config.HEALTH_HOST}:${config.HEALTH_PORT} (${err instanceof Error ? err.message : String(err)})` }]);
+      }
+      identity.healthUrl = healthPort.url;
+      logger.log(`health on ${healthPort.url}`);
+    }
     logger.log(`started as ${identity.instance}, NATS ${config.NATS_URL}`);
 
     let stopped: Promise<void> | undefined;
@@ -186,6 +203,7 @@ export async function startService<S extends z.AnyZodObject>(
         (stopped ??= (async () => {
           logger.log('stopping: no new work, waiting for handlers in flight');
           healthSub.unsubscribe();
+          await healthPort?.close();
           await app.close();
           await conn.drain();
           await telemetry.shutdown();
