@@ -3,8 +3,7 @@ import { appendFileSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'n
 import os from 'node:os';
 import path from 'node:path';
 import type { DatasetInspection, SynthManifest } from '@fedledger/training';
-import type { Io } from '../src/io';
-import { run } from '../src/run';
+import { fedledgerIn } from './run-cli';
 
 interface Result {
   code: number;
@@ -16,14 +15,8 @@ let tmp: string;
 beforeAll(() => (tmp = mkdtempSync(path.join(os.tmpdir(), 'fedledger-cli-data-'))));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
-/** Runs a command line in this process, capturing what it prints. */
-async function fedledger(...argv: string[]): Promise<Result> {
-  const out: string[] = [];
-  const err: string[] = [];
-  const io: Io = { out: (t) => out.push(t), err: (t) => err.push(t), cwd: tmp };
-  const code = await run(argv, io);
-  return { code, stdout: out.join('\n'), stderr: err.join('\n') };
-}
+/** Runs a command line in this process (cwd = the temp folder), capturing what it prints. */
+const fedledger = (...argv: string[]) => fedledgerIn(tmp, argv);
 
 const SMALL = ['--scale', '0.1', '--max-per-centre', '40', '--size', '48'];
 const IDS = ['optimam-stge', 'optimam-jarv', 'inbreast', 'bcdr', 'cmmd'];

@@ -4,22 +4,14 @@ import os from 'node:os';
 import path from 'node:path';
 import type { Identity, OrganisationSummary, UserSummary } from '@fedledger/identity';
 import { ClientIdentity, type ChaincodeStub } from 'fabric-shim';
-import type { Io } from '../src/io';
-import { run } from '../src/run';
-import { fedledger as spawnFedledger } from './run-cli';
+import { fedledger as spawnFedledger, fedledgerIn } from './run-cli';
 
 let tmp: string;
 beforeAll(() => (tmp = mkdtempSync(path.join(os.tmpdir(), 'fedledger-cli-identity-'))));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
 /** Runs a command line in this process (cwd = the temp folder), capturing what it prints. */
-async function fedledger(...argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  const out: string[] = [];
-  const err: string[] = [];
-  const io: Io = { out: (t) => out.push(t), err: (t) => err.push(t), cwd: tmp };
-  const code = await run(argv, io);
-  return { code, stdout: out.join('\n'), stderr: err.join('\n') };
-}
+const fedledger = (...argv: string[]) => fedledgerIn(tmp, argv);
 
 const IDS = ['ub', 'optimam-stge', 'optimam-jarv', 'inbreast', 'bcdr', 'cmmd', 'orderer'];
 

@@ -1,5 +1,7 @@
 import { spawn } from 'node:child_process';
 import path from 'node:path';
+import type { Io } from '../src/io';
+import { run } from '../src/run';
 
 const cli = path.join(__dirname, '../bin/fedledger.js');
 
@@ -13,4 +15,13 @@ export function fedledger(args: string[], env: Record<string, string> = {}): Pro
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
     child.on('exit', (code) => resolve({ code, stdout, stderr }));
   });
+}
+
+/** Runs a command line in this process with `cwd` as its working folder, capturing what it prints. */
+export async function fedledgerIn(cwd: string, argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  const out: string[] = [];
+  const err: string[] = [];
+  const io: Io = { out: (t) => out.push(t), err: (t) => err.push(t), cwd };
+  const code = await run(argv, io);
+  return { code, stdout: out.join('\n'), stderr: err.join('\n') };
 }

@@ -10,6 +10,7 @@ import { exportCommand } from './export';
 import { identityCommand } from './identity';
 import { indexCommand } from './index-command';
 import { ledgerCommand } from './ledger';
+import { natsAuthCommand } from './nats-auth';
 import { passportCommand } from './passport';
 import { simulateCommand } from './simulate';
 import { statusCommand } from './status';
@@ -18,7 +19,7 @@ import { upCommand } from './up';
 export type { Command } from './command';
 
 /** Every `fedledger` subcommand, in the order the usage lists them. Add new ones here. */
-export const COMMANDS: readonly Command[] = [simulateCommand, compareCommand, experimentCommand, eventsCommand, exportCommand, dataCommand, identityCommand, ledgerCommand, passportCommand, datasetCommand, auditCommand, indexCommand, upCommand, statusCommand, downCommand];
+export const COMMANDS: readonly Command[] = [simulateCommand, compareCommand, experimentCommand, eventsCommand, exportCommand, dataCommand, identityCommand, natsAuthCommand, ledgerCommand, passportCommand, datasetCommand, auditCommand, indexCommand, upCommand, statusCommand, downCommand];
 
 export function findCommand(name: string): Command | undefined {
   return COMMANDS.find((c) => c.name === name);

@@ -47,4 +47,4 @@ export {
 export { DEFAULT_FERRETDB_DEBUG_PORT, DEFAULT_MONGO_PORT, ferretComponent, type FerretOptions } from './ferretdb';
 export { serviceComponent, type ServiceOptions } from './service';
 export { FABRIC_DEFAULT_PORTS, FABRIC_ORGS, startFabricNetwork, stopFabricNetwork, type FabricNetwork, type FabricNetworkOptions, type FabricPort } from './fabric';
-export { ensureNatsSecurity, NATS_TLS_ORG, natsCredentialsIn, type NatsClientCredentials, type NatsSecurity, type NatsUser, type SecuredNats } from './nats-security';
+export { ensureNatsSecurity, ensureSeed, NATS_TLS_ORG, natsAuthorization, natsCredentialsIn, publicKeyOf, type NatsClientCredentials, type NatsSecurity, type NatsUser, type SecuredNats } from './nats-security';

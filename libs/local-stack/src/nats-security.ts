@@ -64,7 +64,7 @@ export async function ensureNatsSecurity(o: { dir: string; identityDir: string; 
     const token = principalToken(p);
     if (seen.has(token)) continue;
     seen.add(token);
-    users.push({ principal: token, nkey: publicKeyOf(ensureSeed(seedFile(p))), permissions: natsPermissions(p) });
+    users.push({ principal: token, nkey: publicKeyOf(ensureSeed(seedFile(p)).seed), permissions: natsPermissions(p) });
   }
   // The CA next to the seeds: a client needs the two files of this folder and nothing else.
   const caFile = caFileIn(o.dir);
@@ -85,25 +85,38 @@ export async function ensureNatsSecurity(o: { dir: string; identityDir: string; 
 const seedFileIn = (dir: string, p: Principal) => path.join(dir, `${principalToken(p)}.nk`);
 const caFileIn = (dir: string) => path.join(dir, 'ca.crt');
 
-/** The seed in `file`, created (atomically, 0600) when absent. */
-function ensureSeed(file: string): string {
-  if (existsSync(file)) {
+/**
+ * The nkey user seed in `file`, created (atomically, 0600) when absent or when `rotate` asks for a new one; a file
+ * that is not a seed is refused, naming it.
+ */
+export function ensureSeed(file: string, rotate = false): { seed: string; status: 'created' | 'kept' | 'rotated' } {
+  const existed = existsSync(file);
+  if (existed && !rotate) {
     const seed = readFileSync(file, 'utf8').trim();
     try {
       fromSeed(new TextEncoder().encode(seed));
     } catch (err) {
       throw new LocalStackError(`${file} is not an nkey user seed (${(err as Error).message}); delete it to have a new one generated`);
     }
-    return seed;
+    return { seed, status: 'kept' };
   }
   const seed = new TextDecoder().decode(createUser().getSeed());
   const staging = `${file}.${process.pid}.tmp`;
   writeFileSync(staging, `${seed}\n`, { mode: 0o600 });
   chmodSync(staging, 0o600);
   renameSync(staging, file);
-  return seed;
+  return { seed, status: existed ? 'rotated' : 'created' };
 }
 
-function publicKeyOf(seed: string): string {
+/** The public key (U…) of an nkey user seed. */
+export function publicKeyOf(seed: string): string {
   return fromSeed(new TextEncoder().encode(seed)).getPublicKey();
+}
+
+/** nats-server's `authorization` block for these users, one commented line each (`include`-able as a file). */
+export function natsAuthorization(users: NatsUser[]): string[] {
+  const lines = ['authorization {', '  users: ['];
+  for (const u of users) lines.push(`    # ${u.principal}`, `    ${JSON.stringify({ nkey: u.nkey, permissions: u.permissions })}`);
+  lines.push('  ]', '}');
+  return lines;
 }

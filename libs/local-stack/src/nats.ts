@@ -1,5 +1,5 @@
 import type { ComponentSpec } from './component';
-import type { NatsSecurity } from './nats-security';
+import { natsAuthorization, type NatsSecurity } from './nats-security';
 import { LOOPBACK } from './net';
 import { toolPath } from './paths';
 
@@ -45,9 +45,7 @@ export function natsConfig(opts: NatsOptions): string {
   if (opts.security) {
     const { tls, users } = opts.security;
     lines.push('tls {', `  cert_file: ${quote(tls.certFile)}`, `  key_file: ${quote(tls.keyFile)}`, '  timeout: 5', '}');
-    lines.push('authorization {', '  users: [');
-    for (const u of users) lines.push(`    # ${u.principal}`, `    ${JSON.stringify({ nkey: u.nkey, permissions: u.permissions })}`);
-    lines.push('  ]', '}');
+    lines.push(...natsAuthorization(users));
   }
   lines.push('');
   return lines.join('\n');
