@@ -33,6 +33,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { Add, Cmd, Copy, DockerfileParser, Entrypoint, Env, From, Healthcheck, Run, User, Workdir, type Dockerfile, type Instruction } from 'dockerfile-ast';
 import ts from 'typescript';
+import { parse as parseYaml } from 'yaml';
 import { repoRoot } from '../src/paths';
 import { serviceComponent } from '../src/service';
 
@@ -298,7 +299,8 @@ const ignoredByDocker = dockerignore(existsSync(path.join(ROOT, '.dockerignore')
 
 type Problems = string[];
 
-function lint(df: ParsedDockerfile): Problems {
+/** The lint rules; `node: false` leaves out the two that only a Node service's image needs (workdir, node-env). */
+function lint(df: ParsedDockerfile, o: { node?: boolean } = {}): Problems {
   const problems: Problems = [];
   const say = (i: Instruction, rule: string, why: string) => problems.push(`${at(df, i)}: ${rule}: ${why}`);
 
@@ -358,12 +360,14 @@ function lint(df: ParsedDockerfile): Problems {
     const name = user ? (user.getArgumentsContent() ?? '').trim().split(':')[0] : undefined;
     if (user === undefined) problems.push(`${df.label}: non-root: the final stage sets no USER, so it runs as root (DL3002)`);
     else if (name === 'root' || name === '0') say(user, 'non-root', `the last USER is ${name} (DL3002)`);
-    const workdirs = ofType(last, Workdir);
-    const workdir = workdirs[workdirs.length - 1];
-    if (workdir === undefined || (workdir.getArgumentsContent() ?? '').trim() !== APP) {
-      problems.push(`${df.label}: workdir: the final stage's WORKDIR must be ${APP} (the service's paths are relative to it)`);
+    if (o.node !== false) {
+      const workdirs = ofType(last, Workdir);
+      const workdir = workdirs[workdirs.length - 1];
+      if (workdir === undefined || (workdir.getArgumentsContent() ?? '').trim() !== APP) {
+        problems.push(`${df.label}: workdir: the final stage's WORKDIR must be ${APP} (the service's paths are relative to it)`);
+      }
+      if (stageEnv(df, last).get('NODE_ENV') !== 'production') problems.push(`${df.label}: node-env: the final stage does not set ENV NODE_ENV=production`);
     }
-    if (stageEnv(df, last).get('NODE_ENV') !== 'production') problems.push(`${df.label}: node-env: the final stage does not set ENV NODE_ENV=production`);
   }
   return problems;
 }
@@ -784,6 +788,32 @@ test('the GPU image installs the tfjs-node-gpu release of the repository @tensor
   expect(runs).toContain('npm_config_nodedir=/usr/local npm rebuild @tensorflow/tfjs-node-gpu');
   const manifest = JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { dependencies: Record<string, string>; devDependencies: Record<string, string> };
   expect(Object.keys({ ...manifest.dependencies, ...manifest.devDependencies })).not.toContain('@tensorflow/tfjs-node-gpu');
+});
+
+test("the patched FerretDB image (the chart's evaluation cache): the lint rules, the bootstrap's version and patches, the chart's image", () => {
+  const label = 'deploy/containers/ferretdb/Dockerfile';
+  const df = parseDockerfile(path.join(ROOT, label), label);
+  expect(lint(df, { node: false })).toEqual([]);
+  const bootstrap = readFileSync(path.join(ROOT, 'scripts/bootstrap-tools.sh'), 'utf8');
+  const shell = (name: string) => new RegExp(`^${name}="([^"]*)"$`, 'm').exec(bootstrap)?.[1];
+  const args = new Map(
+    df.dockerfile
+      .getInstructions()
+      .filter((i) => i.getKeyword() === 'ARG')
+      .map((i) => (i.getArgumentsContent() ?? '').trim().split('=') as [string, string]),
+  );
+  expect({ version: args.get('FERRETDB_VERSION'), patches: args.get('FERRETDB_PATCHES') }).toEqual({ version: shell('FERRETDB_VERSION'), patches: shell('FERRETDB_PATCHES') });
+  for (const patch of (args.get('FERRETDB_PATCHES') ?? '').split(/\s+/)) expect(existsSync(path.join(ROOT, 'scripts/patches', `${patch}.patch`))).toBe(true);
+  // What it copies from the build context is there and not left out by .dockerignore.
+  const fromContext = df.stages.flatMap((st) => ofType(st, Copy)).filter((c) => !c.getFromFlag()).map((c) => c.getArguments()[0]!.getValue().replace(/\/$/, ''));
+  expect(fromContext.map((src) => [src, existsSync(path.join(ROOT, src)), ignoredByDocker(src)])).toEqual([['scripts/patches', true, false]]);
+  const runtime = finalStage(df)!;
+  expect(ofType(runtime, Entrypoint).map(execForm)).toEqual([['/ferretdb']]);
+  expect(ofType(runtime, Copy).map((c) => [c.getFromFlag()?.getValue(), (c.getArgumentsContent() ?? '').trim()])).toEqual([['build', '/out/ferretdb /ferretdb']]);
+  // The chart runs this image, tagged with FerretDB's version and the patch level.
+  const values = parseYaml(readFileSync(path.join(ROOT, 'charts/fedledger/charts/mongodb/values.yaml'), 'utf8')) as { engine: string; image: { ferretdb: { repository: string; tag: string } } };
+  expect(values.engine).toBe('ferretdb');
+  expect(values.image.ferretdb).toEqual({ repository: 'fedledger/ferretdb', tag: expect.stringMatching(new RegExp(`^${(args.get('FERRETDB_VERSION') ?? '').replace(/^v/, '').replace(/\./g, '\\.')}-fedledger\\.\\d+$`)) });
 });
 
 test('the Apptainer definition converts the centre-agent image and runs it as local-stack runs the service', () => {
