@@ -91,3 +91,50 @@ test('a plan with mistakes is refused with every problem listed', async () => {
   expect(code).toBe(1);
   expect(stderr).toContain("POST /experiments failed (400): 2 problem(s):\n  id: expected 1..128 letters, digits, '_' or '-'\n  rounds: Number must be greater than or equal to 1");
 }, 60_000);
+
+test('purge: an ended experiment loses its blobs and messages, keeps its events and final model; a dry run changes nothing; one not ended is refused', async () => {
+  // dense-test-demo completed in the first test: 3 rounds of 3 centres.
+  const state = (await (await fetch(`${fed.federation.apiUrl}/experiments/dense-test-demo`)).json()) as ExperimentState;
+  expect(state.status).toBe('completed');
+  const store = await fed.federation.blobStore();
+  const updates = state.completedRounds.flatMap((r) => Object.values(r.results).map((u) => u.weights));
+  const gone = [state.plan.initialWeights, ...state.completedRounds.slice(0, -1).map((r) => r.aggregate), ...updates];
+  expect(updates).toHaveLength(9);
+
+  type Report = { deleted: { blobId: string; what: string }[]; kept: { blobId: string }[]; messages: Record<string, number>; blobBytes: { before: number; after: number } };
+  const dry = await fedledger(['experiment', 'purge', 'dense-test-demo', '--dry-run', '--json']);
+  expect(dry.code).toBe(0);
+  const planned = JSON.parse(dry.stdout) as Report;
+  expect(planned.deleted.map((b) => b.blobId)).toEqual(expect.arrayContaining(gone.map((b) => b.blobId)));
+  expect(planned.deleted.map((b) => b.blobId)).not.toContain(state.globalWeights.blobId);
+  expect(planned.kept).toEqual([expect.objectContaining({ blobId: state.globalWeights.blobId })]);
+  expect(planned.messages.FL_UPDATES).toBeGreaterThanOrEqual(9);
+  for (const ref of gone) expect((await store.getBytes(ref)).length).toBe(ref.sizeBytes); // still there
+
+  const purged = await fedledger(['experiment', 'purge', 'dense-test-demo', '--json']);
+  expect([purged.code, purged.stderr]).toEqual([0, '']);
+  const report = JSON.parse(purged.stdout) as Report;
+  expect(report.blobBytes.after).toBeLessThan(report.blobBytes.before);
+  expect(report.messages.FL_UPDATES).toBe(planned.messages.FL_UPDATES);
+  for (const ref of gone) await expect(store.getBytes(ref)).rejects.toThrow(/not found|no blob|does not exist/i);
+  // The final model is still there: export reads it. The history too.
+  const out = await mkdtemp(path.join(os.tmpdir(), 'model-'));
+  expect((await fedledger(['export', 'dense-test-demo', out])).code).toBe(0);
+  expect((await fedledger(['events', 'dense-test-demo'])).stdout).toContain('experiment dense-test-demo succeeded after 3 rounds');
+
+  // Again: nothing more to free.
+  const again = await fedledger(['experiment', 'purge', 'dense-test-demo']);
+  expect(again.code).toBe(0);
+  const [mbBefore, mbAfter] = /FL_BLOBS ([\d.]+) MB -> ([\d.]+) MB/.exec(again.stdout)!.slice(1);
+  expect(mbAfter).toBe(mbBefore);
+  expect(again.stdout).toContain('messages purged: FL_TASKS 0, FL_UPDATES 0, FL_AGGREGATES 0, FL_CONTROL 0; its events (FL_EVENTS), state and passport stay');
+  expect(again.stdout).toContain(`kept final model (fedledger export reads it; --all deletes it too): ${state.globalWeights.blobId}`);
+
+  // An experiment that has not ended keeps everything.
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'plan-'));
+  const plan = path.join(dir, 'waiting.yaml');
+  await writeFile(plan, (await readFile(path.join(__dirname, '../../examples/dense-test.yaml'), 'utf8')).replace(/^id: .*$/m, 'id: waiting-demo'));
+  expect((await fedledger(['experiment', 'create', plan, '--as', 'ub/dev-1'])).code).toBe(0);
+  const refused = await fedledger(['experiment', 'purge', 'waiting-demo']);
+  expect([refused.code, refused.stderr.trim()]).toEqual([1, 'fedledger experiment: experiment waiting-demo is created: only an experiment that ended (completed, failed or aborted) can be purged; abort it first']);
+}, 120_000);

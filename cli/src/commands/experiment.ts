@@ -3,7 +3,7 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { parse as parseYaml } from 'yaml';
-import { OPERATOR, streams, subjects } from '@fedledger/contracts';
+import { OPERATOR, streams, subjects, type ExperimentState } from '@fedledger/contracts';
 import { decodeWeights, encodeWeights } from '@fedledger/fl-core';
 import { signedJsonPost, type Identity } from '@fedledger/identity';
 import { DEFAULT_IDENTITY_DIR } from '@fedledger/ledger-host';
@@ -11,6 +11,7 @@ import { BlobStore } from '@fedledger/messaging';
 import { initialWeightsOf } from '@fedledger/training';
 import { parseCommandArgs } from '../args';
 import { CliError, UsageError } from '../errors';
+import { purgeExperiment, type PurgeReport } from '../experiment-purge';
 import { loadCaller, refusals } from '../ledger-client';
 import type { Io } from '../io';
 import type { Command } from './command';
@@ -22,6 +23,7 @@ Actions:
   list                                     experiments with their status
   show <id>                                an experiment's full state (JSON)
   start|pause|resume|abort <id>            control an experiment
+  purge <id> [--all] [--dry-run] [--json]  free what an ended experiment keeps in JetStream (see below)
 
 A plan file holds the fields of POST /experiments (see the coordinator's /docs). Its initialWeights may be
 a blob reference {blobId, sha256, sizeBytes}, {file: <path to an FLW1 weights file>} or
@@ -29,6 +31,11 @@ a blob reference {blobId, sha256, sizeBytes}, {file: <path to an FLW1 weights fi
 
 create, start, pause, resume and abort are signed by the identity --as names (a developer or an organisation
 admin creates; only the experiment's creator or an admin of its organisation controls it).
+
+purge deletes the blobs of an ended experiment (initial weights, every round's aggregate and optimiser state, every
+update) and its tasks, updates, aggregates and control messages, as the NATS operator (NATS_NKEY_SEED_FILE, or the
+local stack's). It keeps the experiment's events, its state and its passport, and the final model unless --all
+(export it first: fedledger export). --dry-run lists what would go.
 
 Options:
   --as <org>/<user>     who signs the request (default $FEDLEDGER_AS); required for writes
@@ -113,6 +120,9 @@ export const experimentCommand: Command = {
           api: { type: 'string' },
           nats: { type: 'string' },
           start: { type: 'boolean', default: false },
+          all: { type: 'boolean', default: false },
+          'dry-run': { type: 'boolean', default: false },
+          json: { type: 'boolean', default: false },
           help: { type: 'boolean', short: 'h' },
         },
       }),
@@ -169,8 +179,30 @@ export const experimentCommand: Command = {
         io.out(`experiment ${arg} is ${state.status}`);
         return 0;
       }
+      case 'purge': {
+        if (!arg) throw new UsageError('purge needs an experiment id', 'experiment');
+        const state = (await call(api, 'GET', `/experiments/${encodeURIComponent(arg)}`)) as ExperimentState;
+        const connection = await connectAsOperator(nats, 'fedledger-purge');
+        try {
+          const report = await purgeExperiment(connection, state, { all: values.all, dryRun: values['dry-run'] });
+          if (values.json) io.out(JSON.stringify(report));
+          else printPurge(report, io);
+        } finally {
+          await connection.drain();
+        }
+        return 0;
+      }
       default:
-        throw new UsageError(`unknown action '${action}' (create, list, show, start, pause, resume, abort)`, 'experiment');
+        throw new UsageError(`unknown action '${action}' (create, list, show, start, pause, resume, abort, purge)`, 'experiment');
     }
   },
 };
+
+function printPurge(r: PurgeReport, io: Io): void {
+  const mb = (n: number) => `${(n / 1e6).toFixed(1)} MB`;
+  const verb = r.dryRun ? 'would delete' : 'deleted';
+  io.out(`experiment ${r.experimentId}: ${verb} ${r.deleted.length} blob${r.deleted.length === 1 ? '' : 's'}${r.dryRun ? ` (${mb(r.deleted.reduce((n, b) => n + (b.sizeBytes ?? 0), 0))} named by their references)` : `, FL_BLOBS ${mb(r.blobBytes.before)} -> ${mb(r.blobBytes.after)}`}`);
+  for (const b of r.deleted) io.out(`  ${b.what}: ${b.blobId}`);
+  for (const k of r.kept) io.out(`kept ${k.what}: ${k.blobId}`);
+  io.out(`${r.dryRun ? 'messages that would be purged' : 'messages purged'}: ${Object.entries(r.messages).map(([s, n]) => `${s} ${n}`).join(', ')}; its events (FL_EVENTS), state and passport stay`);
+}
