@@ -29,7 +29,11 @@ test('fedledger simulate: a 3-round experiment with 3 centres completes, prints 
   ]);
   for (const r of rounds) expect(r.durationMs).toEqual(expect.any(Number));
   expect(events.filter((e) => e.event === 'update.accepted')).toHaveLength(9);
-  expect(events.slice(-3).map((e) => e.event)).toEqual(['experiment.completed', 'model.exported', 'passport.recorded']);
+  expect(events.slice(-4).map((e) => e.event)).toEqual(['experiment.completed', 'model.exported', 'passport.recorded', 'passport.indexed']);
+  // The ledger-indexer's audit cache caught up with the passport: created, 3 rounds, the model, each a version.
+  const recordedEvent = events.find((e) => e.event === 'passport.recorded')!;
+  expect(events[events.length - 1]).toMatchObject({ passportId: recordedEvent.passportId, rounds: 3, versions: expect.any(Number) });
+  expect(Number(events[events.length - 1]!.versions)).toBeGreaterThanOrEqual(5);
   expect(events.find((e) => e.event === 'experiment.completed')).toMatchObject({ outcome: 'EXPERIMENT_OUTCOME_SUCCEEDED', roundsCompleted: 3 });
   // Each round's aggregate is the next round's starting point.
   const started = events.filter((e) => e.event === 'round.started');

@@ -11,7 +11,8 @@ import { fedledger } from './run-cli';
 /**
  * OpenTelemetry end to end: `fedledger simulate` with every service exporting OTLP/HTTP to a receiver in this test.
  * One round is one trace tree, from the coordinator's round span through the centres, the aggregator and back, to
- * the passport-registry recording it on the ledger; the services export the platform's metrics.
+ * the passport-registry recording it on the ledger and the ledger-indexer putting that transaction in the audit
+ * cache; the services export the platform's metrics.
  */
 interface OtlpValue {
   stringValue?: string;
@@ -72,7 +73,7 @@ afterAll(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-test('one simulated round is one trace tree across the coordinator, the centres, the aggregator and the passport-registry; the services export their metrics', async () => {
+test('one simulated round is one trace tree across the coordinator, the centres, the aggregator, the passport-registry, the ledger and the ledger-indexer; the services export their metrics', async () => {
   const env = { FEDLEDGER_OTEL_EXPORTER: 'otlp', OTEL_EXPORTER_OTLP_ENDPOINT: `${endpoint}/v1/traces`, OTEL_METRIC_EXPORT_INTERVAL: '500' };
   const ledger = ['--ledger-dir', path.join(dir, 'ledger'), '--identity-dir', path.join(dir, 'ids')];
   const sim = await fedledger(['simulate', '--trainer', 'noop', '--centres', '2', '--rounds', '2', '--params', '2000', '--out', path.join(dir, 'model'), ...ledger, '--json'], env);
@@ -107,7 +108,13 @@ test('one simulated round is one trace tree across the coordinator, the centres,
   expect(where('passport-registry', new RegExp(`^process fl\\.events\\.${exp}\\.round\\.completed`))).toHaveLength(1);
   const recorded = where('passport-registry', /^ledger submit passport:AddRound$/);
   expect(recorded).toHaveLength(1);
-  expect(attr(recorded[0]!, 'fedledger.ledger.tx_id')).toMatch(/^[0-9a-f]{64}$/);
+  const txId = attr(recorded[0]!, 'fedledger.ledger.tx_id');
+  expect(txId).toMatch(/^[0-9a-f]{64}$/);
+  // The indexer puts that transaction in the audit cache inside the same trace, under the submit, and announces it.
+  const indexed = where('ledger-indexer', /^index RoundAdded$/);
+  expect(indexed).toEqual([expect.objectContaining({ parentSpanId: recorded[0]!.spanId })]);
+  expect(attr(indexed[0]!, 'fedledger.ledger.tx_id')).toBe(txId);
+  expect(where('ledger-indexer', /^publish ledger\.events\.RoundAdded\./)).toEqual([expect.objectContaining({ parentSpanId: indexed[0]!.spanId })]);
 
   // Round 2 is its own trace, linked to what started it (round 1's aggregate, recorded by the coordinator).
   const second = spans.find((s) => s.name === 'round 2' && attr(s, 'fedledger.experiment.id') === experimentId);

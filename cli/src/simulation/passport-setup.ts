@@ -214,3 +214,39 @@ export async function awaitPassportRecorded(registry: PassportLedger, passportId
     await new Promise((r) => setTimeout(r, 200));
   }
 }
+
+/** What the ledger-indexer's audit cache holds of a passport once it caught up with the ledger. */
+export interface IndexedPassport {
+  version: number;
+  versions: number;
+  rounds: number;
+  timelineUrl: string;
+}
+
+/**
+ * Waits until the ledger-indexer's cache holds the passport at `version` (the registry's last write), and answers
+ * its timeline with every version and round: the audit view of what the ledger recorded. The cache is new, so the
+ * indexer replays the whole ledger first: it waits as long as the indexer makes progress, and gives up after
+ * `stallMs` without any.
+ */
+export async function awaitPassportIndexed(indexerUrl: string, passportId: string, version: number, stallMs = 30_000): Promise<IndexedPassport> {
+  const timelineUrl = `${indexerUrl}/passports/${encodeURIComponent(passportId)}/timeline`;
+  let seen = 'nothing yet';
+  let height = -1;
+  let progressAt = Date.now();
+  for (;;) {
+    const res = await fetch(timelineUrl).catch((err: Error) => err);
+    if (!(res instanceof Error) && res.ok) {
+      const timeline = (await res.json()) as { passport: { version: number }; versions: unknown[]; rounds: unknown[] };
+      if (timeline.passport.version >= version) return { version: timeline.passport.version, versions: timeline.versions.length, rounds: timeline.rounds.length, timelineUrl };
+      seen = `it holds version ${timeline.passport.version}`;
+    } else seen = res instanceof Error ? res.message : `${res.status} from ${timelineUrl}`;
+    const health = (await (await fetch(`${indexerUrl}/health`).catch(() => undefined))?.json().catch(() => undefined)) as { checks?: { index?: { indexedHeight?: number } } } | undefined;
+    const indexed = health?.checks?.index?.indexedHeight ?? -1;
+    if (indexed > height) [height, progressAt] = [indexed, Date.now()];
+    if (Date.now() - progressAt > stallMs) {
+      throw new CliError(`passport ${passportId}: the ledger-indexer's cache has not reached version ${version} and made no progress for ${stallMs / 1000} s (${seen}; indexed ${Math.max(height, 0)} blocks; see its log)`);
+    }
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}

@@ -13,7 +13,7 @@ import type { LedgerGateway } from '@fedledger/ledger';
 import { openLedger } from '@fedledger/ledger-host';
 import { FABRIC_ORGS } from '@fedledger/local-stack';
 import { fabricConnectionFile, ledgerModeOf } from '../ledger-mode';
-import { awaitPassportRecorded, createExperimentPassport, datasetIdOf, DirectLedger, RegistryClient, simulationIdentities, type PassportLedger } from './passport-setup';
+import { awaitPassportIndexed, awaitPassportRecorded, createExperimentPassport, datasetIdOf, DirectLedger, RegistryClient, simulationIdentities, type IndexedPassport, type PassportLedger } from './passport-setup';
 import { initialWeights } from './initial-weights';
 import { ProgressView } from './progress-view';
 
@@ -66,6 +66,8 @@ export interface SimulationResult {
   finalBytes: Uint8Array;
   /** The experiment's AI passport as the registry left it: every round and the final model recorded. */
   passport: Passport;
+  /** The passport as the ledger-indexer's audit cache holds it, once caught up. */
+  indexed: IndexedPassport;
   data?: { folders: CentreFolders; plan: DataPlan; model: string };
 }
 
@@ -98,12 +100,15 @@ export async function runExperiment(o: SimulationOptions, io: Io, report: (event
       dir,
       centres,
       registry: { ledgerDir, identityDir },
+      // The audit cache too, as the platform runs it: the rounds' trace ends in the indexer.
+      indexer: true,
       env: { LOG_LEVEL: 'warn', TRAINER: o.trainer },
       envOf: {
         // When every centre has an identity and a dataset on the ledger, the aggregator counts signed updates only
         // and the coordinator starts the experiment only if every centre's dataset holds a live grant.
         aggregator: { LOG_LEVEL: 'info', IDENTITY_DIR: identityDir, UPDATE_SIGNATURES: everyCentreOnLedger ? 'require' : 'verify' },
         'passport-registry': mode === 'fabric' ? { LEDGER: 'fabric', FABRIC_CONNECTION: fabricConnection } : {},
+        'ledger-indexer': mode === 'fabric' ? { LEDGER: 'fabric', FABRIC_CONNECTION: fabricConnection } : {},
         'round-coordinator': everyCentreOnLedger ? { LEDGER: mode, LEDGER_DIR: ledgerDir, IDENTITY_DIR: identityDir, FABRIC_CONNECTION: fabricConnection } : {},
         ...Object.fromEntries(
           centres.map((id) => {
@@ -183,7 +188,9 @@ export async function runExperiment(o: SimulationOptions, io: Io, report: (event
     // The registry records the rounds and the final model from the events, a moment after they happen.
     progress(`waiting for the passport-registry to record ${state.completedRounds.length} rounds${succeeded ? ' and the final model' : ''} on passport ${passportId}`);
     const passport = await awaitPassportRecorded(registry, passportId, state.completedRounds.length, succeeded ? `sha256:${state.globalWeights.sha256}` : undefined);
-    return { succeeded, experimentId, state, finalWeights, finalBytes, passport, ...(data ? { data: { folders: folders!, plan: data, model } } : {}) };
+    const indexed = await awaitPassportIndexed(federation.indexerUrl!, passportId, passport.version);
+    progress(`ledger-indexer: passport ${passportId} in the audit cache at version ${indexed.version} (${indexed.versions} versions, ${indexed.rounds} rounds)`);
+    return { succeeded, experimentId, state, finalWeights, finalBytes, passport, indexed, ...(data ? { data: { folders: folders!, plan: data, model } } : {}) };
   } finally {
     await direct?.close();
     await federation?.stop();
@@ -279,9 +286,11 @@ export async function runSimulation(o: SimulationOptions, io: Io): Promise<numbe
   const p = result.passport;
   if (o.json) {
     io.out(JSON.stringify({ event: 'passport.recorded', experimentId: result.experimentId, passportId: p.id, rounds: p.roundCount, lastRoundDigest: p.lastRoundDigest, artifactDigest: p.artifactDigest }));
+    io.out(JSON.stringify({ event: 'passport.indexed', experimentId: result.experimentId, passportId: p.id, version: result.indexed.version, versions: result.indexed.versions, rounds: result.indexed.rounds }));
   } else {
     io.out(`\nAI passport ${p.id} (owner ${p.owner.mspId}/${p.owner.commonName}): ${p.roundCount} rounds on the ledger, chain ending ${p.lastRoundDigest ?? '-'}`);
     io.out(`  released model ${p.artifactDigest ?? 'not recorded (the experiment did not succeed)'}`);
+    io.out(`  audit cache (ledger-indexer): ${result.indexed.versions} versions and ${result.indexed.rounds} rounds indexed; npx fedledger audit ${p.id}`);
     io.out(`  npx fedledger passport show ${p.id}`);
   }
   return result.succeeded ? 0 : 1;

@@ -5,6 +5,7 @@ import { BlobStore, JetStreamConnection } from '@fedledger/messaging';
 import {
   ensureNatsSecurity,
   ensureTools,
+  ferretComponent,
   freePorts,
   LocalStackError,
   natsComponent,
@@ -26,6 +27,11 @@ export interface FederationOptions {
   progress?: (line: string) => void;
   /** Also run the passport-registry on this embedded ledger, recording the experiments' rounds on their passports. */
   registry?: { ledgerDir: string; identityDir: string };
+  /**
+   * With the registry: also run the ledger-indexer, mirroring that ledger into a FerretDB cache of its own
+   * (<dir>/ferretdb), as the platform does for audits.
+   */
+  indexer?: boolean;
   /**
    * Where the identities are that issue the NATS server's TLS certificate: NATS always requires TLS and a
    * least-privilege user per service and centre (credentials in <dir>/nats-auth). Default: `registry.identityDir`,
@@ -57,6 +63,8 @@ export class Federation {
     readonly logDir: string,
     /** The passport-registry's REST API, when it runs. */
     readonly registryUrl: string | undefined,
+    /** The ledger-indexer's REST API (the audit queries), when it runs. */
+    readonly indexerUrl: string | undefined,
     /** The identities (organisations, users) the federation's services check signatures against. */
     readonly identityDir: string,
     /** The identity that signs this federation's writes to the coordinator. */
@@ -66,7 +74,8 @@ export class Federation {
   static async start(o: FederationOptions): Promise<Federation> {
     await ensureTools();
     const logs = path.join(o.dir, 'logs');
-    const [natsPort, monitorPort, httpPort, registryPort] = await freePorts(4);
+    if (o.indexer && !o.registry) throw new LocalStackError('the ledger-indexer follows the registry\'s ledger: give registry too');
+    const [natsPort, monitorPort, httpPort, registryPort, indexerPort, mongoPort, ferretDebugPort] = await freePorts(7);
     const identityDir = o.identityDir ?? o.registry?.identityDir ?? path.join(o.dir, 'identities');
     const secured = await ensureNatsSecurity({
       dir: path.join(o.dir, 'nats-auth'),
@@ -93,18 +102,27 @@ export class Federation {
       const registryEnv = { LEDGER_DIR: o.registry.ledgerDir, IDENTITY_DIR: o.registry.identityDir, ...service('passport-registry') };
       specs.set('passport-registry', serviceComponent({ service: 'passport-registry', natsUrl, httpPort: registryPort!, env: registryEnv, logFile: path.join(logs, 'passport-registry.log') }));
     }
+    if (o.registry && o.indexer) {
+      const ferret = ferretComponent({ port: mongoPort!, debugPort: ferretDebugPort!, dataDir: path.join(o.dir, 'ferretdb'), logFile: path.join(logs, 'ferretdb.log') });
+      specs.set('ferretdb', ferret);
+      const indexerEnv = { LEDGER_DIR: o.registry.ledgerDir, IDENTITY_DIR: o.registry.identityDir, MONGO_URL: ferret.url, ...service('ledger-indexer') };
+      specs.set('ledger-indexer', serviceComponent({ service: 'ledger-indexer', natsUrl, httpPort: indexerPort!, env: indexerEnv, logFile: path.join(logs, 'ledger-indexer.log') }));
+    }
     for (const id of o.centres) {
       const name = `centre-${id}`;
       const env = { ...secured.credentials(centrePrincipal(id)), CENTRE_ID: id, ...o.env, ...o.envOf?.[name] };
       specs.set(name, serviceComponent({ service: 'centre-agent', name, natsUrl, env, logFile: path.join(logs, `${name}.log`) }));
     }
-    const federation = new Federation(specs, natsUrl, secured, specs.get('round-coordinator')!.url, logs, specs.get('passport-registry')?.url, identityDir, apiSigner);
+    const federation = new Federation(specs, natsUrl, secured, specs.get('round-coordinator')!.url, logs, specs.get('passport-registry')?.url, specs.get('ledger-indexer')?.url, identityDir, apiSigner);
+    // What the services need before they start: NATS, and the indexer's cache.
+    const infrastructure = ['nats', 'ferretdb'].filter((n) => specs.has(n));
     try {
-      await federation.startPart('nats');
-      o.progress?.(`nats-server ready on ${natsUrl}; starting the coordinator, the aggregator${o.registry ? ', the passport-registry' : ''} and ${o.centres.length} centre-agents (logs in ${logs})`);
+      await Promise.all(infrastructure.map((n) => federation.startPart(n)));
+      const services = [o.registry && 'the passport-registry', specs.has('ledger-indexer') && 'the ledger-indexer'].filter(Boolean).join(', ');
+      o.progress?.(`nats-server ready on ${natsUrl}; starting the coordinator, the aggregator${services ? `, ${services}` : ''} and ${o.centres.length} centre-agents (logs in ${logs})`);
       const started = Date.now();
-      await Promise.all([...specs.keys()].filter((n) => n !== 'nats').map((n) => federation.startPart(n)));
-      o.progress?.(`${specs.size - 1} services ready in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+      await Promise.all([...specs.keys()].filter((n) => !infrastructure.includes(n)).map((n) => federation.startPart(n)));
+      o.progress?.(`${specs.size - infrastructure.length} services ready in ${((Date.now() - started) / 1000).toFixed(1)} s`);
     } catch (err) {
       await federation.stop();
       throw err;
@@ -112,7 +130,7 @@ export class Federation {
     return federation;
   }
 
-  /** Component names: 'nats', 'round-coordinator', 'aggregator', 'passport-registry' (if asked for), 'centre-<id>'. */
+  /** Component names: 'nats', 'round-coordinator', 'aggregator', 'passport-registry', 'ferretdb' and 'ledger-indexer' (if asked for), 'centre-<id>'. */
   get parts(): string[] {
     return [...this.specs.keys()];
   }
@@ -191,9 +209,10 @@ export class Federation {
   async stop(): Promise<void> {
     await this.connection?.drain();
     this.connection = undefined;
-    const nats = this.running.get('nats');
-    await Promise.all([...this.running.entries()].filter(([n]) => n !== 'nats').map(([, c]) => c.stop(10_000)));
-    await nats?.stop(5_000);
+    // The services first, then what they use.
+    const infrastructure = ['nats', 'ferretdb'];
+    await Promise.all([...this.running.entries()].filter(([n]) => !infrastructure.includes(n)).map(([, c]) => c.stop(10_000)));
+    await Promise.all(infrastructure.map((n) => this.running.get(n)?.stop(5_000)));
     this.running.clear();
   }
 }
