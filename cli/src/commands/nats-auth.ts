@@ -59,7 +59,8 @@ export const natsAuthCommand: Command = {
       }
     };
     const asked = positionals.map((t) => principal(t, 'argument'));
-    const rotate = new Set(values.rotate.map((t) => principalToken(principal(t, '--rotate'))));
+    const rotating = values.rotate.map((t) => principal(t, '--rotate'));
+    const rotate = new Set(rotating.map(principalToken));
     if (asked.length === 0 && rotate.size === 0 && !values.json) io.err(`no principal given: auth.conf is written for the seeds already in ${displayPath(dir, io.cwd)}`);
 
     mkdirSync(dir, { recursive: true, mode: 0o700 });
@@ -74,7 +75,8 @@ export const natsAuthCommand: Command = {
           throw new CliError(`${path.join(dir, `${t}.nk`)}: ${(err as Error).message}; rename or delete it`);
         }
       });
-    const tokens = [...new Set([...present, ...asked, ...[...rotate].map((t) => parsePrincipal(t))].map(principalToken))].sort();
+    const principals = new Map([...present, ...asked, ...rotating].map((p) => [principalToken(p), p] as const));
+    const tokens = [...principals.keys()].sort();
     const users: (NatsUser & { status: string; file: string })[] = [];
     for (const token of tokens) {
       const file = path.join(dir, `${token}.nk`);
@@ -85,7 +87,7 @@ export const natsAuthCommand: Command = {
         if (err instanceof LocalStackError) throw new CliError(err.message);
         throw err;
       }
-      users.push({ principal: token, nkey: publicKeyOf(result.seed), permissions: natsPermissions(parsePrincipal(token)), status: result.status, file });
+      users.push({ principal: token, nkey: publicKeyOf(result.seed), permissions: natsPermissions(principals.get(token)!), status: result.status, file });
     }
     const conf = path.join(dir, 'auth.conf');
     const staging = `${conf}.${process.pid}.tmp`;

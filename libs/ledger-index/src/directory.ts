@@ -52,7 +52,7 @@ const str = (v: unknown) => (typeof v === 'string' ? v : '');
  */
 export class PassportDirectory {
   private readonly entries = new Map<string, Entry>();
-  /** Ids in order; dropped on a change to the set of ids, sorted again on the next listing. */
+  /** Ids in order: a new id is inserted in place; after a load (many new ids) it is sorted once, on the next listing. */
   private sorted: string[] | undefined = [];
   private loadedAt = 0;
 
@@ -71,6 +71,7 @@ export class PassportDirectory {
    */
   async load(db: Db): Promise<void> {
     const { passports } = collectionsOf(db);
+    this.sorted = undefined;
     for await (const doc of passports.find({})) this.put({ ...(recordOf(doc) as ListedPassport), id: doc._id }, doc._pos);
     this.loadedAt = Date.now();
   }
@@ -84,7 +85,7 @@ export class PassportDirectory {
   put(passport: ListedPassport, pos: number): void {
     const seen = this.entries.get(passport.id);
     if (seen && seen.pos >= pos) return;
-    if (!seen) this.sorted = undefined;
+    if (!seen && this.sorted) this.sorted.splice(insertionPoint(this.sorted, passport.id), 0, passport.id);
     this.entries.set(passport.id, entryOf(passport, pos));
   }
 
@@ -117,9 +118,22 @@ export class PassportDirectory {
 
   private ordered(): string[] {
     // Code-unit order, as MongoDB sorts string `_id`s.
-    this.sorted ??= [...this.entries.keys()].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+    this.sorted ??= [...this.entries.keys()].sort(byCodeUnit);
     return this.sorted;
   }
+}
+
+const byCodeUnit = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
+
+/** Where `id` goes in the sorted `ids` (binary search). */
+function insertionPoint(ids: string[], id: string): number {
+  let [lo, hi] = [0, ids.length];
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (ids[mid]! < id) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
 }
 
 function entryOf(p: ListedPassport, pos: number): Entry {
